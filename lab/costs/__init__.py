@@ -1,0 +1,109 @@
+"""Cost models: commission presets, slippage, contract specs.
+
+Used by every engine and the paper broker so they all charge the same. Amounts are
+in account currency, rates are fractions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab.core.config import Commission
+from lab.core.types import CommissionModel
+
+
+def percent(rate: float = 0.001) -> Commission:
+    """Percent-of-notional commission; ``rate=0.001`` is 0.1 % (a common crypto taker fee)."""
+    return Commission(CommissionModel.PERCENT, rate=rate)
+
+
+def ib_fixed() -> Commission:
+    """Interactive Brokers US stocks, fixed pricing.
+
+    $0.005 per share, $1.00 minimum per order, at most 1 % of trade value
+    (interactivebrokers.com, "Commissions: Stocks, ETFs and Warrants", fixed).
+    """
+    return Commission(CommissionModel.PER_SHARE, rate=0.005, minimum=1.0,
+                      maximum_fraction=0.01)
+
+
+def per_share(rate: float, minimum: float = 0.0, maximum_fraction: float = 0.0) -> Commission:
+    """Per-share commission: ``rate`` account currency per share, with minimum and cap."""
+    return Commission(CommissionModel.PER_SHARE, rate=rate, minimum=minimum,
+                      maximum_fraction=maximum_fraction)
+
+
+def per_contract(rate: float = 0.85, minimum: float = 0.0) -> Commission:
+    """Per-contract commission for futures; $0.85 is IB's fixed US futures rate."""
+    return Commission(CommissionModel.PER_CONTRACT, rate=rate, minimum=minimum)
+
+
+def commission_of(commission: Commission, qty: float, price: float,
+                  multiplier: float = 1.0) -> float:
+    """Commission of one fill in account currency (pure Python, same rule as the kernel).
+
+    Parameters
+    ----------
+    commission : Commission
+        The schedule.
+    qty : float
+        Units or contracts (sign ignored).
+    price : float
+        Fill price.
+    multiplier : float
+        Contract multiplier.
+    """
+    from lab.kernels.costs import commission_nb
+
+    codes = {CommissionModel.PERCENT: 0, CommissionModel.PER_SHARE: 1,
+             CommissionModel.PER_CONTRACT: 2}
+    return float(commission_nb(codes[commission.model], commission.rate,
+                               commission.minimum, commission.maximum_fraction,
+                               float(qty), float(price), float(multiplier)))
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """A futures contract: multiplier and tick.
+
+    Attributes
+    ----------
+    symbol : str
+        Root symbol, e.g. ``"CL"``.
+    multiplier : float
+        Units of the underlying per contract (notional = price x multiplier).
+    tick_size : float
+        Minimum price increment.
+    description : str
+        Exchange and contract name.
+    """
+
+    symbol: str
+    multiplier: float
+    tick_size: float
+    description: str = ""
+
+    @property
+    def tick_value(self) -> float:
+        """Account currency per tick per contract."""
+        return self.multiplier * self.tick_size
+
+
+#: Common CME contracts (cmegroup.com contract specifications).
+CONTRACTS: dict[str, ContractSpec] = {
+    "CL": ContractSpec("CL", 1000.0, 0.01, "NYMEX WTI crude oil, 1,000 barrels ($10/tick)"),
+    "MCL": ContractSpec("MCL", 100.0, 0.01, "NYMEX Micro WTI crude oil, 100 barrels ($1/tick)"),
+    "ES": ContractSpec("ES", 50.0, 0.25, "CME E-mini S&P 500, $50 x index ($12.50/tick)"),
+    "MES": ContractSpec("MES", 5.0, 0.25, "CME Micro E-mini S&P 500, $5 x index ($1.25/tick)"),
+    "GC": ContractSpec("GC", 100.0, 0.10, "COMEX gold, 100 troy ounces ($10/tick)"),
+}
+
+#: Commission presets by name, for the CLI and the UI.
+PRESETS = {
+    "percent": "fraction of notional (crypto default 0.001 = 0.1 %)",
+    "per_share": "per share with minimum and cap (IB fixed: 0.005, $1 min, 1 % cap)",
+    "per_contract": "per futures contract (IB: 0.85)",
+}
+
+__all__ = ["CONTRACTS", "Commission", "ContractSpec", "PRESETS", "commission_of",
+           "ib_fixed", "per_contract", "per_share", "percent"]

@@ -1,0 +1,379 @@
+"""The fast backtest kernel: one parameter set, bar by bar, in numba.
+
+Semantics (also documented in ``lab.engines.vectorized``):
+
+* A signal decided at the close of bar i executes at the open of bar i+1.
+* Each bar, in order: (1) the open: a held position whose liquidation, stop or
+  target level the open gaps through is closed at the open; then the pending
+  signal executes at the open (exit, entry, or reversal = exit + entry);
+  (2) intrabar: liquidation / stop-loss / take-profit of the position held after
+  the open (including one opened at this open), from the bar's low and high;
+  (3) mark to market at the close; (4) the signals at this close become pending.
+* Isolated margin: margin = entry notional / leverage. A long is liquidated at
+  ``entry x (1 - 1/leverage) / (1 - mm)``, a short at ``entry x (1 + 1/leverage) /
+  (1 + mm)``, where margin + unrealized PnL equals ``mm`` x notional. A stop that
+  lies between the entry and the liquidation price is hit first.
+* Market fills (signals, stops, end of data) pay slippage; take-profits (limit)
+  and liquidations fill at their level.
+
+Arrays in, arrays out; no pandas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from lab.kernels.costs import commission_nb
+
+# Parameter vector layout (float64), built by lab.engines.vectorized.params_vector.
+P_DIRECTION = 0      # 0 long, 1 short, 2 both
+P_LEVERAGE = 1
+P_MM = 2             # maintenance margin, fraction of notional
+P_SL = 3             # fraction of entry price, NaN = off
+P_TP = 4             # fraction of entry price, NaN = off
+P_BOTH_HIT = 5       # 0 stop first, 1 target first, 2 nearest to open
+P_SIZE_TYPE = 6      # 0 equity fraction, 1 quantity, 2 notional
+P_SIZE = 7
+P_WHOLE = 8          # 1.0 = whole units only
+P_COMM_MODEL = 9     # 0 percent, 1 per share, 2 per contract
+P_COMM_RATE = 10
+P_COMM_MIN = 11
+P_COMM_MAXF = 12
+P_SLIPPAGE = 13      # fraction of price
+P_MULT = 14          # contract multiplier
+P_CASH = 15          # starting equity
+N_PARAMS = 16
+
+# State vector layout.
+S_CASH = 0
+S_QTY = 1            # signed quantity, > 0 long
+S_ENTRY = 2          # entry fill price
+S_ENTRY_FEE = 3
+S_ENTRY_IDX = 4
+S_SL = 5             # stop price (NaN = none)
+S_TP = 6             # target price (NaN = none)
+S_LIQ = 7            # liquidation price (0 for a long at leverage 1)
+S_BUST = 8           # 1.0 once equity <= 0: no new entries
+N_STATE = 9
+
+# Exit reasons (lab.core.types.ExitReason).
+R_SIGNAL = 0
+R_STOP = 1
+R_TARGET = 2
+R_LIQUIDATION = 3
+R_END = 4
+
+# Pending actions.
+PEND_NONE = 0
+PEND_CLOSE = 1
+PEND_LONG = 2
+PEND_SHORT = 3
+
+# Trade record columns.
+T_ENTRY_IDX = 0
+T_EXIT_IDX = 1
+T_SIDE = 2
+T_QTY = 3
+T_ENTRY_PRICE = 4
+T_EXIT_PRICE = 5
+T_PNL = 6            # net of entry and exit commission, account currency
+T_FEES = 7
+T_REASON = 8
+T_MARGIN = 9         # margin committed at entry (entry notional / leverage)
+N_TRADE_COLS = 10
+
+# Order (fill) record columns.
+O_IDX = 0
+O_SIDE = 1           # +1 buy, -1 sell
+O_QTY = 2
+O_PRICE = 3
+O_FEE = 4
+O_REASON = 5         # -1 entry, else exit reason
+N_ORDER_COLS = 6
+
+
+@njit(cache=True)
+def _fee_nb(p, qty, price):
+    return commission_nb(int(p[P_COMM_MODEL]), p[P_COMM_RATE], p[P_COMM_MIN],
+                         p[P_COMM_MAXF], qty, price, p[P_MULT])
+
+
+@njit(cache=True)
+def _record_order_nb(orders, cnt, i, side, qty, price, fee, reason):
+    k = cnt[1]
+    if k < orders.shape[0]:
+        orders[k, O_IDX] = i
+        orders[k, O_SIDE] = side
+        orders[k, O_QTY] = qty
+        orders[k, O_PRICE] = price
+        orders[k, O_FEE] = fee
+        orders[k, O_REASON] = reason
+    cnt[1] = k + 1
+
+
+@njit(cache=True)
+def _entry_qty_nb(p, equity, fill):
+    """Quantity for an entry at ``fill`` so that margin + commission fit the budget."""
+    lev = p[P_LEVERAGE]
+    mult = p[P_MULT]
+    unit = fill * mult                       # notional of one unit
+    size_type = int(p[P_SIZE_TYPE])
+    if size_type == 0:
+        budget = p[P_SIZE] * equity          # margin + fee must fit in this
+        if int(p[P_COMM_MODEL]) == 0 and p[P_COMM_MIN] == 0.0 and p[P_COMM_MAXF] == 0.0:
+            q = budget / (unit * (1.0 / lev + p[P_COMM_RATE]))
+        else:
+            q = budget * lev / unit
+            q = (budget - _fee_nb(p, q, fill)) * lev / unit
+    else:
+        if size_type == 1:
+            q = p[P_SIZE]
+        else:
+            q = p[P_SIZE] / unit
+        q_max = (equity - _fee_nb(p, q, fill)) * lev / unit
+        if q > q_max:
+            q = q_max
+    if p[P_WHOLE] > 0.5:
+        q = np.floor(q + 1e-9)
+    if not (q > 0.0):
+        return 0.0
+    return q
+
+
+@njit(cache=True)
+def open_position_nb(st, p, side, ref_price, i, orders, cnt):
+    """Open a position of ``side`` (+1/-1) with a market order at ``ref_price``.
+
+    Returns True when a position was opened (False when the budget buys nothing).
+    """
+    if st[S_BUST] > 0.5:
+        return False
+    equity = st[S_CASH]
+    if equity <= 0.0:
+        return False
+    fill = ref_price * (1.0 + side * p[P_SLIPPAGE])
+    q = _entry_qty_nb(p, equity, fill)
+    if q <= 0.0:
+        return False
+    fee = _fee_nb(p, q, fill)
+    st[S_CASH] -= fee
+    st[S_QTY] = side * q
+    st[S_ENTRY] = fill
+    st[S_ENTRY_FEE] = fee
+    st[S_ENTRY_IDX] = i
+    lev = p[P_LEVERAGE]
+    mm = p[P_MM]
+    if side > 0:
+        st[S_SL] = fill * (1.0 - p[P_SL]) if p[P_SL] == p[P_SL] else np.nan
+        st[S_TP] = fill * (1.0 + p[P_TP]) if p[P_TP] == p[P_TP] else np.nan
+        st[S_LIQ] = fill * (1.0 - 1.0 / lev) / (1.0 - mm)
+    else:
+        st[S_SL] = fill * (1.0 + p[P_SL]) if p[P_SL] == p[P_SL] else np.nan
+        st[S_TP] = fill * (1.0 - p[P_TP]) if p[P_TP] == p[P_TP] else np.nan
+        st[S_LIQ] = fill * (1.0 + 1.0 / lev) / (1.0 + mm)
+    _record_order_nb(orders, cnt, i, side, q, fill, fee, -1.0)
+    return True
+
+
+@njit(cache=True)
+def close_position_nb(st, p, fill, i, reason, trades, orders, cnt):
+    """Close the whole position at ``fill`` (slippage already applied) for ``reason``."""
+    qty = st[S_QTY]
+    if qty == 0.0:
+        return
+    q = abs(qty)
+    side = 1.0 if qty > 0 else -1.0
+    fee = _fee_nb(p, q, fill)
+    gross = qty * p[P_MULT] * (fill - st[S_ENTRY])
+    st[S_CASH] += gross - fee
+    k = cnt[0]
+    if k < trades.shape[0]:
+        trades[k, T_ENTRY_IDX] = st[S_ENTRY_IDX]
+        trades[k, T_EXIT_IDX] = i
+        trades[k, T_SIDE] = side
+        trades[k, T_QTY] = q
+        trades[k, T_ENTRY_PRICE] = st[S_ENTRY]
+        trades[k, T_EXIT_PRICE] = fill
+        trades[k, T_PNL] = gross - fee - st[S_ENTRY_FEE]
+        trades[k, T_FEES] = fee + st[S_ENTRY_FEE]
+        trades[k, T_REASON] = reason
+        trades[k, T_MARGIN] = q * st[S_ENTRY] * p[P_MULT] / p[P_LEVERAGE]
+    cnt[0] = k + 1
+    _record_order_nb(orders, cnt, i, -side, q, fill, fee, reason)
+    st[S_QTY] = 0.0
+    st[S_ENTRY_FEE] = 0.0
+    if st[S_CASH] <= 0.0:
+        st[S_BUST] = 1.0
+
+
+@njit(cache=True)
+def gap_check_nb(st, p, o, i, trades, orders, cnt):
+    """At the open: close a position whose liquidation, stop or target the open gaps through."""
+    qty = st[S_QTY]
+    if qty == 0.0:
+        return
+    slip = p[P_SLIPPAGE]
+    if qty > 0:
+        if o <= st[S_LIQ]:
+            close_position_nb(st, p, o, i, R_LIQUIDATION, trades, orders, cnt)
+        elif o <= st[S_SL]:                       # NaN compares False
+            close_position_nb(st, p, o * (1.0 - slip), i, R_STOP, trades, orders, cnt)
+        elif o >= st[S_TP]:
+            close_position_nb(st, p, o, i, R_TARGET, trades, orders, cnt)
+    else:
+        if o >= st[S_LIQ]:
+            close_position_nb(st, p, o, i, R_LIQUIDATION, trades, orders, cnt)
+        elif o >= st[S_SL]:
+            close_position_nb(st, p, o * (1.0 + slip), i, R_STOP, trades, orders, cnt)
+        elif o <= st[S_TP]:
+            close_position_nb(st, p, o, i, R_TARGET, trades, orders, cnt)
+
+
+@njit(cache=True)
+def intrabar_check_nb(st, p, o, h, l, i, trades, orders, cnt):
+    """Within the bar: liquidation / stop-loss / take-profit from the high and low."""
+    qty = st[S_QTY]
+    if qty == 0.0:
+        return
+    slip = p[P_SLIPPAGE]
+    sl = st[S_SL]
+    tp = st[S_TP]
+    liq = st[S_LIQ]
+    has_sl = sl == sl
+    if qty > 0:
+        stop_first = has_sl and sl >= liq     # the stop sits above the liquidation price
+        adverse = sl if stop_first else liq
+        adverse_hit = l <= adverse
+        target_hit = h >= tp
+    else:
+        stop_first = has_sl and sl <= liq
+        adverse = sl if stop_first else liq
+        adverse_hit = h >= adverse
+        target_hit = l <= tp
+    take_adverse = adverse_hit
+    if adverse_hit and target_hit:
+        rule = int(p[P_BOTH_HIT])
+        if rule == 1:
+            take_adverse = False
+        elif rule == 2:
+            take_adverse = abs(o - adverse) <= abs(tp - o)
+    if take_adverse:
+        # a position opened at this open can have its level beyond the open (slippage)
+        level = min(adverse, o) if qty > 0 else max(adverse, o)
+        if stop_first:
+            side = 1.0 if qty > 0 else -1.0
+            close_position_nb(st, p, level * (1.0 - side * slip), i, R_STOP,
+                              trades, orders, cnt)
+        else:
+            close_position_nb(st, p, level, i, R_LIQUIDATION, trades, orders, cnt)
+    elif target_hit:
+        level = max(tp, o) if qty > 0 else min(tp, o)
+        close_position_nb(st, p, level, i, R_TARGET, trades, orders, cnt)
+
+
+@njit(cache=True)
+def pending_action_nb(direction, qty, el, xl, es, xs):
+    """Action for the next open from this bar's signals and the position at this close.
+
+    Entry and exit of the same side on one bar cancel (the entry is ignored); a long
+    and a short entry on one bar cancel each other. With direction BOTH an opposite
+    entry reverses the position.
+    """
+    allow_long = direction != 1
+    allow_short = direction != 0
+    long_sig = el and not xl and allow_long
+    short_sig = es and not xs and allow_short
+    if long_sig and short_sig:
+        long_sig = False
+        short_sig = False
+    if qty > 0:
+        if short_sig:
+            return PEND_SHORT
+        if xl and not el:
+            return PEND_CLOSE
+        return PEND_NONE
+    if qty < 0:
+        if long_sig:
+            return PEND_LONG
+        if xs and not es:
+            return PEND_CLOSE
+        return PEND_NONE
+    if long_sig:
+        return PEND_LONG
+    if short_sig:
+        return PEND_SHORT
+    return PEND_NONE
+
+
+@njit(cache=True)
+def execute_pending_nb(st, p, pend, o, i, trades, orders, cnt):
+    """Execute the pending action at the open price ``o`` of bar ``i``."""
+    if pend == PEND_NONE:
+        return
+    qty = st[S_QTY]
+    slip = p[P_SLIPPAGE]
+    want = 0.0
+    if pend == PEND_LONG:
+        want = 1.0
+    elif pend == PEND_SHORT:
+        want = -1.0
+    if qty != 0.0 and (pend == PEND_CLOSE or want * qty < 0):
+        side = 1.0 if qty > 0 else -1.0
+        close_position_nb(st, p, o * (1.0 - side * slip), i, R_SIGNAL, trades, orders, cnt)
+    if want != 0.0 and st[S_QTY] == 0.0:
+        open_position_nb(st, p, want, o, i, orders, cnt)
+
+
+@njit(cache=True)
+def simulate_nb(open_, high, low, close, entries_long, exits_long, entries_short,
+                exits_short, p, trades, orders):
+    """Run one backtest.
+
+    Parameters
+    ----------
+    open_, high, low, close : ndarray, float64, shape (n,)
+        Bar prices.
+    entries_long, exits_long, entries_short, exits_short : ndarray, bool, shape (n,)
+        Signals at each bar's close.
+    p : ndarray, float64, shape (N_PARAMS,)
+        Parameter vector (layout ``P_*`` above).
+    trades : ndarray, float64, shape (cap_trades, N_TRADE_COLS)
+        Output buffer for closed trades; shape (0, N_TRADE_COLS) records none.
+    orders : ndarray, float64, shape (cap_orders, N_ORDER_COLS)
+        Output buffer for fills.
+
+    Returns
+    -------
+    equity : ndarray, float64, shape (n,)
+        Account equity at each close (cash + unrealized PnL), account currency.
+    position : ndarray, float64, shape (n,)
+        Signed quantity held at each close.
+    counts : ndarray, int64, shape (2,)
+        Number of trades and fills (may exceed the buffers' capacity).
+    """
+    n = close.shape[0]
+    equity = np.empty(n)
+    position = np.empty(n)
+    cnt = np.zeros(2, dtype=np.int64)
+    st = np.zeros(N_STATE)
+    st[S_CASH] = p[P_CASH]
+    st[S_SL] = np.nan
+    st[S_TP] = np.nan
+    direction = int(p[P_DIRECTION])
+    mult = p[P_MULT]
+    pend = PEND_NONE
+    for i in range(n):
+        o = open_[i]
+        gap_check_nb(st, p, o, i, trades, orders, cnt)
+        execute_pending_nb(st, p, pend, o, i, trades, orders, cnt)
+        intrabar_check_nb(st, p, o, high[i], low[i], i, trades, orders, cnt)
+        if i == n - 1 and st[S_QTY] != 0.0:
+            side = 1.0 if st[S_QTY] > 0 else -1.0
+            close_position_nb(st, p, close[i] * (1.0 - side * p[P_SLIPPAGE]), i, R_END,
+                              trades, orders, cnt)
+        equity[i] = st[S_CASH] + st[S_QTY] * mult * (close[i] - st[S_ENTRY])
+        position[i] = st[S_QTY]
+        pend = pending_action_nb(direction, st[S_QTY], entries_long[i], exits_long[i],
+                                 entries_short[i], exits_short[i])
+    return equity, position, cnt
