@@ -1,0 +1,138 @@
+"""The public entry points that the CLI and the pages call.
+
+One call per user action: load bars (from the store or a file), compute a
+strategy's signals, run an engine, return a ``BacktestResult``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from lab.core import registry
+from lab.core.config import Commission, ExecutionConfig
+from lab.core.errors import ConfigError
+from lab.core.params import Params
+from lab.core.types import AssetClass, CommissionModel, periods_per_year
+from lab.engines.result import BacktestResult
+
+ENGINES = ("vectorized",)
+
+
+def data_root() -> Path:
+    """Folder of generated data (store, runs): ``$LAB_DATA_DIR`` or ``./data``."""
+    return Path(os.environ.get("LAB_DATA_DIR", "data"))
+
+
+def open_catalog(root: str | Path | None = None):
+    """The bar catalog under ``root`` (default ``data_root()``), built from the bundled
+    samples on first use."""
+    from lab.data import Catalog, build_sample_store
+
+    catalog = Catalog(root if root is not None else data_root())
+    if catalog.datasets().empty:
+        build_sample_store(catalog)
+    return catalog
+
+
+def default_commission(asset_class: AssetClass | str,
+                       model: CommissionModel | str | None = None) -> Commission:
+    """Typical commission for an asset class, or the default of a chosen model.
+
+    Crypto: 0.1 % of notional (a common taker fee). Equities: Interactive Brokers
+    fixed ($0.005/share, $1 minimum, 1 % cap). FX: 0.2 bps of notional (IB spot FX
+    tier 1). Indices and futures: $0.85 per contract when the model is per contract,
+    else 0.
+    """
+    from lab import costs
+
+    ac = AssetClass(asset_class)
+    if model is None:
+        model = {AssetClass.CRYPTO: CommissionModel.PERCENT,
+                 AssetClass.EQUITY: CommissionModel.PER_SHARE,
+                 AssetClass.FX: CommissionModel.PERCENT,
+                 AssetClass.INDEX: CommissionModel.PERCENT,
+                 AssetClass.FUTURE: CommissionModel.PER_CONTRACT}[ac]
+    model = CommissionModel(model)
+    if model is CommissionModel.PER_SHARE:
+        return costs.ib_fixed()
+    if model is CommissionModel.PER_CONTRACT:
+        return costs.per_contract(0.85)
+    rate = {AssetClass.CRYPTO: 0.001, AssetClass.FX: 0.00002}.get(ac, 0.0)
+    return costs.percent(rate)
+
+
+def resolve_params(strategy: str, params: Params | Mapping[str, Any] | None) -> Params:
+    """Validated parameters of ``strategy`` (defaults for the names not given).
+
+    Raises
+    ------
+    UnknownStrategyError, ParamError
+    """
+    spec = registry.get(strategy)
+    if isinstance(params, Params):
+        params.validate()
+        return params
+    return spec.params_cls.from_dict(dict(params or {}))
+
+
+def run_backtest(bars: pd.DataFrame, strategy: str,
+                 params: Params | Mapping[str, Any] | None = None,
+                 config: ExecutionConfig | None = None, *,
+                 asset_class: AssetClass | str = AssetClass.EQUITY,
+                 timeframe: str = "1d", symbol: str | None = None,
+                 fingerprint: str | None = None,
+                 engine: str = "vectorized") -> BacktestResult:
+    """Backtest a registered strategy on ``bars``.
+
+    Parameters
+    ----------
+    bars : DataFrame, shape (n, 5)
+        OHLCV indexed by UTC ``ts_event``.
+    strategy : str
+        Registered name (``lab.core.registry.names()``).
+    params : Params or mapping, optional
+        Strategy parameters; defaults for missing names.
+    config : ExecutionConfig, optional
+    asset_class, timeframe : str
+        Drive annualization (``lab.core.types.periods_per_year``).
+    symbol, fingerprint : str, optional
+        Recorded in the result; the fingerprint is computed when omitted.
+    engine : str
+        ``"vectorized"``.
+
+    Raises
+    ------
+    ConfigError
+        Unknown engine.
+    UnknownStrategyError, ParamError, StrategyError, DataError
+    """
+    from lab.data import fingerprint as data_fingerprint
+    from lab.engines import vectorized
+
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    spec = registry.get(strategy)
+    p = resolve_params(strategy, params)
+    vectorized.check_bars(bars)
+    signals = spec.signals(bars, p)
+    return vectorized.run(
+        bars, signals, config or ExecutionConfig(),
+        periods_per_year=periods_per_year(timeframe, asset_class),
+        strategy=strategy, params=p.to_dict(), symbol=symbol, timeframe=timeframe,
+        fingerprint=fingerprint or data_fingerprint(bars))
+
+
+def backtest_stored(catalog, symbol: str, timeframe: str, strategy: str,
+                    params: Params | Mapping[str, Any] | None = None,
+                    config: ExecutionConfig | None = None, *, start=None, end=None,
+                    engine: str = "vectorized") -> BacktestResult:
+    """Load ``symbol``/``timeframe`` bars from ``catalog`` (resampled if needed) and
+    backtest them; see ``run_backtest``."""
+    bars = catalog.load(symbol, timeframe, start=start, end=end)
+    return run_backtest(bars, strategy, params, config,
+                        asset_class=catalog.asset_class(symbol), timeframe=timeframe,
+                        symbol=symbol, engine=engine)

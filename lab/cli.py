@@ -1,0 +1,236 @@
+"""Command line: ``python -m lab <command> ...``.
+
+Commands: ``backtest``, ``ingest``, ``datasets``, ``strategies``. Rates are
+fractions everywhere (``--commission 0.001`` is 0.1 %, ``--slippage 0.0005`` is
+5 bps, ``--sl 0.02`` is 2 % of the entry price). Errors print one line that says
+what to fix and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from lab.core.errors import LabError
+
+
+def _add_execution_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("execution")
+    g.add_argument("--cash", type=float, default=10_000.0, help="starting equity (default 10000)")
+    g.add_argument("--commission-model", choices=["percent", "per_share", "per_contract"],
+                   help="default by asset class: crypto/fx/index percent, equity per_share "
+                        "(IB fixed), future per_contract")
+    g.add_argument("--commission", type=float,
+                   help="percent: fraction of notional (0.001 = 0.1 %%); per_share / "
+                        "per_contract: currency per unit")
+    g.add_argument("--commission-min", type=float, help="minimum per order, currency")
+    g.add_argument("--commission-max", type=float,
+                   help="cap per order as a fraction of notional (0.01 = 1 %%)")
+    g.add_argument("--slippage", type=float, default=0.0,
+                   help="fraction of price on market fills (0.0005 = 5 bps)")
+    g.add_argument("--direction", choices=["long", "short", "both"], default="long")
+    g.add_argument("--size-type", choices=["equity_fraction", "quantity", "notional"],
+                   default="equity_fraction")
+    g.add_argument("--size", type=float, default=1.0,
+                   help="fraction of equity (1 = all), units, or currency, per --size-type")
+    g.add_argument("--whole-units", action="store_true", help="round quantities down")
+    g.add_argument("--leverage", type=float, default=1.0, help="1 = cash account, up to 100")
+    g.add_argument("--maintenance-margin", type=float, default=0.005,
+                   help="fraction of notional (0.005 = 0.5 %%)")
+    g.add_argument("--sl", type=float, help="stop-loss, fraction of entry price (0.02 = 2 %%)")
+    g.add_argument("--tp", type=float, help="take-profit, fraction of entry price")
+    g.add_argument("--both-hit", choices=["stop_first", "target_first", "nearest_to_open"],
+                   default="stop_first", help="which fills when a bar touches stop and target")
+    g.add_argument("--multiplier", type=float, default=1.0, help="contract multiplier")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m lab``."""
+    parser = argparse.ArgumentParser(prog="python -m lab",
+                                     description="Trading research workstation CLI")
+    parser.add_argument("--store", help="data folder (default $LAB_DATA_DIR or ./data)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    bt = sub.add_parser("backtest", help="backtest a strategy on stored or file data")
+    bt.add_argument("--data", required=True,
+                    help="a stored symbol (see `datasets`) or a path to a CSV / Parquet file")
+    bt.add_argument("--timeframe", help="bar size (e.g. 1h, 4h, 1d); coarser than stored "
+                                        "resamples; default: the finest stored")
+    bt.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    bt.add_argument("--end", help="last bar, inclusive")
+    bt.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
+                    help="for a file (stored symbols know theirs); default equity")
+    bt.add_argument("--strategy", default="sma_cross", help="see `strategies`")
+    bt.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="strategy parameter, repeatable")
+    bt.add_argument("--engine", default="vectorized", choices=["vectorized"])
+    bt.add_argument("--json", action="store_true", help="print JSON (metrics, trades, fingerprint)")
+    _add_execution_args(bt)
+
+    ing = sub.add_parser("ingest", help="validate a CSV / Parquet file and add it to the store")
+    ing.add_argument("path")
+    ing.add_argument("--symbol", required=True)
+    ing.add_argument("--timeframe", help="bar size; inferred from the timestamps when omitted")
+    ing.add_argument("--asset-class", default="equity",
+                     choices=["equity", "index", "fx", "crypto", "future"])
+    ing.add_argument("--description", default="")
+    ing.add_argument("--json", action="store_true")
+
+    sub.add_parser("datasets", help="list stored symbols and timeframes")
+    sub.add_parser("strategies", help="list strategies and their parameters")
+    return parser
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LabError(f"--param {pair!r} must look like key=value (e.g. fast=10)")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def execution_config(args: argparse.Namespace, asset_class: str):
+    """``ExecutionConfig`` from parsed CLI arguments (commission default by asset class)."""
+    from lab.api import default_commission
+    from lab.core.config import Commission, ExecutionConfig
+
+    base = default_commission(asset_class, args.commission_model)
+    commission = Commission(
+        base.model,
+        rate=base.rate if args.commission is None else args.commission,
+        minimum=base.minimum if args.commission_min is None else args.commission_min,
+        maximum_fraction=(base.maximum_fraction if args.commission_max is None
+                          else args.commission_max))
+    return ExecutionConfig(
+        cash=args.cash, direction=args.direction, leverage=args.leverage,
+        maintenance_margin=args.maintenance_margin, sl=args.sl, tp=args.tp,
+        both_hit=args.both_hit, commission=commission, slippage=args.slippage,
+        multiplier=args.multiplier, size_type=args.size_type, size=args.size,
+        whole_units=args.whole_units)
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from lab.api import open_catalog, run_backtest
+    from lab.data import read_bars_file, resample
+
+    path = Path(args.data)
+    if path.suffix.lower() in (".csv", ".parquet", ".pq") or path.exists():
+        if not path.exists():
+            raise LabError(f"file {path} does not exist")
+        bars, report = read_bars_file(path, timeframe=None)
+        stored_tf = report.timeframe
+        timeframe = args.timeframe or stored_tf
+        if timeframe != stored_tf:
+            bars = resample(bars, timeframe)
+        asset_class = args.asset_class or "equity"
+        symbol = path.stem
+        bars = bars.loc[_ts(args.start):_ts(args.end)]
+    else:
+        catalog = open_catalog(args.store)
+        symbol = args.data
+        asset_class = catalog.asset_class(symbol)
+        timeframe = args.timeframe or _finest_timeframe(catalog, symbol)
+        bars = catalog.load(symbol, timeframe, start=args.start, end=args.end)
+    config = execution_config(args, asset_class)
+    result = run_backtest(bars, args.strategy, _parse_params(args.param), config,
+                          asset_class=asset_class, timeframe=timeframe, symbol=symbol,
+                          engine=args.engine)
+    if args.json:
+        print(result.to_json(trades=True))
+    else:
+        print(_summary_text(result))
+    return 0
+
+
+def _ts(value):
+    import pandas as pd
+
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _finest_timeframe(catalog, symbol: str) -> str:
+    from lab.core.errors import DataError
+    from lab.core.types import TIMEFRAME_SECONDS
+
+    ds = catalog.datasets()
+    tfs = ds.loc[ds["symbol"] == symbol, "timeframe"].tolist()
+    if not tfs:
+        known = ", ".join(sorted(ds["symbol"].unique()))
+        raise DataError(f"no stored data for {symbol!r}; stored symbols: {known}. "
+                        "Pass a CSV / Parquet path or ingest it first")
+    return min(tfs, key=lambda t: TIMEFRAME_SECONDS.get(t, 10**9))
+
+
+def _summary_text(result) -> str:
+    from lab.metrics import METRIC_LABELS, format_metric
+
+    s = result.summary()
+    lines = [f"{s['strategy']} {s['params']} on {s['symbol']} {s['timeframe']} "
+             f"({s['start'][:10]} .. {s['end'][:10]}, {s['bars']} bars, "
+             f"data {s['data_fingerprint']}, engine {s['engine']})"]
+    for key, (label, _) in METRIC_LABELS.items():
+        if key in result.metrics:
+            lines.append(f"  {label:<30} {format_metric(key, result.metrics[key])}")
+    if len(result.trades):
+        reasons = result.trades["exit_reason"].value_counts().to_dict()
+        lines.append("  exits: " + ", ".join(f"{k} {v}" for k, v in reasons.items()))
+    return "\n".join(lines)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from lab.api import open_catalog
+    from lab.data import ingest_file
+
+    catalog = open_catalog(args.store)
+    report = ingest_file(catalog, args.path, symbol=args.symbol, timeframe=args.timeframe,
+                         asset_class=args.asset_class, source=str(args.path),
+                         description=args.description)
+    print(json.dumps(report.to_dict(), indent=2, default=str) if args.json else report.summary())
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from lab.api import open_catalog
+
+    ds = open_catalog(args.store).datasets()
+    cols = ["symbol", "timeframe", "asset_class", "start", "end", "rows", "fingerprint"]
+    print(ds[cols].to_string(index=False))
+    return 0
+
+
+def _cmd_strategies(args: argparse.Namespace) -> int:
+    from lab.core import registry
+
+    for spec in registry.all_strategies():
+        params = ", ".join(f"{s.name}={s.default} [{s.low}..{s.high}]"
+                           for s in spec.params_cls.specs())
+        print(f"{spec.name:<16} {spec.family:<15} {params}")
+        if spec.description:
+            print(f"{'':<16} {spec.description}")
+    return 0
+
+
+COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
+            "strategies": _cmd_strategies}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 ok, 2 on a user error)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        problems = getattr(exc, "problems", None)
+        for prob in problems or []:
+            rows = prob.get("rows") or []
+            where = f" (rows {', '.join(map(str, rows[:10]))})" if rows else ""
+            print(f"  - {prob.get('rule')}: {prob.get('message')}{where}", file=sys.stderr)
+        return 2
