@@ -1,0 +1,1 @@
+"""The only lab module that imports streamlit: cached loaders, widgets, plotly figures."""

@@ -1,0 +1,60 @@
+"""Data page: the catalog, a chart of any stored range, and upload with validation."""
+
+import pandas as pd
+import streamlit as st
+
+from lab.core.errors import DataValidationError, LabError
+from lab.data import ingest_upload
+from lab.ui.cache import catalog, datasets, load_bars
+from lab.ui.charts import candlestick_figure
+from lab.ui.widgets import data_picker
+
+st.title("Data")
+
+st.subheader("Catalog")
+ds = datasets()
+st.dataframe(ds, hide_index=True, width="stretch",
+             column_config={"start": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                            "end": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                            "rows": st.column_config.NumberColumn(format="%d")})
+
+st.subheader("Chart")
+d = data_picker("data")
+bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
+st.plotly_chart(candlestick_figure(bars, title=f"{d['symbol']} {d['timeframe']}"),
+                width="stretch", key="data_chart")
+info = catalog().info(d["symbol"], d["timeframe"]) if d["timeframe"] in \
+    ds.loc[ds["symbol"] == d["symbol"], "timeframe"].tolist() else None
+if info:
+    with st.expander("Quality report and source"):
+        st.json(info, expanded=False)
+
+st.subheader("Upload")
+st.caption("CSV or Parquet with a timestamp column and open, high, low, close (volume "
+           "optional). The file is validated before anything is stored.")
+with st.form("upload", clear_on_submit=False):
+    up = st.file_uploader("File", type=["csv", "parquet"], key="data_upload")
+    c1, c2, c3 = st.columns(3)
+    symbol = c1.text_input("Symbol", key="data_up_symbol", placeholder="e.g. SPY")
+    timeframe = c2.selectbox("Timeframe", ["infer", "1m", "5m", "15m", "30m", "1h", "4h", "1d",
+                                           "1w"], key="data_up_tf")
+    asset_class = c3.selectbox("Asset class", ["equity", "index", "fx", "crypto", "future"],
+                               key="data_up_ac")
+    submitted = st.form_submit_button("Validate and store", type="primary")
+
+if submitted:
+    if up is None or not symbol.strip():
+        st.error("Choose a file and enter a symbol.")
+    else:
+        try:
+            report = ingest_upload(catalog(), up.getvalue(), up.name, symbol=symbol.strip(),
+                                   timeframe=None if timeframe == "infer" else timeframe,
+                                   asset_class=asset_class)
+        except DataValidationError as exc:
+            st.error(f"Refused, nothing was stored: {exc}")
+            st.dataframe(pd.DataFrame(exc.problems), hide_index=True, width="stretch")
+        except LabError as exc:
+            st.error(f"Refused, nothing was stored: {exc}")
+        else:
+            st.success(f"Stored {symbol.strip()}: {report.summary()}")
+            st.json(report.to_dict(), expanded=False)

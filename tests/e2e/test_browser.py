@@ -1,0 +1,122 @@
+"""The real app in real Chromium: start the server, click through a backtest.
+
+Needs Debian's chromium at /usr/bin/chromium (``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run",
+         "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from lab.data import Catalog, build_sample_store
+
+    root = tmp_path_factory.mktemp("e2e-data")
+    build_sample_store(Catalog(root))
+    port = _free_port()
+    env = {**os.environ, "LAB_DATA_DIR": str(root)}
+    log = open(root / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start: " + (root / "streamlit.log").read_text())
+    yield url, root
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, artifacts_dir):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1500, "height": 1800})
+    page.goto(url + "/backtest", wait_until="networkidle")
+    page.get_by_role("button", name="Run backtest").click(timeout=60_000)
+    metrics = page.locator('[data-testid="stMetric"]')
+    metrics.first.wait_for(timeout=60_000)
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    assert {"Total return", "Sharpe", "Max drawdown", "Trades"} <= {l.strip() for l in labels}
+    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 2
+    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 0
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(artifacts_dir / "backtest.png"), full_page=True)
+    assert not page.locator('[data-testid="stException"]').count()
+    page.close()
+
+
+def test_uploading_a_bad_file_is_refused_and_a_good_one_is_stored(server, browser, tmp_path,
+                                                                  artifacts_dir):
+    import pandas as pd
+
+    url, root = server
+    good = pd.read_parquet(sorted((ROOT / "data" / "samples").glob("*.parquet"))[0]).head(300)
+    good_path = tmp_path / "good.csv"
+    good.to_csv(good_path, index=False)
+    bad = good.copy()
+    bad.loc[5, "high"] = bad.loc[5, "low"] - 1.0
+    bad_path = tmp_path / "bad.csv"
+    bad.to_csv(bad_path, index=False)
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    page.goto(url + "/data", wait_until="networkidle")
+    page.get_by_text("Validate and store").wait_for(timeout=60_000)
+
+    def upload(path: Path, symbol: str) -> None:
+        page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+        page.get_by_label("Symbol").fill(symbol)
+        page.get_by_role("button", name="Validate and store").click()
+
+    upload(bad_path, "BADFILE")
+    page.get_by_text("Refused, nothing was stored").wait_for(timeout=60_000)
+    assert not list(root.glob("store/**/*BADFILE*"))
+    upload(good_path, "GOODFILE")
+    page.get_by_text("Stored GOODFILE").wait_for(timeout=60_000)
+    page.screenshot(path=str(artifacts_dir / "data_upload.png"), full_page=True)
+    page.close()
