@@ -1,0 +1,119 @@
+"""Ingest: read and validate a file (or an upload), then store it in the catalog.
+
+Nothing is stored when any rule breaks; the error names the rules and rows.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import IO
+
+from lab.data.catalog import Catalog, check_symbol
+from lab.data.quality import QualityReport
+from lab.data.sources.csv import read_bars_file
+from lab.data.validate import problem, refuse
+
+#: Largest upload accepted by ``ingest_upload``, bytes (matches .streamlit/config.toml
+#: ``server.maxUploadSize = 200``, which is in MB).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+def _store(catalog: Catalog, bars, report: QualityReport, name: str, symbol: str,
+           asset_class: str, source: str, description: str) -> QualityReport:
+    if report.timeframe is None:
+        refuse(name, [problem("unknown_timeframe", f"the bar size could not be inferred from "
+                              f"{report.rows} row(s)")])
+    catalog.store_bars(bars, symbol, report.timeframe, asset_class, source, description, report)
+    return report
+
+
+def ingest_file(catalog: Catalog, path: str | Path, symbol: str, timeframe: str | None = None,
+                asset_class: str = "equity", source: str | None = None,
+                description: str = "") -> QualityReport:
+    """Read, validate and store a CSV or Parquet file of bars.
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Where to store the bars.
+    path : str or Path
+        The file (.csv, .csv.gz, .txt, .tsv, .parquet; see ``read_bars_file``).
+    symbol : str
+        Symbol to store under; an existing dataset of the same symbol and timeframe is
+        replaced.
+    timeframe : str, optional
+        Bar size; inferred from the median bar spacing when omitted.
+    asset_class : str
+        ``equity``, ``index``, ``fx``, ``crypto`` or ``future`` (selects the calendar of
+        the gap check and, downstream, annualization and costs).
+    source : str, optional
+        Provenance text; defaults to ``"file:<name>"``.
+    description : str
+        One line for the Data page.
+
+    Returns
+    -------
+    QualityReport
+        The soft findings (also kept in the catalog's sidecar).
+
+    Raises
+    ------
+    DataValidationError
+        When a rule breaks (see ``read_bars_file``) or the bar size cannot be inferred;
+        nothing is stored.
+    DataError
+        For a missing file or an invalid symbol, timeframe or asset class.
+    """
+    symbol = check_symbol(symbol)
+    bars, report = read_bars_file(path, timeframe=timeframe, asset_class=asset_class)
+    name = Path(path).name
+    return _store(catalog, bars, report, name, symbol, asset_class,
+                  source or f"file:{name}", description)
+
+
+def ingest_upload(catalog: Catalog, data: bytes | IO[bytes], filename: str, symbol: str,
+                  timeframe: str | None = None, asset_class: str = "equity",
+                  source: str | None = None, description: str = "",
+                  max_bytes: int = MAX_UPLOAD_BYTES) -> QualityReport:
+    """Validate and store uploaded bytes (e.g. from ``st.file_uploader``).
+
+    Parameters
+    ----------
+    catalog : Catalog
+        Where to store the bars.
+    data : bytes or binary file-like
+        The file's content.
+    filename : str
+        Original file name; its extension selects the format.
+    symbol, timeframe, asset_class, description
+        As for ``ingest_file``.
+    source : str, optional
+        Provenance text; defaults to ``"upload:<filename>"``.
+    max_bytes : int
+        Size limit in bytes (default 200 MB).
+
+    Returns
+    -------
+    QualityReport
+
+    Raises
+    ------
+    DataValidationError
+        ``file_too_large`` above ``max_bytes``, or any rule of ``read_bars_file``;
+        nothing is stored.
+    DataError
+        For an invalid symbol, timeframe or asset class.
+    """
+    symbol = check_symbol(symbol)
+    name = Path(str(filename)).name or "upload"
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        data = data.read(max_bytes + 1)
+    size = len(data)
+    if size > max_bytes:
+        refuse(name, [problem("file_too_large", f"the upload is over {max_bytes / 2**20:.0f} MB "
+                              f"(read {size / 2**20:.1f} MB before stopping)")])
+    bars, report = read_bars_file(io.BytesIO(bytes(data)), timeframe=timeframe,
+                                  asset_class=asset_class, filename=name)
+    return _store(catalog, bars, report, name, symbol, asset_class,
+                  source or f"upload:{name}", description)
