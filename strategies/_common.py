@@ -63,56 +63,68 @@ class Ind:
 
     # single-input indicators -------------------------------------------------------
     def sma(self, period: int, column: str = "close") -> np.ndarray:
+        period = int(period)
         return self._get(("sma", column, period),
                          lambda: ik.sma_nb(self.col(column), period))
 
     def ema(self, period: int, column: str = "close") -> np.ndarray:
+        period = int(period)
         return self._get(("ema", column, period),
                          lambda: ik.ema_nb(self.col(column), period))
 
     def std(self, period: int, ddof: int = 0, column: str = "close") -> np.ndarray:
+        period, ddof = int(period), int(ddof)
         return self._get(("std", column, period, ddof),
                          lambda: ik.rolling_std_nb(self.col(column), period, ddof))
 
     def rsi(self, period: int, column: str = "close") -> np.ndarray:
+        period = int(period)
         return self._get(("rsi", column, period),
                          lambda: ik.rsi_nb(self.col(column), period))
 
     def roc(self, period: int, column: str = "close") -> np.ndarray:
+        period = int(period)
         return self._get(("roc", column, period),
                          lambda: ik.roc_nb(self.col(column), period))
 
     def zscore(self, period: int, ddof: int = 1, column: str = "close") -> np.ndarray:
+        period, ddof = int(period), int(ddof)
         return self._get(("zscore", column, period, ddof),
                          lambda: ik.zscore_nb(self.col(column), period, ddof))
 
     def highest(self, period: int, column: str = "high") -> np.ndarray:
         """Highest ``column`` of bars ``i-period+1 .. i``."""
+        period = int(period)
         return self._get(("max", column, period),
                          lambda: ik.rolling_max_nb(self.col(column), period))
 
     def lowest(self, period: int, column: str = "low") -> np.ndarray:
         """Lowest ``column`` of bars ``i-period+1 .. i``."""
+        period = int(period)
         return self._get(("min", column, period),
                          lambda: ik.rolling_min_nb(self.col(column), period))
 
     def prev_highest(self, period: int, column: str = "high") -> np.ndarray:
         """Highest ``column`` of the previous bars ``i-period .. i-1`` (bar i excluded)."""
+        period = int(period)
         return self._get(("shift", ("max", column, period), 1),
                          lambda: ik.shift_nb(self.highest(period, column), 1))
 
     def prev_lowest(self, period: int, column: str = "low") -> np.ndarray:
         """Lowest ``column`` of the previous bars ``i-period .. i-1`` (bar i excluded)."""
+        period = int(period)
         return self._get(("shift", ("min", column, period), 1),
                          lambda: ik.shift_nb(self.lowest(period, column), 1))
 
     # OHLC indicators ---------------------------------------------------------------
     def atr(self, period: int) -> np.ndarray:
+        period = int(period)
         return self._get(("atr", "hlc", period), lambda: ik.atr_nb(
             self.col("high"), self.col("low"), self.col("close"), period))
 
     def supertrend(self, period: int, multiplier: float) -> tuple[np.ndarray, np.ndarray]:
         """(line, direction) of ``lab.kernels.composite.supertrend_atr_nb``."""
+        period, multiplier = int(period), float(multiplier)
         return self._get(("supertrend", "hlc", period, multiplier),
                          lambda: ck.supertrend_atr_nb(
                              self.col("high"), self.col("low"), self.col("close"),
@@ -120,18 +132,21 @@ class Ind:
 
     def atr_trailing_stop(self, period: int, multiplier: float):
         """(stop, direction) of ``lab.kernels.composite.atr_trailing_stop_nb``."""
+        period, multiplier = int(period), float(multiplier)
         return self._get(("atr_trailing_stop", "hlc", period, multiplier),
                          lambda: ck.atr_trailing_stop_nb(self.col("close"),
                                                          self.atr(period), multiplier))
 
     def midpoint(self, period: int) -> np.ndarray:
         """``(highest high + lowest low) / 2`` of bars ``i-period+1 .. i``."""
+        period = int(period)
         return self._get(("midpoint", "hl", period),
                          lambda: (self.highest(period) + self.lowest(period)) / 2.0)
 
     # composites from cached parts -------------------------------------------------
     def macd(self, fast: int, slow: int, signal: int, column: str = "close"):
         """(line, signal_line, hist) as ``macd_nb``."""
+        fast, slow, signal = int(fast), int(slow), int(signal)
         line = self._get(("macd_line", column, fast, slow),
                          lambda: self.ema(fast, column) - self.ema(slow, column))
         sig = self._get(("ema", ("macd_line", column, fast, slow), signal),
@@ -141,18 +156,21 @@ class Ind:
 
     def bollinger(self, period: int, k: float, ddof: int = 0, column: str = "close"):
         """(mid, upper, lower) as ``bollinger_nb``; the bands are not cached (cheap)."""
+        period, k, ddof = int(period), float(k), int(ddof)
         mid = self.sma(period, column)
         sd = self.std(period, ddof, column)
         return mid, mid + k * sd, mid - k * sd
 
     def keltner(self, period: int, atr_period: int, k: float):
         """(mid, upper, lower) as ``keltner_nb``; the bands are not cached (cheap)."""
+        period, atr_period, k = int(period), int(atr_period), float(k)
         mid = self.ema(period)
         a = self.atr(atr_period)
         return mid, mid + k * a, mid - k * a
 
     def stochastic(self, k_period: int, k_smooth: int, d_period: int):
         """(%K, %D) as ``stochastic_nb``."""
+        k_period, k_smooth, d_period = int(k_period), int(k_smooth), int(d_period)
         raw = self._get(("stoch_raw", "hlc", k_period), lambda: ck.stochastic_raw_nb(
             self.col("high"), self.col("low"), self.col("close"), k_period))
         k = self._get(("sma", ("stoch_raw", "hlc", k_period), k_smooth),
@@ -163,6 +181,8 @@ class Ind:
 
     def ichimoku(self, tenkan: int, kijun: int, senkou_b: int, displacement: int):
         """(tenkan_line, kijun_line, span_a, span_b) as ``ichimoku_nb``."""
+        tenkan, kijun = int(tenkan), int(kijun)
+        senkou_b, displacement = int(senkou_b), int(displacement)
         t = self.midpoint(tenkan)
         k = self.midpoint(kijun)
         a = self._get(("ichimoku_span_a", "hl", tenkan, kijun, displacement),
@@ -195,7 +215,37 @@ def _as_array(b, like: np.ndarray) -> np.ndarray:
     return b
 
 
-def make_signals(entries_long, exits_long, entries_short, exits_short) -> Signals:
-    """``Signals`` from four bool arrays (copied, so callers may reuse their arrays)."""
-    return Signals(np.array(entries_long, dtype=bool), np.array(exits_long, dtype=bool),
-                   np.array(entries_short, dtype=bool), np.array(exits_short, dtype=bool))
+def ready(*series: np.ndarray) -> np.ndarray:
+    """Bool mask of the bars where every one of ``series`` has a value (not ``NaN``)."""
+    out = np.ones(series[0].shape[0], dtype=bool)
+    for x in series:
+        out &= ~np.isnan(x)
+    return out
+
+
+def make_signals(entries_long, exits_long, entries_short, exits_short,
+                 when: np.ndarray | None = None) -> Signals:
+    """``Signals`` from four bool arrays, with same-bar conflicts resolved.
+
+    ``when`` (from ``ready``) blanks every signal on bars where one of the strategy's
+    indicators is still warming up, so an exit rule on a short indicator cannot fire
+    before the entry rule's longer one exists.
+
+    On one bar an exit beats an entry of the same side (a long entry and a long exit
+    on bar i leave only the exit), and simultaneous long and short entries cancel
+    each other, so the engines never see a conflict. Arrays are copied, so callers may
+    pass the same array twice.
+    """
+    el = np.array(entries_long, dtype=bool)
+    xl = np.array(exits_long, dtype=bool)
+    es = np.array(entries_short, dtype=bool)
+    xs = np.array(exits_short, dtype=bool)
+    if when is not None:
+        for arr in (el, xl, es, xs):
+            arr &= when
+    el &= ~xl
+    es &= ~xs
+    both = el & es
+    el &= ~both
+    es &= ~both
+    return Signals(el, xl, es, xs)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from lab.core.params import Params, param, require
 from lab.core.registry import register
 from lab.core.strategy import Signals, StrategySpec
-from strategies._common import Ind, make_signals
+from strategies._common import Ind, make_signals, ready
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ def signals(bars, p: DonchianParams, cache) -> Signals:
     """Close beyond the previous N-bar channel; see the module docstring."""
     ind = Ind(bars, cache)
     close = ind.col("close")
-    return make_signals(close > ind.prev_highest(p.entry_period),
-                        close < ind.prev_lowest(p.exit_period),
-                        close < ind.prev_lowest(p.entry_period),
-                        close > ind.prev_highest(p.exit_period))
+    hi_n, lo_n = ind.prev_highest(p.entry_period), ind.prev_lowest(p.entry_period)
+    hi_m, lo_m = ind.prev_highest(p.exit_period), ind.prev_lowest(p.exit_period)
+    return make_signals(close > hi_n, close < lo_m, close < lo_n, close > hi_m,
+                        when=ready(hi_n, lo_n, hi_m, lo_m))
 
 
 SPEC = register(StrategySpec(

@@ -16,7 +16,7 @@ import numpy as np
 from lab.core.params import Params, param, require
 from lab.core.registry import register
 from lab.core.strategy import Signals, StrategySpec
-from strategies._common import Ind, make_signals
+from strategies._common import Ind, make_signals, ready
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def signals(bars, p: IchimokuParams, cache) -> Signals:
     top = np.maximum(a, b)      # NaN until both spans exist (no signal in warm-up)
     bottom = np.minimum(a, b)
     return make_signals((t > k) & (close > top), (t < k) | (close < bottom),
-                        (t < k) & (close < bottom), (t > k) | (close > top))
+                        (t < k) & (close < bottom), (t > k) | (close > top),
+                        when=ready(t, k, top))
 
 
 SPEC = register(StrategySpec(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lab.core.params import Params, param
 from lab.core.registry import register
 from lab.core.strategy import Signals, StrategySpec
-from strategies._common import Ind, make_signals
+from strategies._common import Ind, make_signals, ready
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ def signals(bars, p: KeltnerParams, cache) -> Signals:
     ind = Ind(bars, cache)
     close = ind.col("close")
     mid, upper, lower = ind.keltner(p.period, p.atr_period, p.k)
-    return make_signals(close > upper, close < mid, close < lower, close > mid)
+    return make_signals(close > upper, close < mid, close < lower, close > mid,
+                        when=ready(upper))
 
 
 SPEC = register(StrategySpec(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lab.core.params import Params, param
 from lab.core.registry import register
 from lab.core.strategy import Signals, StrategySpec
-from strategies._common import Ind, make_signals
+from strategies._common import Ind, make_signals, ready
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def signals(bars, p: RsiEmaParams, cache) -> Signals:
     return make_signals((rsi > p.threshold) & (close > ema),
                         (rsi < p.threshold) | (close < ema),
                         (rsi < lo) & (close < ema),
-                        (rsi > lo) | (close > ema))
+                        (rsi > lo) | (close > ema), when=ready(rsi, ema))
 
 
 SPEC = register(StrategySpec(

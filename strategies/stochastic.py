@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from lab.core.params import Params, param, require
 from lab.core.registry import register
 from lab.core.strategy import Signals, StrategySpec
-from strategies._common import Ind, cross_above, cross_below, make_signals
+from strategies._common import Ind, cross_above, cross_below, make_signals, ready
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def signals(bars, p: StochasticParams, cache) -> Signals:
     """%K/%D crosses in the oversold / overbought zones; see the module docstring."""
     k, d = Ind(bars, cache).stochastic(p.k_period, p.k_smooth, p.d_period)
     return make_signals(cross_above(k, d) & (k < p.lower), k > p.upper,
-                        cross_below(k, d) & (k > p.upper), k < p.lower)
+                        cross_below(k, d) & (k > p.upper), k < p.lower, when=ready(d))
 
 
 SPEC = register(StrategySpec(

@@ -13,13 +13,16 @@ Conventions shared by every kernel here
 * Periods are counts of bars and must be >= 1 (``ValueError`` otherwise).
 
 Composite indicators (MACD, Bollinger, Keltner, Supertrend, Stochastic, Ichimoku,
-ATR trailing stop) are in ``lab.kernels.composite``.
+ATR trailing stop) are in ``lab.kernels.composite``; the cross helpers live in
+``lab.kernels.crosses`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from lab.kernels.crosses import cross_above_nb, cross_below_nb  # noqa: F401  (re-export)
 
 
 @njit(cache=True)
@@ -474,59 +477,3 @@ def atr_nb(high, low, close, period):
         value, at ``i = period``, is the mean of ``TR[1..period]``, as in TA-Lib ``ATR``.
     """
     return rma_nb(true_range_nb(high, low, close), period)
-
-
-# ---------------------------------------------------------------------------- crosses
-@njit(cache=True)
-def cross_above_nb(a, b):
-    """Bars where ``a`` crosses above ``b``.
-
-    Parameters
-    ----------
-    a, b : ndarray of float64, shape (n,)
-        Two series (pass ``np.full(n, level)`` to cross a constant level).
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-        ``a[i] > b[i] and a[i-1] <= b[i-1]``; False at bar 0 and wherever one of the
-        four values is ``NaN``.
-    """
-    n = a.shape[0]
-    out = np.zeros(n, dtype=np.bool_)
-    for i in range(1, n):
-        a0 = a[i - 1]
-        b0 = b[i - 1]
-        a1 = a[i]
-        b1 = b[i]
-        if np.isnan(a0) or np.isnan(b0) or np.isnan(a1) or np.isnan(b1):
-            continue
-        out[i] = a1 > b1 and a0 <= b0
-    return out
-
-
-@njit(cache=True)
-def cross_below_nb(a, b):
-    """Bars where ``a`` crosses below ``b``.
-
-    Parameters
-    ----------
-    a, b : ndarray of float64, shape (n,)
-
-    Returns
-    -------
-    ndarray of bool, shape (n,)
-        ``a[i] < b[i] and a[i-1] >= b[i-1]``; False at bar 0 and wherever one of the
-        four values is ``NaN``.
-    """
-    n = a.shape[0]
-    out = np.zeros(n, dtype=np.bool_)
-    for i in range(1, n):
-        a0 = a[i - 1]
-        b0 = b[i - 1]
-        a1 = a[i]
-        b1 = b[i]
-        if np.isnan(a0) or np.isnan(b0) or np.isnan(a1) or np.isnan(b1):
-            continue
-        out[i] = a1 < b1 and a0 >= b0
-    return out
