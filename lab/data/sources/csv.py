@@ -100,7 +100,8 @@ def _read_table(source: Path | IO[bytes], name: str) -> pd.DataFrame:
         refuse(name, [problem("empty_file", "the file has no header and no rows")])
     except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
         refuse(name, [problem("unreadable_file",
-                              f"could not read it as {kind}: {type(exc).__name__}: {exc}")])
+                              f"could not read it as {kind}: {type(exc).__name__}: "
+                              f"{str(exc).strip()}")])
     raise AssertionError("unreachable")
 
 
