@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from lab.core.errors import DataError
 from lab.core.types import TIMEFRAME_SECONDS, AssetClass
 from lab.data.frames import check_bars, fingerprint, to_arrow, to_utc
-from lab.data.quality import NS, QualityReport
+from lab.data.quality import NS, QualityReport, assess_quality
 from lab.data.resample import check_resample, fetch_bars, resample_sql
 
 BARS_FILE = "bars.parquet"
@@ -159,7 +159,19 @@ class Catalog:
         return frame
 
     def has(self, symbol: str, timeframe: str) -> bool:
-        """True when ``symbol`` is stored at exactly ``timeframe``."""
+        """Whether ``symbol`` is stored at exactly ``timeframe`` (no resampling).
+
+        Parameters
+        ----------
+        symbol : str
+            Symbol, e.g. ``"SPX"``.
+        timeframe : str
+            Bar size, e.g. ``"1d"``.
+
+        Returns
+        -------
+        bool
+        """
         return (self._dir(check_symbol(symbol), timeframe) / META_FILE).exists()
 
     def info(self, symbol: str, timeframe: str) -> dict[str, Any]:
@@ -180,7 +192,24 @@ class Catalog:
         return self._meta(symbol, timeframe)
 
     def quality(self, symbol: str, timeframe: str) -> QualityReport:
-        """The stored quality report of a dataset (see ``info``)."""
+        """The quality report kept with a stored dataset.
+
+        Parameters
+        ----------
+        symbol : str
+            Stored symbol.
+        timeframe : str
+            Stored bar size.
+
+        Returns
+        -------
+        QualityReport
+
+        Raises
+        ------
+        DataError
+            If the dataset is not stored.
+        """
         return QualityReport.from_dict(self._meta(symbol, timeframe)["quality"])
 
     def asset_class(self, symbol: str) -> str:
@@ -197,7 +226,26 @@ class Catalog:
         return metas[0]["asset_class"]
 
     def fingerprint(self, symbol: str, timeframe: str) -> str:
-        """Content fingerprint of a stored dataset (``lab.data.fingerprint`` of its bars)."""
+        """Content fingerprint of a stored dataset (``lab.data.fingerprint`` of its bars).
+
+        Parameters
+        ----------
+        symbol : str
+            Stored symbol.
+        timeframe : str
+            Stored bar size (a resampled load has its own fingerprint: call
+            ``lab.data.fingerprint`` on the loaded frame).
+
+        Returns
+        -------
+        str
+            16 hex digits.
+
+        Raises
+        ------
+        DataError
+            If the dataset is not stored.
+        """
         return self._meta(symbol, timeframe)["fingerprint"]
 
     # -- reading ----------------------------------------------------------------------
@@ -340,7 +388,8 @@ class Catalog:
         description : str
             One line for the Data page.
         report : QualityReport, optional
-            Quality report to keep in the sidecar.
+            Quality report to keep in the sidecar; computed with ``assess_quality``
+            when omitted.
 
         Returns
         -------
@@ -362,12 +411,14 @@ class Catalog:
         bars = check_bars(bars)
         if bars.empty:
             raise DataError(f"no bars to store for {symbol} {timeframe}")
+        if report is None:
+            report = assess_quality(bars, timeframe, asset_class)
         meta = {
             "symbol": symbol, "timeframe": timeframe, "asset_class": asset_class,
             "source": source or "", "description": description or "",
             "fingerprint": fingerprint(bars), "rows": int(len(bars)),
             "first": bars.index[0].isoformat(), "last": bars.index[-1].isoformat(),
-            "quality": report.to_dict() if report is not None else None,
+            "quality": report.to_dict(),
             "ingested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "schema": 1,
         }
@@ -381,7 +432,14 @@ class Catalog:
         return meta
 
     def delete(self, symbol: str, timeframe: str) -> None:
-        """Remove a stored dataset.
+        """Remove a stored dataset (other timeframes of the symbol stay).
+
+        Parameters
+        ----------
+        symbol : str
+            Stored symbol.
+        timeframe : str
+            Stored bar size.
 
         Raises
         ------

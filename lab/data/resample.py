@@ -22,7 +22,19 @@ _MONDAY_NS = 4 * 86_400 * NS   # 1970-01-05 00:00 UTC, the first Monday after th
 
 
 def bucket_origin_ns(timeframe: str) -> int:
-    """Origin of the bucket grid of ``timeframe``, ns since the epoch (Monday for 1w)."""
+    """Origin of the bucket grid of ``timeframe``.
+
+    Parameters
+    ----------
+    timeframe : str
+        Bar size, a key of ``TIMEFRAME_SECONDS``.
+
+    Returns
+    -------
+    int
+        Nanoseconds since the epoch: 0 (1970-01-01 00:00 UTC), or Monday 1970-01-05 for
+        weekly bars.
+    """
     return _MONDAY_NS if TIMEFRAME_SECONDS[timeframe] >= 7 * 86_400 else 0
 
 
@@ -62,7 +74,21 @@ def resample_sql(source: str, timeframe: str, where: str = "") -> str:
 
 
 def fetch_bars(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """Run ``sql`` (columns ``ts`` int64 ns and the five bar columns) into a bar frame."""
+    """Run a bar query and return a canonical bar frame.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Open connection.
+    sql : str
+        Query returning ``ts`` (int64 ns since the epoch) and ``open, high, low, close,
+        volume``, ordered by ``ts``.
+
+    Returns
+    -------
+    DataFrame
+        Canonical bars (empty when the query returns no rows).
+    """
     result = con.execute(sql).fetchnumpy()
     if len(result["ts"]) == 0:
         return empty_bars()
@@ -73,6 +99,13 @@ def fetch_bars(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
 
 def check_resample(from_timeframe: str | None, timeframe: str) -> None:
     """Refuse a resample that cannot be exact.
+
+    Parameters
+    ----------
+    from_timeframe : str or None
+        Bar size of the input (None: only ``timeframe`` is checked).
+    timeframe : str
+        Target bar size.
 
     Raises
     ------

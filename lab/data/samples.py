@@ -7,7 +7,7 @@ and ``PROVENANCE.md``. They are the output of ``convert_datasets`` run on the sh
 
 Command line::
 
-    python -m lab.data.samples                       # build data/store from the samples if missing
+    python -m lab.data.samples                       # build $LAB_DATA_DIR (or data)/store if missing
     python -m lab.data.samples build --root DIR      # ... under DIR/store
     python -m lab.data.samples convert SRC [--out data/samples]   # regenerate the samples
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,19 @@ _PROVENANCE_FIELDS = ("file", "instrument", "bar", "time_zone", "first", "last",
 
 
 def read_provenance(path: Path) -> dict[str, dict[str, str]]:
-    """Rows of the Markdown table of a PROVENANCE.md, keyed by file name."""
+    """Rows of the Markdown table of the shared datasets' PROVENANCE.md.
+
+    Parameters
+    ----------
+    path : Path
+        The PROVENANCE.md (table columns: file, instrument, bar, time zone, first, last,
+        rows, source, licence, notes).
+
+    Returns
+    -------
+    dict of str to dict
+        Keyed by CSV file name; values keyed by ``_PROVENANCE_FIELDS``.
+    """
     rows = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -151,7 +164,20 @@ def _provenance_markdown(entries: list[dict]) -> str:
 
 
 def sample_manifest(samples_dir: str | Path = SAMPLES_DIR) -> list[dict]:
-    """The entries of ``samples.json`` (see ``convert_datasets``)."""
+    """The entries of ``samples.json``.
+
+    Parameters
+    ----------
+    samples_dir : str or Path
+        Folder holding ``samples.json`` (the bundled samples by default).
+
+    Returns
+    -------
+    list of dict
+        One per sample file: ``file, symbol, timeframe, asset_class, description,
+        source, instrument, time_zone, first, last, rows, fingerprint, original_file,
+        notes``.
+    """
     return json.loads((Path(samples_dir) / MANIFEST).read_text(encoding="utf-8"))
 
 
@@ -184,13 +210,29 @@ def build_sample_store(catalog: Catalog, samples_dir: str | Path = SAMPLES_DIR) 
     return added
 
 
+def default_root() -> Path:
+    """Data folder of the command line: ``$LAB_DATA_DIR``, else ``<repo>/data``."""
+    return Path(os.environ.get("LAB_DATA_DIR", REPO_ROOT / "data"))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line entry point (see the module docstring); returns the exit status."""
+    """Command line entry point (see the module docstring).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status, 0 on success.
+    """
     parser = argparse.ArgumentParser(prog="python -m lab.data.samples", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command")
     build = sub.add_parser("build", help="build <root>/store from the samples if missing")
-    build.add_argument("--root", default=str(REPO_ROOT / "data"))
+    build.add_argument("--root", default=None, help="data folder (default $LAB_DATA_DIR or data/)")
     convert = sub.add_parser("convert", help="regenerate data/samples from the shared CSVs")
     convert.add_argument("src")
     convert.add_argument("--out", default=str(SAMPLES_DIR))
@@ -200,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = convert_datasets(args.src, args.out)
         print(f"wrote {len(entries)} sample files to {args.out}")
     else:
-        catalog = Catalog(getattr(args, "root", str(REPO_ROOT / "data")))
+        catalog = Catalog(getattr(args, "root", None) or default_root())
         added = build_sample_store(catalog)
         print(f"{catalog.store}: added {len(added)} dataset(s)"
               + (f" ({', '.join(added)})" if added else " (all present)")

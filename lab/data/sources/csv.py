@@ -91,7 +91,8 @@ def _read_table(source: Path | IO[bytes], name: str) -> pd.DataFrame:
                     sep = _sniff_sep(fh.read(8192))
             else:
                 sep = _sniff_sep(source.getvalue()[:8192])  # type: ignore[union-attr]
-        return pd.read_csv(source, sep=sep, compression=compression, skipinitialspace=True)
+        return pd.read_csv(source, sep=sep, compression=compression, skipinitialspace=True,
+                           encoding="utf-8-sig")  # -sig: Excel's byte-order mark
     except DataError:
         raise
     except FileNotFoundError:

@@ -139,3 +139,10 @@ def test_day_first_dates_are_read_when_month_first_cannot_be(tmp_path):
     bars, report = read_bars_file(path)
     assert list(bars.index.day) == [12, 13, 14] and list(bars.index.month) == [3, 3, 3]
     assert any("day first" in w for w in report.warnings)
+
+
+def test_excel_csv_with_byte_order_mark_and_crlf_is_read(tmp_path):
+    path = write(tmp_path, "Date,Open,High,Low,Close,Volume",
+                 ["2021-03-01 00:00", "2021-03-01 01:00", "2021-03-01 02:00"])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_text().replace("\n", "\r\n").encode())
+    expect_hours(read_bars_file(path)[0])
