@@ -2,20 +2,20 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Trading research lab", page_icon="📈", layout="wide")
+st.set_page_config(page_title="Trading research lab", page_icon=":material/candlestick_chart:", layout="wide")
 
 PAGES = {
     "Research": [
-        st.Page("pages/data.py", title="Data", icon="🗄️", url_path="data"),
-        st.Page("pages/backtest.py", title="Backtest", icon="📈", url_path="backtest",
-                default=True),
-        st.Page("pages/sweep.py", title="Sweep", icon="🧮", url_path="sweep"),
-        st.Page("pages/walk_forward.py", title="Walk-forward", icon="🚶", url_path="walk_forward"),
-        st.Page("pages/optimize.py", title="Optimize", icon="🎯", url_path="optimize"),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/data.py", title="Data", icon=":material/database:", url_path="data"),
+        st.Page("app_pages/backtest.py", title="Backtest", icon=":material/candlestick_chart:", url_path="backtest"),
+        st.Page("app_pages/sweep.py", title="Sweep", icon=":material/grid_on:", url_path="sweep"),
+        st.Page("app_pages/walk_forward.py", title="Walk-forward", icon=":material/fast_forward:", url_path="walk_forward"),
+        st.Page("app_pages/optimize.py", title="Optimize", icon=":material/tune:", url_path="optimize"),
     ],
     "Operate": [
-        st.Page("pages/live.py", title="Live", icon="🤖", url_path="live"),
-        st.Page("pages/system.py", title="System", icon="⚙️", url_path="system"),
+        st.Page("app_pages/live.py", title="Live", icon=":material/smart_toy:", url_path="live"),
+        st.Page("app_pages/system.py", title="System", icon=":material/settings:", url_path="system"),
     ],
 }
 

@@ -228,9 +228,4 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        problems = getattr(exc, "problems", None)
-        for prob in problems or []:
-            rows = prob.get("rows") or []
-            where = f" (rows {', '.join(map(str, rows[:10]))})" if rows else ""
-            print(f"  - {prob.get('rule')}: {prob.get('message')}{where}", file=sys.stderr)
         return 2

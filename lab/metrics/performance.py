@@ -204,7 +204,7 @@ def format_metric(key: str, value: float) -> str:
     if isinstance(value, float) and math.isinf(value):
         return "inf"
     if kind == "pct":
-        return f"{value * 100:.2f} %"
+        return f"{value * 100:.2f} %" if abs(value) < 1 else f"{value * 100:,.0f} %"
     if kind == "int":
         return f"{int(value):d}"
     if kind == "money":

@@ -72,7 +72,7 @@ def candlestick_figure(bars: pd.DataFrame, trades: pd.DataFrame | None = None,
     note = f" (candles aggregated to {agg} for display)" if agg else ""
     fig.update_layout(title=(title + note) if (title or note) else None, height=height,
                       xaxis_rangeslider_visible=False, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=1.02, x=0, yanchor="bottom"))
+                      legend=dict(orientation="h", y=-0.06, x=0, yanchor="top"))
     fig.update_yaxes(title_text="price")
     return fig
 

@@ -54,10 +54,14 @@ def data_picker(key: str = "data") -> dict:
     timeframe = c2.selectbox("Timeframe", choices, key=f"{key}_tf",
                              index=choices.index(min(stored, key=TIMEFRAME_SECONDS.get)),
                              help="Coarser than stored = resampled from the stored bars")
-    first = pd.Timestamp(rows["start"].min())
-    last = pd.Timestamp(rows["end"].max())
+    source = rows[rows["timeframe"] == timeframe]
+    if source.empty:          # resampled: the range of the finest stored timeframe
+        source = rows.loc[[rows["timeframe"].map(TIMEFRAME_SECONDS).idxmin()]]
+    first = pd.Timestamp(source["start"].min())
+    last = pd.Timestamp(source["end"].max())
     picked = c3.date_input("Date range (UTC)", value=(first.date(), last.date()),
-                           min_value=first.date(), max_value=last.date(), key=f"{key}_range")
+                           min_value=first.date(), max_value=last.date(),
+                           key=f"{key}_range_{symbol}_{timeframe}")
     start_d, end_d = (picked if isinstance(picked, (tuple, list)) and len(picked) == 2
                       else (first.date(), last.date()))
     start = pd.Timestamp(start_d, tz="UTC")

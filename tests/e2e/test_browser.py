@@ -77,6 +77,9 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     url, _ = server
     page = browser.new_page(viewport={"width": 1500, "height": 1800})
     page.goto(url + "/backtest", wait_until="networkidle")
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    nav.get_by_text("Research").wait_for(timeout=60_000)        # the st.navigation registry
+    assert "Walk-forward" in nav.inner_text()
     page.get_by_role("button", name="Run backtest").click(timeout=60_000)
     metrics = page.locator('[data-testid="stMetric"]')
     metrics.first.wait_for(timeout=60_000)
@@ -110,7 +113,10 @@ def test_uploading_a_bad_file_is_refused_and_a_good_one_is_stored(server, browse
 
     def upload(path: Path, symbol: str) -> None:
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
-        page.get_by_label("Symbol").fill(symbol)
+        # the upload is its own request: wait until the uploader lists the file
+        page.locator('[data-testid="stFileChipName"]', has_text=path.name).wait_for(
+            timeout=30_000)
+        page.get_by_placeholder("e.g. SPY").fill(symbol)
         page.get_by_role("button", name="Validate and store").click()
 
     upload(bad_path, "BADFILE")

@@ -35,7 +35,7 @@ st.caption("CSV or Parquet with a timestamp column and open, high, low, close (v
 with st.form("upload", clear_on_submit=False):
     up = st.file_uploader("File", type=["csv", "parquet"], key="data_upload")
     c1, c2, c3 = st.columns(3)
-    symbol = c1.text_input("Symbol", key="data_up_symbol", placeholder="e.g. SPY")
+    symbol = c1.text_input("Store as symbol", key="data_up_symbol", placeholder="e.g. SPY")
     timeframe = c2.selectbox("Timeframe", ["infer", "1m", "5m", "15m", "30m", "1h", "4h", "1d",
                                            "1w"], key="data_up_tf")
     asset_class = c3.selectbox("Asset class", ["equity", "index", "fx", "crypto", "future"],

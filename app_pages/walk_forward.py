@@ -8,4 +8,4 @@ st.info(
     "window, test them on the next out-of-sample window, stitch the out-of-sample "
     "equity, and report out-of-sample Sharpe, consistency, Sharpe decay, walk-forward "
     "efficiency and parameter drift.")
-st.page_link("pages/backtest.py", label="Backtest a date range now", icon="📈")
+st.page_link("app_pages/backtest.py", label="Backtest a date range now", icon=":material/candlestick_chart:")

@@ -8,4 +8,4 @@ st.info(
     "through ib_async) as their own processes, with a risk manager before every order, "
     "state in SQLite, reconciliation on start, and an emergency stop. Paper is the "
     "default; live orders need an explicit switch and a typed confirmation.")
-st.page_link("pages/backtest.py", label="Backtest a strategy first", icon="📈")
+st.page_link("app_pages/backtest.py", label="Backtest a strategy first", icon=":material/candlestick_chart:")

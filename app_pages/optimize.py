@@ -8,5 +8,5 @@ st.info(
     "strategy's parameters, stops and leverage, with persistent storage so a study "
     "resumes after a stop, every trial tracked in MLflow, and overfitting diagnostics "
     "(probability of backtest overfitting, deflated Sharpe).")
-st.page_link("pages/backtest.py", label="Tune parameters by hand on the Backtest page",
-             icon="📈")
+st.page_link("app_pages/backtest.py", label="Tune parameters by hand on the Backtest page",
+             icon=":material/candlestick_chart:")

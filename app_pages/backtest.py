@@ -41,10 +41,11 @@ m = result.metrics
 st.subheader(f"{name} on {d['symbol']} {d['timeframe']}")
 st.caption(f"{date_caption(bars.index[0], bars.index[-1])} · {len(bars):,} bars · "
            f"data fingerprint `{result.fingerprint}` · engine {result.engine}")
-cards = ["total_return", "cagr", "sharpe", "max_drawdown", "trades", "win_rate",
-         "profit_factor"]
-for col, key in zip(st.columns(len(cards)), cards):
-    col.metric(METRIC_LABELS[key][0], format_metric(key, m.get(key)))
+cards = [["total_return", "cagr", "sharpe", "sortino"],
+         ["max_drawdown", "trades", "win_rate", "profit_factor"]]
+for row in cards:
+    for col, key in zip(st.columns(len(row)), row):
+        col.metric(METRIC_LABELS[key][0], format_metric(key, m.get(key)))
 
 tab_chart, tab_metrics, tab_trades = st.tabs(["Chart", "Metrics", "Trades"])
 with tab_chart:

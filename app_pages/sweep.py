@@ -8,4 +8,4 @@ st.info(
     "levels, leverage and several symbols at once (thousands of parameter sets in "
     "seconds, on this machine or a Dask cluster), then rank them on a leaderboard that "
     "shows the number of trials, the deflated Sharpe ratio and parameter stability.")
-st.page_link("pages/backtest.py", label="Backtest one parameter set now", icon="📈")
+st.page_link("app_pages/backtest.py", label="Backtest one parameter set now", icon=":material/candlestick_chart:")
