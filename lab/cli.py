@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--timeframe", help="bar size (e.g. 1h, 4h, 1d); coarser than stored "
                                         "resamples; default: the finest stored")
     bt.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
-    bt.add_argument("--end", help="last bar, inclusive")
+    bt.add_argument("--end", help="last bar, inclusive (a bare date includes that whole day)")
     bt.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
                     help="for a file (stored symbols know theirs); default equity")
     bt.add_argument("--strategy", default="sma_cross", help="see `strategies`")
@@ -128,13 +128,13 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
             bars = resample(bars, timeframe)
         asset_class = args.asset_class or "equity"
         symbol = path.stem
-        bars = bars.loc[_ts(args.start):_ts(args.end)]
+        bars = bars.loc[_ts(args.start):_end_ts(args.end)]
     else:
         catalog = open_catalog(args.store)
         symbol = args.data
         asset_class = catalog.asset_class(symbol)
         timeframe = args.timeframe or _finest_timeframe(catalog, symbol)
-        bars = catalog.load(symbol, timeframe, start=args.start, end=args.end)
+        bars = catalog.load(symbol, timeframe, start=_ts(args.start), end=_end_ts(args.end))
     config = execution_config(args, asset_class)
     result = run_backtest(bars, args.strategy, _parse_params(args.param), config,
                           asset_class=asset_class, timeframe=timeframe, symbol=symbol,
@@ -153,6 +153,16 @@ def _ts(value):
         return None
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _end_ts(value):
+    """Inclusive end: a bare date (YYYY-MM-DD) means the whole of that day."""
+    import pandas as pd
+
+    ts = _ts(value)
+    if ts is not None and len(str(value).strip()) == 10:
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)
+    return ts
 
 
 def _finest_timeframe(catalog, symbol: str) -> str:

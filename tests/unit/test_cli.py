@@ -1,0 +1,110 @@
+"""``python -m lab`` in a real subprocess against a real sample store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT
+
+
+def lab(*args: str, root) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LAB_DATA_DIR": str(root)}
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_backtest_json_has_metrics_trades_and_the_data_fingerprint(sample_root, sample_catalog):
+    out = lab("backtest", "--data", "BTCUSD_COINBASE", "--timeframe", "1h",
+              "--strategy", "sma_cross", "--param", "fast=10", "--param", "slow=50",
+              "--direction", "both", "--leverage", "3", "--sl", "0.03", "--tp", "0.06",
+              "--commission", "0.001", "--slippage", "0.0005", "--json", root=sample_root)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["data_fingerprint"] == sample_catalog.fingerprint("BTCUSD_COINBASE", "1h")
+    assert doc["params"] == {"fast": 10, "slow": 50}
+    assert doc["config"]["leverage"] == 3 and doc["config"]["sl"] == 0.03
+    assert doc["metrics"]["trades"] == len(doc["trades"]) > 50
+    assert {"stop", "target"} <= {t["exit_reason"] for t in doc["trades"]}
+    assert doc["periods_per_year"] == 8760
+
+
+def test_backtest_resamples_and_restricts_the_date_range(sample_root):
+    out = lab("backtest", "--data", "BTCUSD_COINBASE", "--timeframe", "4h", "--start",
+              "2018-01-01", "--end", "2018-12-31", "--json", root=sample_root)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["timeframe"] == "4h"
+    assert doc["start"].startswith("2018-01-01") and doc["end"].startswith("2018-12-31T20")
+    assert doc["bars"] == 365 * 6
+
+
+def test_every_execution_option_is_accepted(sample_root):
+    out = lab("backtest", "--data", "AAPL", "--strategy", "donchian", "--cash", "50000",
+              "--commission-model", "per_share", "--commission", "0.005",
+              "--commission-min", "1", "--commission-max", "0.01", "--slippage", "0.0002",
+              "--direction", "long", "--size-type", "quantity", "--size", "100",
+              "--whole-units", "--leverage", "2", "--maintenance-margin", "0.25",
+              "--sl", "0.05", "--tp", "0.1", "--both-hit", "target_first",
+              "--multiplier", "1", root=sample_root)
+    assert out.returncode == 0, out.stderr
+    assert "donchian" in out.stdout and "Sharpe" in out.stdout
+
+
+def test_backtest_reads_a_csv_file_validated_as_on_ingest(sample_root, sample_catalog, tmp_path):
+    bars = sample_catalog.load("SPX", "1d").reset_index()
+    path = tmp_path / "spx.csv"
+    bars.to_csv(path, index=False)
+    out = lab("backtest", "--data", str(path), "--asset-class", "index", "--json",
+              root=sample_root)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["data_fingerprint"] == sample_catalog.fingerprint("SPX", "1d")
+    assert doc["symbol"] == "spx" and doc["timeframe"] == "1d"
+
+
+def test_a_broken_file_is_refused_with_the_rule_and_rows(sample_root, sample_catalog, tmp_path):
+    bars = sample_catalog.load("SPX", "1d").reset_index().head(50)
+    bars.loc[7, "low"] = bars.loc[7, "high"] + 5
+    path = tmp_path / "broken.csv"
+    bars.to_csv(path, index=False)
+    out = lab("backtest", "--data", str(path), root=sample_root)
+    assert out.returncode == 2
+    assert "ohlc" in out.stderr.lower() and "7" in out.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--param", "fast=100", "--param", "slow=50"], "shorter than slow"),
+    (["--param", "speed=3"], "unknown parameter"),
+    (["--strategy", "nope"], "no strategy named"),
+    (["--leverage", "500"], "between 1"),
+    (["--data", "NOPE"], "stored symbols"),
+])
+def test_bad_input_exits_2_with_a_one_line_fix(sample_root, args, words):
+    base = ["backtest", "--data", "SPX"]
+    out = lab(*(base + args), root=sample_root)
+    assert out.returncode == 2
+    assert words in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_ingest_stores_a_file_and_lists_it(sample_catalog, tmp_path):
+    from lab.data import Catalog, build_sample_store
+
+    root = tmp_path / "data"
+    build_sample_store(Catalog(root))
+    bars = sample_catalog.load("EURUSD", "1h").reset_index().head(500)
+    path = tmp_path / "eur.parquet"
+    bars.to_parquet(path)
+    out = lab("ingest", str(path), "--symbol", "EURUSD_TEST", "--asset-class", "fx",
+              root=root)
+    assert out.returncode == 0, out.stderr
+    listing = lab("datasets", root=root)
+    assert "EURUSD_TEST" in listing.stdout
+    loaded = Catalog(root).load("EURUSD_TEST", "1h")
+    pd.testing.assert_frame_equal(loaded, bars.set_index("ts_event"), check_freq=False)
