@@ -1,0 +1,1 @@
+"""Run tracking in MLflow: the only module that imports mlflow."""
