@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -32,6 +33,30 @@ def display_bars(bars: pd.DataFrame, max_candles: int = MAX_CANDLES) -> tuple[pd
         if len(agg) <= max_candles:
             return agg, label
     return agg, label
+
+
+#: Above this many points a line chart shows each bucket's minimum and maximum.
+MAX_LINE_POINTS = 4_000
+
+
+def display_series(series: pd.Series, max_points: int = MAX_LINE_POINTS) -> pd.Series:
+    """A line for drawing: the series itself, or the minimum and the maximum of each of
+    ``max_points / 2`` equal buckets, in time order, so peaks and troughs (the
+    drawdown's bottom) survive the reduction."""
+    n = len(series)
+    if n <= max_points:
+        return series
+    values = series.to_numpy(dtype=float)
+    buckets = max(1, max_points // 2)
+    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    keep = set()
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        if hi > lo:
+            chunk = values[lo:hi]
+            keep.add(lo + int(np.nanargmin(chunk)))
+            keep.add(lo + int(np.nanargmax(chunk)))
+    keep.update((0, n - 1))
+    return series.iloc[sorted(keep)]
 
 
 def candlestick_figure(bars: pd.DataFrame, trades: pd.DataFrame | None = None,
@@ -79,7 +104,9 @@ def candlestick_figure(bars: pd.DataFrame, trades: pd.DataFrame | None = None,
 
 def equity_drawdown_figure(equity: pd.Series, drawdown: pd.Series,
                            benchmark: pd.Series | None = None, height: int = 460) -> go.Figure:
-    """Equity (top) and drawdown in percent (bottom), sharing the time axis.
+    """Equity (top) and drawdown in percent (bottom), sharing the time axis (UTC).
+
+    Long series are reduced for drawing with ``display_series`` (extremes kept).
 
     Parameters
     ----------
@@ -92,15 +119,19 @@ def equity_drawdown_figure(equity: pd.Series, drawdown: pd.Series,
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32],
                         vertical_spacing=0.04)
-    fig.add_trace(go.Scattergl(x=equity.index, y=equity.to_numpy(), name="equity",
-                               line=dict(color="#1565c0", width=1.6)), row=1, col=1)
+
+    def line(s: pd.Series, scale: float = 1.0) -> dict:
+        s = display_series(s)
+        return {"x": s.index.tz_localize(None) if s.index.tz is not None else s.index,
+                "y": s.to_numpy() * scale}
+
+    fig.add_trace(go.Scatter(**line(equity), name="equity",
+                             line=dict(color="#1565c0", width=1.6)), row=1, col=1)
     if benchmark is not None:
-        fig.add_trace(go.Scattergl(x=benchmark.index, y=benchmark.to_numpy(),
-                                   name="buy & hold", line=dict(color="#9e9e9e", width=1)),
-                      row=1, col=1)
-    fig.add_trace(go.Scattergl(x=drawdown.index, y=drawdown.to_numpy() * 100, name="drawdown",
-                               fill="tozeroy", line=dict(color="#d32f2f", width=1)),
-                  row=2, col=1)
+        fig.add_trace(go.Scatter(**line(benchmark), name="buy & hold",
+                                 line=dict(color="#9e9e9e", width=1)), row=1, col=1)
+    fig.add_trace(go.Scatter(**line(drawdown, 100.0), name="drawdown", fill="tozeroy",
+                             line=dict(color="#d32f2f", width=1)), row=2, col=1)
     fig.update_yaxes(title_text="equity", row=1, col=1)
     fig.update_yaxes(title_text="drawdown %", row=2, col=1)
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),

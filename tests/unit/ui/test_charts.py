@@ -1,0 +1,45 @@
+"""Chart helpers reduce long series for drawing without losing extremes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lab.ui.charts import (MAX_CANDLES, MAX_LINE_POINTS, candlestick_figure, display_bars,
+                           display_series, equity_drawdown_figure)
+
+
+def test_display_series_keeps_the_minimum_maximum_and_ends(sample_catalog):
+    close = sample_catalog.load("BTCUSD_COINBASE", "1h")["close"]
+    shown = display_series(close)
+    assert len(shown) <= MAX_LINE_POINTS + 2 < len(close)
+    assert shown.max() == close.max() and shown.min() == close.min()
+    assert shown.index[0] == close.index[0] and shown.index[-1] == close.index[-1]
+    assert shown.index.is_monotonic_increasing
+    assert (shown == close.loc[shown.index]).all()
+
+
+def test_short_series_are_drawn_as_they_are():
+    s = pd.Series(np.arange(10.0))
+    assert display_series(s) is s
+
+
+def test_long_bar_ranges_are_drawn_as_coarser_candles_with_the_same_extremes(sample_catalog):
+    bars = sample_catalog.load("BTCUSD_COINBASE", "1h")
+    shown, agg = display_bars(bars)
+    assert agg == "1d" and len(shown) <= MAX_CANDLES
+    assert shown["high"].max() == bars["high"].max()
+    assert shown["low"].min() == bars["low"].min()
+
+
+def test_figures_carry_price_trades_equity_and_drawdown(sample_catalog):
+    from lab.api import run_backtest
+
+    bars = sample_catalog.load("SPX", "1d")
+    r = run_backtest(bars, "sma_cross", {}, asset_class="index", timeframe="1d")
+    price = candlestick_figure(bars, r.trades)
+    names = {t.name for t in price.data}
+    assert {"price", "long entry"} <= names and any(n.startswith("exit:") for n in names)
+    eq = equity_drawdown_figure(r.equity, r.drawdown)
+    assert [t.name for t in eq.data] == ["equity", "drawdown"]
+    assert min(eq.data[1].y) == r.drawdown.min() * 100
