@@ -5,7 +5,7 @@ import streamlit as st
 from lab.api import run_backtest
 from lab.core.errors import LabError
 from lab.metrics import METRIC_LABELS, format_metric
-from lab.ui.cache import load_bars
+from lab.ui.cache import extreme_moves, load_bars
 from lab.ui.charts import candlestick_figure, equity_drawdown_figure
 from lab.ui.widgets import data_picker, date_caption, execution_inputs, strategy_picker
 
@@ -38,6 +38,12 @@ except LabError as exc:
     st.stop()
 
 m = result.metrics
+jumps = extreme_moves(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
+if jumps:
+    listed = ", ".join(f"{j['ts']:%Y-%m-%d} {j['move']:+.1%}" for j in jumps[:6])
+    st.warning(f"This range holds {len(jumps)} extreme one-bar move(s): {listed}. In "
+               "unadjusted stock data such a move is often a split, not a real return; "
+               "check them in the Data page's quality report.")
 st.subheader(f"{name} on {d['symbol']} {d['timeframe']}")
 st.caption(f"{date_caption(bars.index[0], bars.index[-1])} · {len(bars):,} bars · "
            f"data fingerprint `{result.fingerprint}` · engine {result.engine}")

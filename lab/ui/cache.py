@@ -26,3 +26,25 @@ def load_bars(symbol: str, timeframe: str, start, end, version: str) -> pd.DataF
     ``version`` is the stored dataset's fingerprint, so a re-ingest invalidates the cache.
     """
     return catalog().load(symbol, timeframe, start=start, end=end)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def extreme_moves(symbol: str, timeframe: str, start, end, version: str) -> list[dict]:
+    """Extreme one-bar moves (e.g. unadjusted splits) the stored quality report lists
+    for ``symbol`` within ``start``..``end``, from its finest stored timeframe."""
+    ds = datasets()
+    rows = ds[ds["symbol"] == symbol]
+    if rows.empty:
+        return []
+    stored = rows["timeframe"].tolist()
+    from lab.core.types import TIMEFRAME_SECONDS
+
+    tf = timeframe if timeframe in stored else min(stored, key=TIMEFRAME_SECONDS.get)
+    report = catalog().quality(symbol, tf)
+    out = []
+    for move in report.extreme_moves:
+        ts = pd.Timestamp(move["ts"])
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+        if start <= ts <= end:
+            out.append({"ts": ts, "move": float(move["move"])})
+    return out

@@ -97,3 +97,11 @@ def test_home_page_counts_the_stored_datasets(lab_env):
     assert not at.exception
     values = {m.label: m.value for m in at.metric}
     assert int(values["Datasets"]) >= 15
+
+
+def test_backtest_page_warns_about_the_unadjusted_aapl_split(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.selectbox(key="bt_symbol").set_value("AAPL")
+    at.button(key="bt_run").click().run()
+    assert not at.exception
+    assert any("split" in w.value and "2005-02-28" in w.value for w in at.warning)
