@@ -1,0 +1,257 @@
+"""Record one backtest as an MLflow run; never raises.
+
+What a run holds (names are the contract the Runs page and ``lab.tracking.reader`` read):
+
+* experiment ``{project}.{asset_class}.{family}.{strategy}``, project from
+  ``$LAB_PROJECT`` (default ``"lab"``);
+* params: strategy parameters as ``p.<name>`` and the flattened ``ExecutionConfig`` as
+  ``x.<field>`` (``x.commission.rate``);
+* tags: ``strategy``, ``family``, ``asset_class``, ``project``, ``symbol``,
+  ``timeframe``, ``start``, ``end`` (ISO 8601 UTC), ``bars``, ``engine``,
+  ``data_fingerprint``, ``periods_per_year``, ``git_commit``, ``git_dirty``,
+  ``lab_version``, ``source``, ``config_json`` and ``params_json`` (exact JSON, so a
+  run can be reopened as it ran), ``lab.pid`` / ``lab.host`` / ``lab.pid_start``;
+* metrics: every finite number of ``result.metrics``. NaN (undefined ratios, e.g. a
+  Sharpe without variance) is not logged; +/-inf (a profit factor without a losing
+  trade) is logged as +/-``INF_SENTINEL`` (1e300), which the reader maps back to inf;
+* artifacts: ``equity.parquet`` (equity, drawdown, position per bar),
+  ``trades.parquet``, ``summary.json``, ``tearsheet.html`` when given, and
+  ``figures/<name>.html`` per plotly figure (plotly.js from the CDN).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from lab.engines.result import BacktestResult
+from lab.tracking import store
+
+#: Stand-in logged for an infinite metric (MLflow stores only finite floats).
+INF_SENTINEL = 1e300
+#: Metrics the run listing shows as columns, in order.
+MAIN_METRICS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar",
+                "trades", "win_rate", "profit_factor", "exposure", "final_equity")
+
+_REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class TrackingOutcome:
+    """What ``track_backtest`` did.
+
+    Attributes
+    ----------
+    recorded : bool
+        True when the run was stored completely (status FINISHED).
+    run_id : str or None
+        MLflow run id; also set when the run was created but failed midway (its
+        status is then FAILED).
+    experiment : str or None
+        Experiment name.
+    uri : str or None
+        Tracking store URI.
+    error : str or None
+        Why nothing (or not everything) was recorded.
+    """
+
+    recorded: bool
+    run_id: str | None = None
+    experiment: str | None = None
+    uri: str | None = None
+    error: str | None = None
+
+
+def project_name(project: str | None = None) -> str:
+    """``project``, else ``$LAB_PROJECT``, else ``"lab"``."""
+    return project or os.environ.get("LAB_PROJECT", "").strip() or "lab"
+
+
+def experiment_name(result: BacktestResult, asset_class: str, family: str,
+                    project: str | None = None) -> str:
+    """``{project}.{asset_class}.{family}.{strategy}`` (enum values as their value)."""
+    parts = [project_name(project), _value(asset_class), _value(family),
+             result.strategy or "unnamed"]
+    return ".".join(str(p) for p in parts)
+
+
+def _value(x: Any) -> str:
+    return str(getattr(x, "value", x))
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dict -> flat dict with dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def metric_value(v: Any) -> float | None:
+    """The number MLflow stores for a metric: None for NaN or non-numbers, +/-
+    ``INF_SENTINEL`` for +/-inf."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f):
+        return None
+    if math.isinf(f):
+        return INF_SENTINEL if f > 0 else -INF_SENTINEL
+    return f
+
+
+def git_state(repo: Path = _REPO) -> tuple[str, str]:
+    """(commit of HEAD, "true"/"false" for uncommitted changes); ("unknown", "unknown")
+    outside a git checkout."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        status = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain",
+                                 "--untracked-files=no"], cwd=repo, capture_output=True,
+                                text=True, timeout=5, check=True).stdout
+        return commit or "unknown", "true" if status.strip() else "false"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown", "unknown"
+
+
+def run_tags(result: BacktestResult, *, asset_class: str, family: str, source: str,
+             project: str) -> dict[str, str]:
+    """Tags of a run (see the module docstring)."""
+    import lab
+
+    s = result.summary()
+    commit, dirty = git_state()
+    tags = {
+        "strategy": result.strategy or "unnamed", "family": _value(family),
+        "asset_class": _value(asset_class), "project": project,
+        "symbol": result.symbol or "", "timeframe": result.timeframe or "",
+        "start": s["start"] or "", "end": s["end"] or "", "bars": str(s["bars"]),
+        "engine": result.engine, "data_fingerprint": result.fingerprint or "",
+        "periods_per_year": f"{result.periods_per_year:g}",
+        "git_commit": commit, "git_dirty": dirty, "lab_version": lab.__version__,
+        "source": source,
+        "config_json": json.dumps(s["config"], sort_keys=True),
+        "params_json": json.dumps(result.params, sort_keys=True, default=str),
+        "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})",
+    }
+    tags.update(store.process_tags())
+    return tags
+
+
+def write_artifacts(folder: Path, result: BacktestResult,
+                    figures: Mapping[str, Any] | None = None,
+                    tearsheet_html: str | None = None) -> list[str]:
+    """Write the run's artifact files into ``folder``; returns their relative paths.
+
+    Figures are objects with ``to_html`` (plotly) or ready HTML strings.
+    """
+    written = []
+    equity = pd.DataFrame({"equity": result.equity, "drawdown": result.drawdown,
+                           "position": result.position})
+    equity.to_parquet(folder / "equity.parquet")
+    result.trades.to_parquet(folder / "trades.parquet", index=False)
+    (folder / "summary.json").write_text(result.to_json(trades=False))
+    written += ["equity.parquet", "trades.parquet", "summary.json"]
+    if tearsheet_html:
+        (folder / "tearsheet.html").write_text(tearsheet_html, encoding="utf-8")
+        written.append("tearsheet.html")
+    if figures:
+        (folder / "figures").mkdir()
+        for name, fig in figures.items():
+            html = fig if isinstance(fig, str) else fig.to_html(include_plotlyjs="cdn",
+                                                                  full_html=True)
+            fname = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name)).strip("_") or "figure"
+            (folder / "figures" / f"{fname}.html").write_text(html, encoding="utf-8")
+            written.append(f"figures/{fname}.html")
+    return written
+
+
+def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
+                   source: str = "cli", figures: Mapping[str, Any] | None = None,
+                   tearsheet_html: str | None = None, project: str | None = None,
+                   tracking_uri: str | None = None) -> TrackingOutcome:
+    """Record ``result`` as one MLflow run. Never raises.
+
+    Parameters
+    ----------
+    result : BacktestResult
+        The backtest to record.
+    asset_class : str or AssetClass
+        ``equity``, ``index``, ``fx``, ``crypto`` or ``future``.
+    family : str
+        Strategy family (``StrategySpec.family``: ``trend``, ``mean_reversion``...).
+    source : str
+        Who recorded it: ``"cli"``, ``"app"``, ``"sweep"``...
+    figures : mapping of str to plotly Figure (or HTML str), optional
+        Stored as ``figures/<name>.html``.
+    tearsheet_html : str, optional
+        QuantStats tearsheet (``lab.metrics.tearsheet.tearsheet_html``).
+    project : str, optional
+        First part of the experiment name (default ``$LAB_PROJECT`` or ``"lab"``).
+    tracking_uri : str, optional
+        Store URI (default ``lab.tracking.tracking_uri()``).
+
+    Returns
+    -------
+    TrackingOutcome
+        ``recorded=False`` with ``error`` when the store is unreachable or anything
+        failed; a run created before the failure is marked FAILED. Before writing,
+        RUNNING runs left by dead processes of this host are marked FAILED.
+    """
+    uri = tracking_uri or store.tracking_uri()
+    exp_name = None
+    run_id = None
+    try:
+        exp_name = experiment_name(result, asset_class, family, project)
+        c = store.client(uri)
+        store.reap_dead_runs(c)
+        exp_id = store.get_or_create_experiment(c, uri, exp_name)
+        tags = run_tags(result, asset_class=asset_class, family=family, source=source,
+                        project=project_name(project))
+        run = c.create_run(exp_id, tags=tags,
+                           run_name=f"{result.strategy} {result.symbol} {result.timeframe}")
+        run_id = run.info.run_id
+        status = "FAILED"
+        try:
+            _log_run(c, run_id, result, figures, tearsheet_html)
+            status = "FINISHED"
+        finally:
+            try:
+                c.set_terminated(run_id, status=status)
+            except Exception:       # noqa: BLE001 - the reaper or the next call cleans up
+                pass
+        return TrackingOutcome(True, run_id, exp_name, uri)
+    except Exception as exc:        # noqa: BLE001 - tracking must never break a backtest
+        return TrackingOutcome(False, run_id, exp_name, uri,
+                               f"{type(exc).__name__}: {exc}".strip())
+
+
+def _log_run(c, run_id: str, result: BacktestResult, figures, tearsheet_html) -> None:
+    from mlflow.entities import Metric, Param
+
+    params = {f"p.{k}": v for k, v in result.params.items()}
+    params.update({f"x.{k}": v for k, v in flatten(result.config.to_dict()).items()})
+    now = int(time.time() * 1000)
+    metrics = [Metric(k, val, now, 0) for k, v in result.metrics.items()
+               if (val := metric_value(v)) is not None]
+    plist = [Param(k, str(v)) for k, v in sorted(params.items())]
+    for i in range(0, max(len(plist), len(metrics), 1), 100):     # MLflow: <= 100 params
+        c.log_batch(run_id, metrics=metrics[i:i + 100], params=plist[i:i + 100])
+    with tempfile.TemporaryDirectory(prefix="lab-run-") as tmp:
+        write_artifacts(Path(tmp), result, figures, tearsheet_html)
+        c.log_artifacts(run_id, tmp)
