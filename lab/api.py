@@ -19,7 +19,9 @@ from lab.core.params import Params
 from lab.core.types import AssetClass, CommissionModel, periods_per_year
 from lab.engines.result import BacktestResult
 
-ENGINES = ("vectorized",)
+#: Engines by name: "vectorized" (numba, full semantics), "backtrader" (event-driven
+#: check, also runs native bt.Strategy classes), "vectorbt" (no leverage).
+ENGINES = ("vectorized", "backtrader", "vectorbt")
 
 
 def data_root() -> Path:
@@ -102,12 +104,13 @@ def run_backtest(bars: pd.DataFrame, strategy: str,
     symbol, fingerprint : str, optional
         Recorded in the result; the fingerprint is computed when omitted.
     engine : str
-        ``"vectorized"``.
+        One of ``ENGINES``. Native Backtrader strategies run only on "backtrader".
 
     Raises
     ------
     ConfigError
-        Unknown engine.
+        Unknown engine, a native strategy on another engine, or a configuration the
+        engine does not support (e.g. leverage on vectorbt).
     UnknownStrategyError, ParamError, StrategyError, DataError
     """
     from lab.data import fingerprint as data_fingerprint
@@ -118,12 +121,27 @@ def run_backtest(bars: pd.DataFrame, strategy: str,
     spec = registry.get(strategy)
     p = resolve_params(strategy, params)
     vectorized.check_bars(bars)
+    meta = dict(periods_per_year=periods_per_year(timeframe, asset_class),
+                strategy=strategy, params=p.to_dict(), symbol=symbol, timeframe=timeframe,
+                fingerprint=fingerprint or data_fingerprint(bars))
+    config = config or ExecutionConfig()
+    if spec.extra.get("backtrader_factory") is not None:
+        if engine != "backtrader":
+            raise ConfigError(f"{strategy} is a native Backtrader strategy; run it with "
+                              "engine='backtrader'")
+        from lab.engines import backtrader_engine
+
+        return backtrader_engine.run_native(bars, spec, p, config, **meta)
     signals = spec.signals(bars, p)
-    return vectorized.run(
-        bars, signals, config or ExecutionConfig(),
-        periods_per_year=periods_per_year(timeframe, asset_class),
-        strategy=strategy, params=p.to_dict(), symbol=symbol, timeframe=timeframe,
-        fingerprint=fingerprint or data_fingerprint(bars))
+    if engine == "backtrader":
+        from lab.engines import backtrader_engine
+
+        return backtrader_engine.run(bars, signals, config, **meta)
+    if engine == "vectorbt":
+        from lab.engines import vectorbt_engine
+
+        return vectorbt_engine.run(bars, signals, config, **meta)
+    return vectorized.run(bars, signals, config, **meta)
 
 
 def backtest_stored(catalog, symbol: str, timeframe: str, strategy: str,

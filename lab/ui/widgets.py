@@ -13,6 +13,12 @@ from lab.core.config import Commission, ExecutionConfig
 from lab.core.types import TIMEFRAME_SECONDS, CommissionModel
 from lab.ui.cache import datasets
 
+def _init(key: str, **default) -> dict:
+    """The default-value keyword for a widget, unless Session State already holds its
+    value (set by the user, or by ``apply_reopen``); passing both makes Streamlit warn."""
+    return {} if key in st.session_state else default
+
+
 _ASSET_LABELS = {"equity": "stock", "index": "index", "fx": "FX", "crypto": "crypto",
                  "future": "future"}
 
@@ -45,23 +51,28 @@ def data_picker(key: str = "data") -> dict:
         return f"{sym} · {_ASSET_LABELS.get(row['asset_class'], row['asset_class'])}"
 
     c1, c2, c3 = st.columns([2, 1, 2])
-    default_symbol = st.session_state.get(f"{key}_symbol", "BTCUSD_COINBASE")
+    if st.session_state.get(f"{key}_symbol") not in symbols:
+        st.session_state.pop(f"{key}_symbol", None)
     symbol = c1.selectbox("Symbol", symbols, format_func=label, key=f"{key}_symbol",
-                          index=symbols.index(default_symbol) if default_symbol in symbols else 0)
+                          **_init(f"{key}_symbol", index=symbols.index("BTCUSD_COINBASE")
+                                  if "BTCUSD_COINBASE" in symbols else 0))
     rows = ds[ds["symbol"] == symbol]
     stored = rows["timeframe"].tolist()
     choices = timeframe_choices(stored)
+    if st.session_state.get(f"{key}_tf") not in choices:
+        st.session_state.pop(f"{key}_tf", None)
     timeframe = c2.selectbox("Timeframe", choices, key=f"{key}_tf",
-                             index=choices.index(min(stored, key=TIMEFRAME_SECONDS.get)),
+                             **_init(f"{key}_tf", index=choices.index(
+                                 min(stored, key=TIMEFRAME_SECONDS.get))),
                              help="Coarser than stored = resampled from the stored bars")
     source = rows[rows["timeframe"] == timeframe]
     if source.empty:          # resampled: the range of the finest stored timeframe
         source = rows.loc[[rows["timeframe"].map(TIMEFRAME_SECONDS).idxmin()]]
     first = pd.Timestamp(source["start"].min())
     last = pd.Timestamp(source["end"].max())
-    picked = c3.date_input("Date range (UTC)", value=(first.date(), last.date()),
-                           min_value=first.date(), max_value=last.date(),
-                           key=f"{key}_range_{symbol}_{timeframe}")
+    range_key = f"{key}_range_{symbol}_{timeframe}"
+    picked = c3.date_input("Date range (UTC)", min_value=first.date(), max_value=last.date(),
+                           key=range_key, **_init(range_key, value=(first.date(), last.date())))
     start_d, end_d = (picked if isinstance(picked, (tuple, list)) and len(picked) == 2
                       else (first.date(), last.date()))
     start = pd.Timestamp(start_d, tz="UTC")
@@ -82,9 +93,11 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
     """
     specs = {s.name: s for s in registry.all_strategies()}
     names = list(specs)
-    default = st.session_state.get(f"{key}_name", "sma_cross")
+    if st.session_state.get(f"{key}_name") not in names:
+        st.session_state.pop(f"{key}_name", None)
     name = st.selectbox("Strategy", names, key=f"{key}_name",
-                        index=names.index(default) if default in names else 0,
+                        **_init(f"{key}_name", index=names.index("sma_cross")
+                                if "sma_cross" in names else 0),
                         format_func=lambda n: f"{n} ({specs[n].family})")
     spec = specs[name]
     if spec.description:
@@ -94,67 +107,87 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
     cols = st.columns(max(1, min(4, len(pspecs)))) if pspecs else []
     for i, ps in enumerate(pspecs):
         col = cols[i % len(cols)]
+        k = f"{key}_{name}_{ps.name}"
         if ps.kind is int:
             params[ps.name] = col.number_input(
-                ps.name, min_value=int(ps.low), max_value=int(ps.high), value=int(ps.default),
-                step=max(1, int(ps.step)), help=ps.help, key=f"{key}_{name}_{ps.name}")
+                ps.name, min_value=int(ps.low), max_value=int(ps.high),
+                step=max(1, int(ps.step)), help=ps.help, key=k,
+                **_init(k, value=int(ps.default)))
         else:
             params[ps.name] = col.number_input(
                 ps.name, min_value=float(ps.low), max_value=float(ps.high),
-                value=float(ps.default), step=float(ps.step), help=ps.help,
-                key=f"{key}_{name}_{ps.name}", format="%.4g")
+                step=float(ps.step), help=ps.help, key=k, format="%.4g",
+                **_init(k, value=float(ps.default)))
     return name, params
 
 
 def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
-    """Cash, direction, leverage, stops, costs and sizing as an ``ExecutionConfig``."""
+    """Cash, direction, leverage, stops, costs and sizing as an ``ExecutionConfig``.
+
+    Raises
+    ------
+    ConfigError
+        When the combination is invalid (the page shows the message).
+    """
+    k = lambda name: f"{key}_{name}"  # noqa: E731
     c1, c2, c3, c4 = st.columns(4)
-    cash = c1.number_input("Cash", min_value=100.0, value=10_000.0, step=1_000.0,
-                           key=f"{key}_cash", help="Starting equity, account currency")
+    cash = c1.number_input("Cash", min_value=100.0, step=1_000.0, key=k("cash"),
+                           help="Starting equity, account currency",
+                           **_init(k("cash"), value=10_000.0))
     direction = c2.radio("Direction", ["long", "short", "both"], horizontal=True,
-                         key=f"{key}_direction")
-    leverage = c3.slider("Leverage", 1, 50, 1, key=f"{key}_leverage",
-                         help="1 = cash account; above 1, margin = notional / leverage")
-    size = c4.slider("Position size (% of equity)", 1, 100, 100, key=f"{key}_size") / 100.0
+                         key=k("direction"), **_init(k("direction"), index=0))
+    leverage = c3.slider("Leverage", 1.0, 50.0, step=0.5, key=k("leverage"),
+                         help="1 = cash account; above 1, margin = notional / leverage",
+                         **_init(k("leverage"), value=1.0))
+    size = c4.slider("Position size (% of equity)", 1, 100, key=k("size"),
+                     **_init(k("size"), value=100)) / 100.0
     s1, s2 = st.columns(2)
-    sl = s1.slider("Stop-loss (% of entry, 0 = off)", 0.0, 20.0, 0.0, 0.25, key=f"{key}_sl")
-    tp = s2.slider("Take-profit (% of entry, 0 = off)", 0.0, 50.0, 0.0, 0.5, key=f"{key}_tp")
+    sl = s1.slider("Stop-loss (% of entry, 0 = off)", 0.0, 20.0, step=0.25, key=k("sl"),
+                   **_init(k("sl"), value=0.0))
+    tp = s2.slider("Take-profit (% of entry, 0 = off)", 0.0, 50.0, step=0.5, key=k("tp"),
+                   **_init(k("tp"), value=0.0))
     k1, k2, k3 = st.columns(3)
     base = default_commission(asset_class)
     models = [m.value for m in CommissionModel]
-    model = CommissionModel(k1.selectbox("Commission model", models,
-                                         index=models.index(base.model.value),
-                                         key=f"{key}_cmodel"))
+    model = CommissionModel(k1.selectbox("Commission model", models, key=k("cmodel"),
+                                         **_init(k("cmodel"),
+                                                 index=models.index(base.model.value))))
     preset = default_commission(asset_class, model)
+    rate_key = k(f"crate_{model.value}")
     if model is CommissionModel.PERCENT:
-        rate = k2.number_input("Commission (% of notional)", 0.0, 5.0, preset.rate * 100,
-                               0.01, format="%.4f", key=f"{key}_crate_{model.value}") / 100
+        rate = k2.number_input("Commission (% of notional)", 0.0, 5.0, step=0.01,
+                               format="%.4f", key=rate_key,
+                               **_init(rate_key, value=preset.rate * 100)) / 100
     else:
         unit = "share" if model is CommissionModel.PER_SHARE else "contract"
-        rate = k2.number_input(f"Commission (per {unit})", 0.0, 100.0, preset.rate, 0.001,
-                               format="%.4f", key=f"{key}_crate_{model.value}")
-    slippage_bps = k3.number_input("Slippage (bps)", 0.0, 500.0, 0.0, 0.5,
-                                   key=f"{key}_slip", help="1 bp = 0.01 % of price, on market fills")
+        rate = k2.number_input(f"Commission (per {unit})", 0.0, 100.0, step=0.001,
+                               format="%.4f", key=rate_key, **_init(rate_key, value=preset.rate))
+    slippage_bps = k3.number_input("Slippage (bps)", 0.0, 500.0, step=0.5, key=k("slip"),
+                                   help="1 bp = 0.01 % of price, on market fills",
+                                   **_init(k("slip"), value=0.0))
     with st.expander("Advanced: sizing, contract, margin, stop/target rule"):
         a1, a2, a3, a4 = st.columns(4)
-        size_type = a1.selectbox("Sizing", ["equity_fraction", "quantity", "notional"],
-                                 key=f"{key}_size_type")
-        fixed = a2.number_input("Quantity or notional", min_value=0.0001, value=1.0,
-                                key=f"{key}_fixed",
-                                help="Used when sizing is quantity (units) or notional (currency)")
-        whole = a3.checkbox("Whole units only", value=False, key=f"{key}_whole")
-        multiplier = a4.number_input("Contract multiplier", min_value=0.0001, value=1.0,
-                                     key=f"{key}_mult")
+        size_types = ["equity_fraction", "quantity", "notional"]
+        size_type = a1.selectbox("Sizing", size_types, key=k("size_type"),
+                                 **_init(k("size_type"), index=0))
+        fixed = a2.number_input("Quantity or notional", min_value=0.0001, key=k("fixed"),
+                                help="Used when sizing is quantity (units) or notional "
+                                     "(currency)", **_init(k("fixed"), value=1.0))
+        whole = a3.checkbox("Whole units only", key=k("whole"), **_init(k("whole"), value=False))
+        multiplier = a4.number_input("Contract multiplier", min_value=0.0001, key=k("mult"),
+                                     **_init(k("mult"), value=1.0))
         b1, b2, b3, b4 = st.columns(4)
-        mm = b1.number_input("Maintenance margin (%)", 0.0, 50.0, 0.5, 0.1,
-                             key=f"{key}_mm") / 100
-        both_hit = b2.selectbox("Bar touches stop and target", ["stop_first", "target_first",
-                                                                 "nearest_to_open"],
-                                key=f"{key}_both")
-        cmin = b3.number_input("Commission minimum", 0.0, 1000.0, preset.minimum,
-                               key=f"{key}_cmin_{model.value}")
+        mm = b1.number_input("Maintenance margin (%)", 0.0, 50.0, step=0.1, key=k("mm"),
+                             **_init(k("mm"), value=0.5)) / 100
+        rules = ["stop_first", "target_first", "nearest_to_open"]
+        both_hit = b2.selectbox("Bar touches stop and target", rules, key=k("both"),
+                                **_init(k("both"), index=0))
+        min_key, max_key = k(f"cmin_{model.value}"), k(f"cmax_{model.value}")
+        cmin = b3.number_input("Commission minimum", 0.0, 1000.0, key=min_key,
+                               **_init(min_key, value=preset.minimum))
         cmax = b4.number_input("Commission cap (% of notional, 0 = none)", 0.0, 100.0,
-                               preset.maximum_fraction * 100, key=f"{key}_cmax_{model.value}") / 100
+                               key=max_key,
+                               **_init(max_key, value=preset.maximum_fraction * 100)) / 100
     return ExecutionConfig(
         cash=cash, direction=direction, leverage=float(leverage),
         maintenance_margin=min(mm, 0.999 / leverage),
@@ -163,6 +196,57 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         slippage=slippage_bps / 10_000, multiplier=multiplier,
         size_type=size_type, size=size if size_type == "equity_fraction" else fixed,
         whole_units=whole)
+
+
+def reopen_state(run: dict, key: str = "bt") -> dict:
+    """Session State values that put a recorded run's exact settings into the widgets
+    of ``data_picker``, ``strategy_picker`` and ``execution_inputs`` (prefix ``key``).
+
+    Parameters
+    ----------
+    run : dict
+        ``strategy``, ``params`` (dict), ``config`` (``ExecutionConfig.to_dict()``),
+        ``symbol``, ``timeframe``, ``start``, ``end`` (ISO or Timestamp), ``engine``.
+    """
+    cfg = ExecutionConfig.from_dict(run["config"])
+    model = cfg.commission.model.value
+    symbol, tf, name = run["symbol"], run["timeframe"], run["strategy"]
+    state = {
+        f"{key}_symbol": symbol, f"{key}_tf": tf, f"{key}_name": name,
+        f"{key}_range_{symbol}_{tf}": (pd.Timestamp(run["start"]).date(),
+                                       pd.Timestamp(run["end"]).date()),
+        f"{key}_cash": float(cfg.cash), f"{key}_direction": cfg.direction.value,
+        f"{key}_leverage": float(cfg.leverage),
+        f"{key}_sl": float(cfg.sl * 100) if cfg.sl else 0.0,
+        f"{key}_tp": float(cfg.tp * 100) if cfg.tp else 0.0,
+        f"{key}_cmodel": model,
+        f"{key}_crate_{model}": (cfg.commission.rate * 100 if model == "percent"
+                                 else cfg.commission.rate),
+        f"{key}_cmin_{model}": float(cfg.commission.minimum),
+        f"{key}_cmax_{model}": float(cfg.commission.maximum_fraction * 100),
+        f"{key}_slip": float(cfg.slippage * 10_000),
+        f"{key}_size_type": cfg.size_type.value, f"{key}_whole": bool(cfg.whole_units),
+        f"{key}_mult": float(cfg.multiplier), f"{key}_mm": float(cfg.maintenance_margin * 100),
+        f"{key}_both": cfg.both_hit.value,
+    }
+    if cfg.size_type.value == "equity_fraction":
+        state[f"{key}_size"] = int(round(cfg.size * 100))
+    else:
+        state[f"{key}_fixed"] = float(cfg.size)
+    for pname, value in (run.get("params") or {}).items():
+        state[f"{key}_{name}_{pname}"] = value
+    if run.get("engine"):
+        state[f"{key}_engine"] = run["engine"]
+    return state
+
+
+def apply_reopen(key: str = "bt") -> dict | None:
+    """Consume ``st.session_state[f"{key}_reopen"]`` (set by the Runs page): load the
+    run's settings into the widgets before they are drawn. Returns the run or None."""
+    run = st.session_state.pop(f"{key}_reopen", None)
+    if run:
+        st.session_state.update(reopen_state(run, key))
+    return run
 
 
 def date_caption(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> str:
