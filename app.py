@@ -12,6 +12,7 @@ PAGES = {
         st.Page("app_pages/sweep.py", title="Sweep", icon=":material/grid_on:", url_path="sweep"),
         st.Page("app_pages/walk_forward.py", title="Walk-forward", icon=":material/fast_forward:", url_path="walk_forward"),
         st.Page("app_pages/optimize.py", title="Optimize", icon=":material/tune:", url_path="optimize"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/history:", url_path="runs"),
     ],
     "Operate": [
         st.Page("app_pages/live.py", title="Live", icon=":material/smart_toy:", url_path="live"),
