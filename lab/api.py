@@ -6,6 +6,7 @@ strategy's signals, run an engine, return a ``BacktestResult``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -154,3 +155,49 @@ def backtest_stored(catalog, symbol: str, timeframe: str, strategy: str,
     return run_backtest(bars, strategy, params, config,
                         asset_class=catalog.asset_class(symbol), timeframe=timeframe,
                         symbol=symbol, engine=engine)
+
+
+def record_backtest(result: BacktestResult, *, asset_class: AssetClass | str,
+                    bars: pd.DataFrame | None = None, source: str = "cli",
+                    figures: Mapping[str, Any] | None = None, tearsheet: bool = True):
+    """Record a backtest as an MLflow run, with its QuantStats tearsheet. Never raises.
+
+    Parameters
+    ----------
+    result : BacktestResult
+    asset_class : str
+        Part of the experiment name ``{project}.{asset_class}.{family}.{strategy}``.
+    bars : DataFrame, optional
+        The bars of the run; their buy-and-hold is the tearsheet's benchmark.
+    source : str
+        ``"cli"`` or ``"app"``.
+    figures : mapping of name to plotly Figure, optional
+        Stored as HTML artifacts.
+    tearsheet : bool
+        Build and store the tearsheet (about 1.5-2.5 s).
+
+    Returns
+    -------
+    lab.tracking.TrackingOutcome
+        ``recorded`` False with ``error`` when the store cannot be written; the result
+        itself is unaffected. A tearsheet that fails to build is skipped and noted.
+    """
+    from lab.tracking import track_backtest
+
+    family = registry.get(result.strategy).family if result.strategy else "unknown"
+    html, note = None, None
+    if tearsheet:
+        try:
+            from lab.metrics.tearsheet import buy_and_hold_returns, tearsheet_html
+
+            bench = buy_and_hold_returns(bars["close"], "buy & hold") if bars is not None else None
+            html = tearsheet_html(result.returns, bench,
+                                  title=f"{result.strategy} on {result.symbol} {result.timeframe}")
+        except Exception as exc:  # noqa: BLE001 - a tearsheet is optional
+            note = f"tearsheet skipped: {type(exc).__name__}: {exc}"
+    outcome = track_backtest(result, asset_class=str(AssetClass(asset_class).value),
+                             family=family, source=source, figures=figures,
+                             tearsheet_html=html)
+    if note and outcome.error is None:
+        outcome = dataclasses.replace(outcome, error=note)
+    return outcome

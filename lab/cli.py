@@ -65,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--strategy", default="sma_cross", help="see `strategies`")
     bt.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                     help="strategy parameter, repeatable")
-    bt.add_argument("--engine", default="vectorized", choices=["vectorized"])
+    bt.add_argument("--engine", default="vectorized",
+                    choices=["vectorized", "backtrader", "vectorbt"],
+                    help="vectorized (numba, default), backtrader (event-driven; also native "
+                         "bt.Strategy classes), vectorbt (no leverage)")
+    bt.add_argument("--no-track", action="store_true",
+                    help="do not record the run in MLflow (recorded by default, with tearsheet)")
     bt.add_argument("--json", action="store_true", help="print JSON (metrics, trades, fingerprint)")
     _add_execution_args(bt)
 
@@ -139,11 +144,37 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     result = run_backtest(bars, args.strategy, _parse_params(args.param), config,
                           asset_class=asset_class, timeframe=timeframe, symbol=symbol,
                           engine=args.engine)
+    tracking = None
+    if not args.no_track:
+        tracking = _track(result, bars, asset_class)
     if args.json:
-        print(result.to_json(trades=True))
+        doc = json.loads(result.to_json(trades=True))
+        if tracking is not None:
+            doc["tracking"] = {"recorded": tracking.recorded, "run_id": tracking.run_id,
+                               "experiment": tracking.experiment, "error": tracking.error}
+        print(json.dumps(doc, indent=2))
     else:
         print(_summary_text(result))
+        if tracking is not None:
+            print(_tracking_text(tracking))
     return 0
+
+
+def _track(result, bars, asset_class):
+    from lab.api import record_backtest
+    from lab.ui.charts import candlestick_figure, equity_drawdown_figure
+
+    figures = {"price_trades": candlestick_figure(bars, result.trades),
+               "equity_drawdown": equity_drawdown_figure(result.equity, result.drawdown)}
+    return record_backtest(result, asset_class=asset_class, bars=bars, source="cli",
+                           figures=figures)
+
+
+def _tracking_text(outcome) -> str:
+    if outcome.recorded:
+        extra = f" ({outcome.error})" if outcome.error else ""
+        return f"  recorded in MLflow: run {outcome.run_id}, experiment {outcome.experiment}{extra}"
+    return f"  NOT recorded in MLflow: {outcome.error}"
 
 
 def _ts(value):

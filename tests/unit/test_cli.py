@@ -13,8 +13,10 @@ import pytest
 from tests.conftest import ROOT
 
 
-def lab(*args: str, root) -> subprocess.CompletedProcess:
+def lab(*args: str, root, track: bool = False) -> subprocess.CompletedProcess:
     env = {**os.environ, "LAB_DATA_DIR": str(root)}
+    if args and args[0] == "backtest" and not track:
+        args = (*args, "--no-track")
     return subprocess.run([sys.executable, "-m", "lab", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -108,3 +110,25 @@ def test_ingest_stores_a_file_and_lists_it(sample_catalog, tmp_path):
     assert "EURUSD_TEST" in listing.stdout
     loaded = Catalog(root).load("EURUSD_TEST", "1h")
     pd.testing.assert_frame_equal(loaded, bars.set_index("ts_event"), check_freq=False)
+
+
+def test_a_cli_backtest_is_recorded_as_an_mlflow_run(sample_catalog, tmp_path):
+    from lab.data import Catalog, build_sample_store
+    from lab.tracking import get_run, list_artifacts, list_runs, tracking_uri
+
+    root = tmp_path / "data"
+    build_sample_store(Catalog(root))
+    out = lab("backtest", "--data", "ETHUSD_BITSTAMP", "--strategy", "rsi", "--sl", "0.05",
+              "--json", root=root, track=True)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["tracking"]["recorded"], doc["tracking"]
+    uri = tracking_uri(root)
+    runs = list_runs(strategy="rsi", tracking_uri=uri)
+    assert list(runs["run_id"]) == [doc["tracking"]["run_id"]]
+    run = get_run(doc["tracking"]["run_id"], tracking_uri=uri)
+    assert run["experiment"] == "lab.crypto.mean_reversion.rsi"
+    assert run["tags"]["data_fingerprint"] == doc["data_fingerprint"]
+    assert run["config"]["sl"] == 0.05
+    artifacts = set(list_artifacts(doc["tracking"]["run_id"], tracking_uri=uri))
+    assert {"equity.parquet", "trades.parquet", "tearsheet.html"} <= artifacts
