@@ -36,3 +36,11 @@ bench: setup
 
 clean-data:
 	rm -rf data/store data/catalog.duckdb
+
+# MLflow UI on the local run store (<data>/mlflow, the one lab.tracking writes).
+MLFLOW_DIR = $(abspath $(or $(LAB_DATA_DIR),data))/mlflow
+.PHONY: mlflow
+mlflow: $(STAMP)
+	mkdir -p $(MLFLOW_DIR)/artifacts
+	$(BIN)/mlflow server --backend-store-uri sqlite:///$(MLFLOW_DIR)/mlflow.db \
+		--artifacts-destination $(MLFLOW_DIR)/artifacts --host 127.0.0.1 --port 5000 --workers 1

@@ -132,7 +132,9 @@ def client(uri: str | None = None):
         if uri in _CLIENTS:
             return _CLIENTS[uri]
         probe(uri)
+        # no progress bars and no "View run at" lines on stdout (CLI output stays clean)
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
         import mlflow
 
         _quiet_mlflow_logs()
@@ -188,10 +190,15 @@ def process_tags() -> dict[str, str]:
 
 
 def _process_start(pid: int) -> float | None:
+    """Creation time of ``pid`` (epoch seconds); None when unknown; -1.0 for a zombie
+    (killed, not yet reaped by its parent: as dead as it gets)."""
     try:
         import psutil
 
-        return float(psutil.Process(pid).create_time())
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return -1.0
+        return float(proc.create_time())
     except Exception:               # noqa: BLE001 - no such process, or no psutil
         return None
 
@@ -205,6 +212,8 @@ def _alive(pid: int, started: float) -> bool:
     except PermissionError:
         return True                 # exists, owned by someone else
     now = _process_start(pid)
+    if now is not None and now < 0:
+        return False                # zombie
     if now is None or started <= 0:
         return True
     return abs(now - started) < 1.0     # same pid, other process: the writer is gone
