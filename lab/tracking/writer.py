@@ -146,7 +146,7 @@ def run_tags(result: BacktestResult, *, asset_class: str, family: str, source: s
         "git_commit": commit, "git_dirty": dirty, "lab_version": lab.__version__,
         "source": source,
         "config_json": json.dumps(s["config"], sort_keys=True),
-        "params_json": json.dumps(result.params, sort_keys=True, default=str),
+        "params_json": json.dumps(result.params, default=str),
         "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})",
     }
     tags.update(store.process_tags())
