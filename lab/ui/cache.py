@@ -48,3 +48,11 @@ def extreme_moves(symbol: str, timeframe: str, start, end, version: str) -> list
         if start <= ts <= end:
             out.append({"ts": ts, "move": float(move["move"])})
     return out
+
+
+@st.cache_resource
+def background():
+    """One worker thread for work that must not block a page (recording runs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-ui-background")

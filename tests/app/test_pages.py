@@ -10,12 +10,14 @@ from tests.conftest import ROOT
 APP = str(ROOT / "app.py")
 
 
-def open_page(page: str) -> AppTest:
+def open_page(page: str, track: bool = False) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page(page)
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    if page.endswith("backtest.py") and not track:
+        at.toggle(key="bt_track").set_value(False)
     return at
 
 
@@ -44,9 +46,13 @@ def test_backtest_page_leverage_slider_changes_the_result(lab_env):
     at = open_page("app_pages/backtest.py")
     at.button(key="bt_run").click().run()
     before = metric_values(at)["Total return"]
-    at.slider(key="bt_leverage").set_value(3).run()
+    at.slider(key="bt_leverage").set_value(3.0).run()
+    assert any("Settings changed" in c.value for c in at.caption)
+    assert metric_values(at)["Total return"] == before          # not re-run until clicked
+    at.button(key="bt_run").click().run()
     assert not at.exception
     assert metric_values(at)["Total return"] != before
+    assert not any("Settings changed" in c.value for c in at.caption)
 
 
 def test_backtest_page_stop_loss_produces_stop_exits(lab_env):
@@ -105,3 +111,62 @@ def test_backtest_page_warns_about_the_unadjusted_aapl_split(lab_env):
     at.button(key="bt_run").click().run()
     assert not at.exception
     assert any("split" in w.value and "2005-02-28" in w.value for w in at.warning)
+
+
+def test_backtest_page_analytics_and_tearsheet_render(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.selectbox(key="bt_symbol").set_value("MSFT")
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = {m.label for m in at.metric}
+    assert {"Alpha (ann., daily OLS)", "Beta"} <= labels
+    beta = next(m.value for m in at.metric if m.label == "Beta")
+    assert beta != "n/a"
+    at.selectbox(key="bt_bench").set_value("SPX").run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.button(key="bt_tearsheet_btn").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    key, html = at.session_state["bt_tearsheet"]
+    assert "SPX" in html and "Sharpe" in html
+
+
+def test_backtest_page_records_the_run_in_mlflow(lab_env):
+    at = open_page("app_pages/backtest.py", track=True)
+    at.selectbox(key="bt_symbol").set_value("LTCUSD_BITSTAMP")
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    outcome = at.session_state["bt_last"]["future"].result(timeout=120)
+    assert outcome.recorded, outcome.error
+    at.run()
+    assert any(outcome.run_id in c.value for c in at.caption)
+
+    from lab.tracking import get_run, tracking_uri
+
+    run = get_run(outcome.run_id, tracking_uri=tracking_uri(lab_env))
+    assert run["symbol"] == "LTCUSD_BITSTAMP" and run["tags"]["source"] == "app"
+
+
+def test_a_recorded_run_reopens_with_its_exact_settings(lab_env):
+    at = open_page("app_pages/backtest.py")
+    run = {"run_id": "abcdef123456", "strategy": "bollinger",
+           "params": {"period": 30, "k": 2.5}, "symbol": "EURUSD", "timeframe": "4h",
+           "start": "2017-03-01T00:00:00+00:00", "end": "2017-09-30T00:00:00+00:00",
+           "engine": "vectorized",
+           "config": {"cash": 25000.0, "direction": "both", "leverage": 5.0,
+                      "maintenance_margin": 0.01, "sl": 0.01, "tp": 0.02,
+                      "both_hit": "nearest_to_open",
+                      "commission": {"model": "percent", "rate": 0.00002, "minimum": 0.0,
+                                     "maximum_fraction": 0.0},
+                      "slippage": 0.0001, "multiplier": 1.0, "size_type": "equity_fraction",
+                      "size": 0.5, "whole_units": False}}
+    at.session_state["bt_reopen"] = run
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    result = at.session_state["bt_last"]["result"]
+    assert (result.strategy, result.symbol, result.timeframe) == ("bollinger", "EURUSD", "4h")
+    assert result.params == {"period": 30, "k": 2.5}
+    assert result.config.to_dict() == run["config"]
+    assert result.equity.index[0] >= __import__("pandas").Timestamp("2017-03-01", tz="UTC")
+    assert result.equity.index[-1] < __import__("pandas").Timestamp("2017-10-01", tz="UTC")
