@@ -1,14 +1,70 @@
-"""Session fixtures: a sample store built from the committed real samples."""
+"""Session fixtures: the committed real samples as frames, and a store built from them.
+
+``LAB_SAMPLES_DIR`` overrides the samples folder (to run against other real data).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+
+SAMPLES = Path(os.environ.get("LAB_SAMPLES_DIR", ROOT / "data" / "samples"))
+OHLCV = ["open", "high", "low", "close", "volume"]
+
+
+def _pick(*choices: tuple[tuple[str, ...], ...]) -> Path:
+    """First sample matching the first choice that matches anything.
+
+    A choice is a tuple of word groups; a file matches when its lower-case name
+    contains one word of every group.
+    """
+    files = sorted(SAMPLES.glob("*.parquet"))
+    for groups in choices:
+        for f in files:
+            name = f.name.lower()
+            if all(any(w in name for w in group) for group in groups):
+                return f
+    pytest.fail(f"no sample matching {choices} in {SAMPLES} (found "
+                f"{[f.name for f in files]}); commit one to data/samples or set "
+                "LAB_SAMPLES_DIR")
+
+
+def load_sample(path: Path) -> pd.DataFrame:
+    """OHLCV float64 frame indexed by ``ts_event``, oldest first."""
+    df = pd.read_parquet(path)
+    if "ts_event" in df.columns:
+        df = df.set_index("ts_event")
+    return df.sort_index()[OHLCV].astype("float64")
+
+
+def spx_daily_path() -> Path:
+    return _pick((("sp500", "spx", "gspc"), ("1d",)))
+
+
+def btc_hourly_path() -> Path:
+    return _pick((("coinbase",), ("btc",), ("1h",)), (("btcusd",), ("1h",)))
+
+
+@pytest.fixture(scope="session")
+def spx_daily() -> pd.DataFrame:
+    return load_sample(spx_daily_path())
+
+
+@pytest.fixture(scope="session")
+def btc_hourly() -> pd.DataFrame:
+    return load_sample(btc_hourly_path())
+
+
+@pytest.fixture(scope="session", params=["spx_daily", "btc_hourly"])
+def real_bars(request) -> pd.DataFrame:
+    """Each real sample in turn."""
+    return request.getfixturevalue(request.param)
 
 
 @pytest.fixture(scope="session")
