@@ -9,6 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
 
+# one worker builds the shared fixtures once (make test runs --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("runs_page")
+
 APP = str(ROOT / "app.py")
 
 

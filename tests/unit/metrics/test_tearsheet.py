@@ -14,6 +14,9 @@ from lab.core import ExecutionConfig
 from lab.metrics.tearsheet import (buy_and_hold_returns, daily_returns, periods_per_year_of,
                                    tearsheet_html)
 
+# one worker builds the shared fixtures once (make test runs --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("tearsheet")
+
 
 def test_intraday_returns_compound_to_utc_days_without_empty_days():
     idx = pd.DatetimeIndex(["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-03 00:00"],

@@ -16,6 +16,9 @@ from lab.tracking import TrackingError, get_run, list_runs, track_backtest
 from lab.tracking.writer import git_state
 from tests.conftest import ROOT
 
+# one worker builds the shared fixtures once (make test runs --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("tracking")
+
 
 def unused_port() -> int:
     with socket.socket() as s:

@@ -8,6 +8,9 @@ import pytest
 
 from lab.tracking import TrackingOutcome, TrackingQueue, list_runs
 
+# one worker builds the shared fixtures once (make test runs --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("tracking")
+
 
 def test_queue_records_runs_in_submission_order_off_the_calling_thread(uri, tiny_result,
                                                                         monkeypatch):

@@ -15,6 +15,9 @@ from lab.core import ExecutionConfig
 from lab.tracking import (compare_metrics, get_run, list_artifacts, list_runs, load_equity,
                           load_text, load_trades, track_backtest)
 
+# one worker builds the shared fixtures once (make test runs --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("tracking")
+
 
 @pytest.fixture(scope="module")
 def recorded(uri, btc_result, aapl_result):
