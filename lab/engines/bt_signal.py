@@ -1,0 +1,312 @@
+"""The Backtrader strategy that trades precomputed ``Signals`` like the kernel does.
+
+Each bar, Backtrader calls (cheat-on-open) ``next_open`` with the bar's open known,
+then lets the broker try every pending order against the bar, then calls ``next``
+at the close. The strategy only decides *which* orders exist and in which order the
+broker tries them; Backtrader triggers and prices every fill:
+
+``next_open`` (bar i)
+    1. With a position: if the open is beyond its liquidation, stop or target level
+       (checked in that order, as the kernel), that exit order goes to the head of the
+       queue and fills at the open. Otherwise a pending exit or reversal cancels the
+       bracket and sends a market order; with neither, the bracket children are
+       ordered for the bar (nearer adverse level first; target before or after it by
+       ``both_hit``).
+    2. A pending entry sends a bracket: market parent at the open, a stop child at
+       entry x (1 -/+ sl), a limit child at entry x (1 +/- tp) and a stop child at
+       the liquidation price. The quantity is sized on the equity left after step 1.
+``next`` (bar i)
+    Turns the signals at this close into the pending action (the kernel's
+    ``pending_action_nb`` rule); at the last bar, cancels the bracket and closes at
+    the close (cheat-on-close, filled on the synthetic bar, see ``bt_broker``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import backtrader as bt
+import numpy as np
+
+from lab.core.config import ExecutionConfig
+from lab.core.types import BothHitRule, CommissionModel, Direction, SizeType
+
+PEND_NONE, PEND_CLOSE, PEND_LONG, PEND_SHORT = 0, 1, 2, 3
+
+
+def pending_action(direction: Direction, qty: float, el: bool, xl: bool, es: bool,
+                   xs: bool) -> int:
+    """Action for the next open from one bar's signals and the position at its close.
+
+    Same rule as ``lab.kernels.engine.pending_action_nb``: an entry and an exit of
+    one side on one bar leave only the exit; long and short entries on one bar
+    cancel; with BOTH an opposite entry reverses.
+    """
+    long_sig = el and not xl and direction is not Direction.SHORT
+    short_sig = es and not xs and direction is not Direction.LONG
+    if long_sig and short_sig:
+        long_sig = short_sig = False
+    if qty > 0:
+        if short_sig:
+            return PEND_SHORT
+        return PEND_CLOSE if (xl and not el) else PEND_NONE
+    if qty < 0:
+        if long_sig:
+            return PEND_LONG
+        return PEND_CLOSE if (xs and not es) else PEND_NONE
+    if long_sig:
+        return PEND_LONG
+    return PEND_SHORT if short_sig else PEND_NONE
+
+
+def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> float:
+    """Units to buy or sell at ``fill`` so that margin + commission fit the budget.
+
+    Parameters
+    ----------
+    config : ExecutionConfig
+        Sizing (``size_type``, ``size``, ``whole_units``), leverage, multiplier.
+    equity : float
+        Equity available to the entry, account currency.
+    fill : float
+        Expected fill price (slippage included).
+    fee : callable
+        ``fee(qty, price) -> float``, the commission of one fill.
+
+    Returns
+    -------
+    float
+        Quantity > 0, or 0.0 when the budget buys nothing.
+    """
+    lev, unit = config.leverage, fill * config.multiplier
+    c = config.commission
+    if config.size_type is SizeType.EQUITY_FRACTION:
+        budget = config.size * equity
+        if c.model is CommissionModel.PERCENT and c.minimum == 0.0 \
+                and c.maximum_fraction == 0.0:
+            q = budget / (unit * (1.0 / lev + c.rate))
+        else:
+            q = budget * lev / unit
+            q = (budget - fee(q, fill)) * lev / unit
+    else:
+        q = config.size if config.size_type is SizeType.QUANTITY else config.size / unit
+        q_max = (equity - fee(q, fill)) * lev / unit
+        q = min(q, q_max)
+    if config.whole_units:
+        q = math.floor(q + 1e-9)
+    return float(q) if q > 0.0 else 0.0
+
+
+def exit_levels(config: ExecutionConfig, side: float, fill: float) -> dict:
+    """Stop, target and liquidation prices of a position entered at ``fill``.
+
+    NaN for a level that is off (no ``sl`` / ``tp``; a long at leverage 1 cannot be
+    liquidated). Liquidation: margin + unrealized PnL = maintenance margin x notional,
+    i.e. ``fill x (1 - 1/lev) / (1 - mm)`` for a long, ``fill x (1 + 1/lev) / (1 + mm)``
+    for a short.
+    """
+    lev, mm = config.leverage, config.maintenance_margin
+    nan = float("nan")
+    if side > 0:
+        liq = fill * (1.0 - 1.0 / lev) / (1.0 - mm)
+        return {"stop": fill * (1.0 - config.sl) if config.sl is not None else nan,
+                "target": fill * (1.0 + config.tp) if config.tp is not None else nan,
+                "liquidation": liq if liq > 0.0 else nan}
+    return {"stop": fill * (1.0 + config.sl) if config.sl is not None else nan,
+            "target": fill * (1.0 - config.tp) if config.tp is not None else nan,
+            "liquidation": fill * (1.0 + 1.0 / lev) / (1.0 + mm)}
+
+
+def gapped_exit(side: float, levels: dict, open_: float) -> str | None:
+    """The exit whose level the open is already beyond (liquidation, then stop, then
+    target, as the kernel's ``gap_check_nb``), or None."""
+    if side > 0:
+        hit = {k: open_ <= levels[k] for k in ("liquidation", "stop")}
+        hit["target"] = open_ >= levels["target"]
+    else:
+        hit = {k: open_ >= levels[k] for k in ("liquidation", "stop")}
+        hit["target"] = open_ <= levels["target"]
+    for name in ("liquidation", "stop", "target"):
+        if hit[name]:                      # NaN levels compare False
+            return name
+    return None
+
+
+def exit_priority(config: ExecutionConfig, side: float, levels: dict,
+                  open_: float) -> list[str]:
+    """Order in which the exits of a position are tried within one bar.
+
+    The adverse level nearer to the entry goes first (the stop when it lies between
+    the entry and the liquidation price, as the kernel's ``intrabar_check_nb``), and
+    the target goes before or after it by ``config.both_hit``.
+    """
+    sl, tp, liq = levels["stop"], levels["target"], levels["liquidation"]
+    stop_first = not math.isnan(sl) and (math.isnan(liq) or
+                                        (sl >= liq if side > 0 else sl <= liq))
+    adverse = ["stop", "liquidation"] if stop_first else ["liquidation", "stop"]
+    rule = config.both_hit
+    target_first = rule is BothHitRule.TARGET_FIRST
+    if rule is BothHitRule.NEAREST_TO_OPEN and not math.isnan(tp):
+        near = levels[adverse[0]]
+        target_first = math.isnan(near) or abs(open_ - near) > abs(tp - open_)
+    return ["target"] + adverse if target_first else adverse + ["target"]
+
+
+class SignalStrategy(bt.Strategy):
+    """Trades four signal arrays with the kernel's rules (see the module docstring).
+
+    Params: ``signals`` (tuple of four bool ndarrays of shape (n,)), ``config``
+    (ExecutionConfig), ``n`` (real bars).
+    """
+
+    params = (("signals", None), ("config", None), ("n", 0))
+
+    def __init__(self):
+        self.cfg: ExecutionConfig = self.p.config
+        el, xl, es, xs = self.p.signals
+        self.el, self.xl, self.es, self.xs = (np.asarray(a, dtype=bool).tolist()
+                                              for a in (el, xl, es, xs))
+        self.pend = PEND_NONE
+        self.children: dict[str, bt.Order] = {}
+        self.levels: dict = {}
+        self.side = 0.0
+        self.comminfo = None
+        self.expect: list[tuple[bt.Order, float]] = []
+
+    # -- helpers --------------------------------------------------------------------
+    def _fee(self, qty: float, price: float) -> float:
+        return self.comminfo.getcommission(qty, price)
+
+    def _alive_children(self) -> dict:
+        return {k: o for k, o in self.children.items() if o.alive()}
+
+    def _cash_after_exit(self, price: float) -> float:
+        """Broker cash once the whole position is closed at ``price``.
+
+        The same arithmetic, in the same order, as ``BackBroker._execute`` for a
+        closing fill (stock-like commission info), so that the entry that follows is
+        sized on exactly the cash the broker will hold. Flat, cash = equity.
+        """
+        ci, pos = self.comminfo, self.position
+        closedvalue = ci.getvaluesize(pos.size, pos.price)
+        closecash = closedvalue / ci.get_leverage() if closedvalue > 0 else closedvalue
+        pnl = ci.profitandloss(pos.size, pos.price, price)
+        cash = self.broker.getcash()
+        cash += closecash + pnl * ci.stocklike
+        return cash - ci.getcommission(-pos.size, price)
+
+    def _fit(self, qty: float, fill: float, side: float, cash: float) -> float:
+        """``qty`` lowered by a few ulps if the broker's own arithmetic would leave
+        its cash at -1e-13 (Backtrader then refuses the fill); the kernel's budget
+        fits exactly, so the change is at most a relative 1e-15."""
+        ci = self.comminfo
+        for _ in range(64):
+            value = ci.getvaluesize(side * qty, fill)
+            left = cash - (value / ci.get_leverage() if value > 0 else value)
+            if left - ci.getcommission(qty, fill) >= 0.0:
+                return qty
+            qty = float(np.nextafter(qty, 0.0))
+        return qty
+
+    def _send_close(self, reason: str, **kw) -> bt.Order:
+        size = self.position.size
+        send = self.sell if size > 0 else self.buy
+        return send(size=abs(size), exectype=bt.Order.Market, reason=reason, **kw)
+
+    # -- Backtrader hooks -----------------------------------------------------------
+    def start(self):
+        self.comminfo = self.broker.getcommissioninfo(self.data)
+
+    def prenext_open(self):
+        self.next_open()
+
+    def nextstart_open(self):
+        self.next_open()
+
+    def next_open(self):
+        i = len(self.data) - 1
+        if i >= self.p.n or i == 0:
+            return
+        o = self.data.open[0]
+        size = self.position.size
+        pend = self.pend
+        if size == 0:
+            cash = self.broker.getcash()
+        else:
+            children = self._alive_children()
+            gap = gapped_exit(self.side, self.levels, o)
+            reverse = (pend == PEND_LONG and size < 0) or (pend == PEND_SHORT and size > 0)
+            if gap is not None:
+                # the exit the open went through fills first, at the open
+                order = [gap] + [k for k in children if k != gap]
+                self.broker.move_to_front([children[k] for k in order if k in children])
+                price = o * (1.0 - self.side * self.cfg.slippage) if gap == "stop" else o
+                self.expect = [(children[gap], price)]
+            elif pend == PEND_CLOSE or reverse:
+                for child in children.values():
+                    self.cancel(child)
+                price = o * (1.0 - self.side * self.cfg.slippage)
+                self.expect = [(self._send_close("signal"), price)]
+            else:
+                order = exit_priority(self.cfg, self.side, self.levels, o)
+                self.broker.move_to_front([children[k] for k in order if k in children])
+                return
+            cash = self._cash_after_exit(price)
+        if pend in (PEND_LONG, PEND_SHORT) and cash > 0.0:
+            self._enter(1.0 if pend == PEND_LONG else -1.0, o, cash)
+
+    def _enter(self, side: float, o: float, cash: float) -> None:
+        """Send the entry bracket; flat, the broker's ``cash`` is the equity."""
+        fill = o * (1.0 + side * self.cfg.slippage)
+        qty = entry_quantity(self.cfg, cash, fill, self._fee)
+        if qty <= 0.0:
+            return
+        qty = self._fit(qty, fill, side, cash)
+        levels = exit_levels(self.cfg, side, fill)
+        names = [k for k in exit_priority(self.cfg, side, levels, o)
+                 if not math.isnan(levels[k])]
+        send, close_side = (self.buy, self.sell) if side > 0 else (self.sell, self.buy)
+        parent = send(size=qty, exectype=bt.Order.Market, reason="entry",
+                      transmit=not names)
+        self.expect.append((parent, fill))
+        kinds = {"stop": (bt.Order.Stop, False), "target": (bt.Order.Limit, True),
+                 "liquidation": (bt.Order.Stop, True)}
+        self.children = {}
+        for k, name in enumerate(names):
+            exectype, noslip = kinds[name]
+            self.children[name] = close_side(
+                size=qty, price=levels[name], exectype=exectype, parent=parent,
+                transmit=k == len(names) - 1, reason=name, noslip=noslip)
+        self.levels = levels
+        self.side = side
+
+    def notify_order(self, order):
+        if order.status in (order.Margin, order.Rejected):
+            raise RuntimeError(
+                f"backtrader engine: the broker refused a {order.info.get('reason')} "
+                f"order ({order.getstatusname()}) at bar {len(self.data) - 1}; the "
+                "sizing should never exceed the cash")
+        if order.status != order.Completed:
+            return
+        for sent, price in self.expect:
+            if sent.ref == order.ref and not math.isclose(order.executed.price, price,
+                                                          rel_tol=1e-12):
+                raise RuntimeError(
+                    f"backtrader engine: {order.info.get('reason')} filled at "
+                    f"{order.executed.price}, sized for {price} (bar {len(self.data) - 1})")
+
+    def next(self):
+        i = len(self.data) - 1
+        self.expect = []
+        if i >= self.p.n:
+            return
+        size = self.position.size
+        if i == self.p.n - 1:
+            if size != 0:
+                for child in self._alive_children().values():
+                    self.cancel(child)
+                self.broker.set_coc(True)
+                self._send_close("end")
+            return
+        self.pend = pending_action(self.cfg.direction, size, self.el[i], self.xl[i],
+                                   self.es[i], self.xs[i])
