@@ -11,7 +11,6 @@ returns were compounded to daily.
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import tempfile
@@ -148,16 +147,16 @@ def _quantstats():
 
 @contextlib.contextmanager
 def _quiet():
-    """Silence QuantStats' and matplotlib's warnings, prints and font log lines."""
-    sink = io.StringIO()
+    """Silence QuantStats' and matplotlib's warnings and font log lines ("findfont:
+    Font family 'Arial' not found"). stdout is not redirected: QuantStats 0.0.86 prints
+    nothing here, and swapping ``sys.stdout`` would also swallow other threads' output."""
     loggers = [logging.getLogger(n) for n in ("matplotlib", "matplotlib.font_manager",
                                               "quantstats")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(logging.ERROR)
     try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sink), \
-                contextlib.redirect_stderr(sink), np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             yield
     finally:
