@@ -126,3 +126,21 @@ def test_uploading_a_bad_file_is_refused_and_a_good_one_is_stored(server, browse
     page.get_by_text("Stored GOODFILE").wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts_dir / "data_upload.png"), full_page=True)
     page.close()
+
+
+def test_the_same_backtest_on_two_engines_agrees_in_the_browser(server, browser,
+                                                                 artifacts_dir):
+    url, _ = server
+    page = browser.new_page(viewport={"width": 1500, "height": 1400})
+    page.goto(url + "/backtest", wait_until="networkidle")
+    page.get_by_role("combobox", name="Symbol").click()
+    page.get_by_role("option", name="AAPL · stock").click()
+    page.get_by_role("combobox", name="Compare with").click()
+    page.get_by_role("option", name="backtrader").click()
+    page.get_by_role("button", name="Run backtest").click(timeout=60_000)
+    page.get_by_role("tab", name="Engines").click(timeout=120_000)
+    page.get_by_text("vectorized and backtrader agree").wait_for(timeout=60_000)
+    page.get_by_text("Trades that differ").wait_for()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(artifacts_dir / "engines.png"), full_page=True)
+    page.close()
