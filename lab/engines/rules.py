@@ -1,0 +1,134 @@
+"""The kernel's trading rules in plain Python, for the adapters of other engines.
+
+``lab.kernels.engine`` is the reference; these functions restate its rules
+(pending action, entry sizing, exit levels, which exit a bar reaches first) so the
+Backtrader and vectorbt adapters can decide orders the same way. Backtrader or
+vectorbt then trigger, price and account for the fills themselves.
+"""
+
+from __future__ import annotations
+
+import math
+
+from lab.core.config import ExecutionConfig
+from lab.core.types import BothHitRule, CommissionModel, Direction, SizeType
+
+PEND_NONE, PEND_CLOSE, PEND_LONG, PEND_SHORT = 0, 1, 2, 3
+
+
+def pending_action(direction: Direction, qty: float, el: bool, xl: bool, es: bool,
+                   xs: bool) -> int:
+    """Action for the next open from one bar's signals and the position at its close.
+
+    Same rule as ``lab.kernels.engine.pending_action_nb``: an entry and an exit of
+    one side on one bar leave only the exit; long and short entries on one bar
+    cancel; with BOTH an opposite entry reverses.
+    """
+    long_sig = el and not xl and direction is not Direction.SHORT
+    short_sig = es and not xs and direction is not Direction.LONG
+    if long_sig and short_sig:
+        long_sig = short_sig = False
+    if qty > 0:
+        if short_sig:
+            return PEND_SHORT
+        return PEND_CLOSE if (xl and not el) else PEND_NONE
+    if qty < 0:
+        if long_sig:
+            return PEND_LONG
+        return PEND_CLOSE if (xs and not es) else PEND_NONE
+    if long_sig:
+        return PEND_LONG
+    return PEND_SHORT if short_sig else PEND_NONE
+
+
+def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> float:
+    """Units to buy or sell at ``fill`` so that margin + commission fit the budget.
+
+    Parameters
+    ----------
+    config : ExecutionConfig
+        Sizing (``size_type``, ``size``, ``whole_units``), leverage, multiplier.
+    equity : float
+        Equity available to the entry, account currency.
+    fill : float
+        Expected fill price (slippage included).
+    fee : callable
+        ``fee(qty, price) -> float``, the commission of one fill.
+
+    Returns
+    -------
+    float
+        Quantity > 0, or 0.0 when the budget buys nothing.
+    """
+    lev, unit = config.leverage, fill * config.multiplier
+    c = config.commission
+    if config.size_type is SizeType.EQUITY_FRACTION:
+        budget = config.size * equity
+        if c.model is CommissionModel.PERCENT and c.minimum == 0.0 \
+                and c.maximum_fraction == 0.0:
+            q = budget / (unit * (1.0 / lev + c.rate))
+        else:
+            q = budget * lev / unit
+            q = (budget - fee(q, fill)) * lev / unit
+    else:
+        q = config.size if config.size_type is SizeType.QUANTITY else config.size / unit
+        q_max = (equity - fee(q, fill)) * lev / unit
+        q = min(q, q_max)
+    if config.whole_units:
+        q = math.floor(q + 1e-9)
+    return float(q) if q > 0.0 else 0.0
+
+
+def exit_levels(config: ExecutionConfig, side: float, fill: float) -> dict:
+    """Stop, target and liquidation prices of a position entered at ``fill``.
+
+    NaN for a level that is off (no ``sl`` / ``tp``; a long at leverage 1 cannot be
+    liquidated). Liquidation: margin + unrealized PnL = maintenance margin x notional,
+    i.e. ``fill x (1 - 1/lev) / (1 - mm)`` for a long, ``fill x (1 + 1/lev) / (1 + mm)``
+    for a short.
+    """
+    lev, mm = config.leverage, config.maintenance_margin
+    nan = float("nan")
+    if side > 0:
+        liq = fill * (1.0 - 1.0 / lev) / (1.0 - mm)
+        return {"stop": fill * (1.0 - config.sl) if config.sl is not None else nan,
+                "target": fill * (1.0 + config.tp) if config.tp is not None else nan,
+                "liquidation": liq if liq > 0.0 else nan}
+    return {"stop": fill * (1.0 + config.sl) if config.sl is not None else nan,
+            "target": fill * (1.0 - config.tp) if config.tp is not None else nan,
+            "liquidation": fill * (1.0 + 1.0 / lev) / (1.0 + mm)}
+
+
+def gapped_exit(side: float, levels: dict, open_: float) -> str | None:
+    """The exit whose level the open is already beyond (liquidation, then stop, then
+    target, as the kernel's ``gap_check_nb``), or None."""
+    if side > 0:
+        hit = {k: open_ <= levels[k] for k in ("liquidation", "stop")}
+        hit["target"] = open_ >= levels["target"]
+    else:
+        hit = {k: open_ >= levels[k] for k in ("liquidation", "stop")}
+        hit["target"] = open_ <= levels["target"]
+    for name in ("liquidation", "stop", "target"):
+        if hit[name]:                      # NaN levels compare False
+            return name
+    return None
+
+
+def exit_priority(config: ExecutionConfig, side: float, levels: dict,
+                  open_: float) -> list[str]:
+    """Order in which the exits of a position are tried within one bar.
+
+    The adverse level nearer to the entry goes first (the stop when it lies between
+    the entry and the liquidation price, as the kernel's ``intrabar_check_nb``), and
+    the target goes before or after it by ``config.both_hit``.
+    """
+    sl, tp, liq = levels["stop"], levels["target"], levels["liquidation"]
+    stop_first = not math.isnan(sl) and (math.isnan(liq) or
+                                        (sl >= liq if side > 0 else sl <= liq))
+    adverse = ["stop", "liquidation"] if stop_first else ["liquidation", "stop"]
+    rule = config.both_hit
+    target_first = rule is BothHitRule.TARGET_FIRST
+    if rule is BothHitRule.NEAREST_TO_OPEN and not math.isnan(tp):
+        near = levels[adverse[0]]
+        target_first = math.isnan(near) or abs(open_ - near) > abs(tp - open_)
+    return ["target"] + adverse if target_first else adverse + ["target"]
