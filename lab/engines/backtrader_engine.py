@@ -128,8 +128,9 @@ def native_class(spec: StrategySpec):
                             f"{type(exc).__name__}: {exc}") from exc
 
 
-def run_native(bars: pd.DataFrame, spec: StrategySpec, params=None,
+def run_native(bars: pd.DataFrame, spec: StrategySpec, strategy_params=None,
                config: ExecutionConfig | None = None, *, periods_per_year: float = 252.0,
+               strategy: str | None = None, params: dict | None = None,
                symbol: str | None = None, timeframe: str | None = None,
                fingerprint: str | None = None) -> BacktestResult:
     """Run a native Backtrader strategy on ``bars`` with the engine's broker.
@@ -146,11 +147,12 @@ def run_native(bars: pd.DataFrame, spec: StrategySpec, params=None,
     bars : DataFrame, shape (n, 5)
     spec : StrategySpec
         A native spec (``spec.extra["backtrader_factory"]``).
-    params : Params, optional
-        Defaults of ``spec.params_cls`` when omitted.
+    strategy_params : Params or mapping, optional
+        The strategy's parameters; defaults of ``spec.params_cls`` when omitted.
     config : ExecutionConfig, optional
-    periods_per_year, symbol, timeframe, fingerprint
-        As ``run``.
+    periods_per_year, strategy, params, symbol, timeframe, fingerprint
+        Recorded in the result, as ``run`` (``strategy`` defaults to ``spec.name``,
+        ``params`` to ``strategy_params.to_dict()``).
 
     Raises
     ------
@@ -167,7 +169,7 @@ def run_native(bars: pd.DataFrame, spec: StrategySpec, params=None,
 
     config = _check_config(config)
     check_bars(bars)
-    p = params if params is not None else spec.params_cls()
+    p = strategy_params if strategy_params is not None else spec.params_cls()
     if not isinstance(p, spec.params_cls):
         p = spec.params_cls.from_dict(dict(p))
     p.validate()
@@ -213,4 +215,5 @@ def run_native(bars: pd.DataFrame, spec: StrategySpec, params=None,
         raise StrategyError(f"native strategy {spec.name!r} failed: "
                             f"{type(exc).__name__}: {exc}") from exc
     return _result(bars, strat.analyzers.lab, config, periods_per_year,
-                   **_meta(spec.name, p.to_dict(), symbol, timeframe, fingerprint))
+                   **_meta(strategy or spec.name, params if params is not None
+                           else p.to_dict(), symbol, timeframe, fingerprint))

@@ -18,6 +18,9 @@ from lab.core.registry import all_strategies, names
 
 SPECS = all_strategies()
 IDS = [s.name for s in SPECS]
+#: native Backtrader strategies have no signal arrays (they run only on that engine)
+SIGNAL_SPECS = [s for s in SPECS if not s.extra.get("backtrader_factory")]
+SIGNAL_IDS = [s.name for s in SIGNAL_SPECS]
 FIELDS = ("entries_long", "exits_long", "entries_short", "exits_short")
 FAMILIES = {"trend", "breakout", "mean_reversion", "momentum", "volatility", "benchmark"}
 
@@ -34,6 +37,7 @@ INVALID = {
     "zscore": {"entry_z": 1.0, "exit_z": 1.5},
     "stochastic": {"lower": 45.0, "upper": 40.0},   # ranges alone already keep it valid
     "ichimoku": {"tenkan": 30, "kijun": 26},
+    "bt_sma_cross": {"fast": 50, "slow": 50},
 }
 
 
@@ -103,7 +107,7 @@ def test_out_of_range_value_raises_param_error(spec):
         spec.params(no_such_param=1)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+@pytest.mark.parametrize("spec", SIGNAL_SPECS, ids=SIGNAL_IDS)
 def test_signals_are_bool_arrays_of_the_bars_length(spec, real_bars):
     bars = real_bars.iloc[:700]
     sig = spec.signals(bars)
@@ -112,7 +116,7 @@ def test_signals_are_bool_arrays_of_the_bars_length(spec, real_bars):
         assert arr.dtype == np.bool_ and arr.shape == (700,)
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+@pytest.mark.parametrize("spec", SIGNAL_SPECS, ids=SIGNAL_IDS)
 def test_batch_equals_one_by_one_and_shares_the_cache(spec, spx_daily):
     bars = spx_daily.iloc[:1500]
     sets = variations(spec)
@@ -134,7 +138,7 @@ def test_batch_equals_one_by_one_and_shares_the_cache(spec, spx_daily):
     assert len(shared) < entries_alone, "indicators are not shared across parameter sets"
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+@pytest.mark.parametrize("spec", SIGNAL_SPECS, ids=SIGNAL_IDS)
 def test_defaults_enter_on_real_data(spec, real_bars):
     sig = spec.signals(real_bars.iloc[:2000])
     assert sig.entries_long.any()
