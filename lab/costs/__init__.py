@@ -27,6 +27,20 @@ def ib_fixed() -> Commission:
                       maximum_fraction=0.01)
 
 
+def ib_tiered() -> Commission:
+    """Interactive Brokers US stocks, tiered pricing, first tier (up to 300,000 shares
+    a month).
+
+    $0.0035 per share, $0.35 minimum per order, at most 1 % of trade value
+    (interactivebrokers.com, "Commissions: Stocks, ETFs and Warrants", tiered).
+    Only IB's own commission: the exchange, clearing and regulatory fees that tiered
+    pricing passes through (and the lower rates of higher monthly volume tiers) are
+    not modeled.
+    """
+    return Commission(CommissionModel.PER_SHARE, rate=0.0035, minimum=0.35,
+                      maximum_fraction=0.01)
+
+
 def per_share(rate: float, minimum: float = 0.0, maximum_fraction: float = 0.0) -> Commission:
     """Per-share commission: ``rate`` account currency per share, with minimum and cap."""
     return Commission(CommissionModel.PER_SHARE, rate=rate, minimum=minimum,
@@ -102,8 +116,9 @@ CONTRACTS: dict[str, ContractSpec] = {
 PRESETS = {
     "percent": "fraction of notional (crypto default 0.001 = 0.1 %)",
     "per_share": "per share with minimum and cap (IB fixed: 0.005, $1 min, 1 % cap)",
+    "ib_tiered": "IB tiered first tier: 0.0035 per share, $0.35 min, 1 % cap (no exchange fees)",
     "per_contract": "per futures contract (IB: 0.85)",
 }
 
 __all__ = ["CONTRACTS", "Commission", "ContractSpec", "PRESETS", "commission_of",
-           "ib_fixed", "per_contract", "per_share", "percent"]
+           "ib_fixed", "ib_tiered", "per_contract", "per_share", "percent"]
