@@ -265,15 +265,17 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
                          StopExitPrice.StopLimit)
     comm = config.commission
     fees, fixed = (comm.rate, 0.0) if comm.model is CommissionModel.PERCENT else (0.0, 0.0)
+    # one array type for every configuration, so numba compiles the simulation once
     if config.size_type is SizeType.EQUITY_FRACTION:
-        size, size_type = config.size, VbtSize.Percent
+        size, size_type = np.full(rows, config.size), VbtSize.Percent
     elif config.size_type is SizeType.QUANTITY:
-        size = math.floor(config.size + 1e-9) if config.whole_units else config.size
-        size_type = VbtSize.Amount
+        q = math.floor(config.size + 1e-9) if config.whole_units else config.size
+        size, size_type = np.full(rows, float(q)), VbtSize.Amount
         if comm.model is not CommissionModel.PERCENT:
-            fixed = comm.rate * size
-    else:
-        size = np.where(kind == ENTRY_S, config.size / (1.0 - slip), config.size / (1.0 + slip))
+            fixed = comm.rate * q
+    else:           # the notional buys size / fill, and vectorbt divides by the open
+        size = np.where(kind == ENTRY_S, config.size / (1.0 - slip),
+                        config.size / (1.0 + slip))
         size_type = VbtSize.Value
     sl = np.nan if config.sl is None else float(config.sl)
     tp = np.nan if config.tp is None else float(config.tp)
