@@ -182,11 +182,13 @@ class Recorder(bt.Analyzer):
             return
         ex = order.executed
         size = ex.size
+        # ``executed.price`` is (size x price) / size, which can be 1 ulp off the fill
+        price = ex.exbits[0].price if len(ex.exbits) == 1 else ex.price
         reason = order.info.get("reason", None) or _default_reason(order, self._open)
         side = 1.0 if size > 0 else -1.0
-        self.fills.append([ex.dt, side, abs(size), ex.price, ex.comm,
+        self.fills.append([ex.dt, side, abs(size), price, ex.comm,
                            REASON_CODES.get(reason, 0.0)])
-        self._track(ex.dt, size, ex.price, ex.comm, reason)
+        self._track(ex.dt, size, price, ex.comm, reason)
 
     def _track(self, dt, size, price, fee, reason):
         """Aggregate fills into round trips (flat -> position -> flat)."""
@@ -194,18 +196,21 @@ class Recorder(bt.Analyzer):
         if t is None:
             self._open = {"dt": dt, "side": 1.0 if size > 0 else -1.0, "pos": size,
                           "qty": abs(size), "cost": abs(size) * price, "fees": fee,
-                          "exit_qty": 0.0, "exit_value": 0.0, "reason": reason}
+                          "exit_qty": 0.0, "exit_value": 0.0, "reason": reason,
+                          "prices": [price], "exit_prices": []}
             return
         same = (size > 0) == (t["pos"] > 0)
         if same:
             t["qty"] += abs(size)
             t["cost"] += abs(size) * price
+            t["prices"].append(price)
             t["fees"] += fee
             t["pos"] += size
             return
         closing = min(abs(size), abs(t["pos"]))
         t["exit_qty"] += closing
         t["exit_value"] += closing * price
+        t["exit_prices"].append(price)
         t["fees"] += fee * closing / abs(size)
         t["pos"] += size
         t["reason"] = reason
@@ -217,13 +222,16 @@ class Recorder(bt.Analyzer):
             self._open = {"dt": dt, "side": 1.0 if rest > 0 else -1.0, "pos": rest,
                           "qty": abs(rest), "cost": abs(rest) * price,
                           "fees": fee * abs(rest) / abs(size), "exit_qty": 0.0,
-                          "exit_value": 0.0, "reason": reason}
+                          "exit_value": 0.0, "reason": reason, "prices": [price],
+                          "exit_prices": []}
 
     def _finish(self, dt):
         t = self._open
         self._open = None
-        entry = t["cost"] / t["qty"]
-        exit_ = t["exit_value"] / t["exit_qty"]
+        # one fill each way (always, for the signal adapter): its exact price
+        entry = t["prices"][0] if len(t["prices"]) == 1 else t["cost"] / t["qty"]
+        exit_ = t["exit_prices"][0] if len(t["exit_prices"]) == 1 \
+            else t["exit_value"] / t["exit_qty"]
         pnl = t["side"] * t["exit_qty"] * self.p.multiplier * (exit_ - entry) - t["fees"]
         margin = t["qty"] * entry * self.p.multiplier / self.p.leverage
         self.trades.append([t["dt"], dt, t["side"], t["qty"], entry, exit_, pnl,
