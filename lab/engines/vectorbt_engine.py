@@ -122,9 +122,9 @@ def _short_adverse_nb(sl, liq):
 
 
 @njit(cache=True)
-def adjust_sl_func_nb(c, n_bars, sl, liq):
+def adjust_sl_func_nb(c, n_bars, sl, liq, open_):
     """Stop-loss fraction live on this row (NaN = none); ``liq`` = short
-    liquidation distance, fraction of the entry price."""
+    liquidation distance, fraction of the entry price; ``open_`` = bar opens."""
     pos = c.position_now
     bar = c.i // ROWS_PER_BAR
     if pos == 0 or bar >= n_bars:
@@ -134,6 +134,9 @@ def adjust_sl_func_nb(c, n_bars, sl, liq):
         stop, is_liq = sl, False
     else:
         stop, is_liq = _short_adverse_nb(sl, liq)
+        if not is_liq and (kind == GAP_STOP or kind == GAP_LIQ) \
+                and open_[bar] >= c.init_price * (1.0 + liq):
+            stop, is_liq = liq, True       # opened beyond both: the liquidation goes first
     if (kind == GAP_STOP or kind == STOP) and not is_liq:
         return stop, False
     if (kind == GAP_LIQ or kind == LIQ) and is_liq:
@@ -292,7 +295,7 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
             signal_args=(*arrays, _DIRECTION[config.direction], n, state),
             sl_stop=sl, tp_stop=tp, stop_entry_price=StopEntryPrice.FillPrice,
             stop_exit_price=stop_exit, adjust_sl_func_nb=adjust_sl_func_nb,
-            adjust_sl_args=(n, sl, liq), adjust_tp_func_nb=adjust_tp_func_nb,
+            adjust_sl_args=(n, sl, liq, bar_open), adjust_tp_func_nb=adjust_tp_func_nb,
             adjust_tp_args=(n, tp, sl, liq, _BOTH_HIT[config.both_hit], bar_open),
             use_stops=True, max_orders=4 * n + 4, freq=None)
     except ValueError as exc:

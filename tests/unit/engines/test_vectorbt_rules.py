@@ -85,3 +85,24 @@ def test_each_bar_is_laid_out_as_the_module_table_says():
     np.testing.assert_array_equal(l[first], [20] * 6 + [18] * 4 + [21])
     np.testing.assert_array_equal(c[first], [20] * 6 + [21] * 4 + [21])
     assert c[-1] == 42.0 and list(opens) == [20.0, 40.0]
+
+
+def test_short_opening_beyond_both_its_stop_and_liquidation_is_liquidated_at_the_open():
+    bars = make_bars([100, 100, 100, 250, 250])
+    cfg = ExecutionConfig(cash=1000, direction="short", sl=0.5, slippage=0.001)
+    a = vectorized.run(bars, make_signals(5, es=[1]), cfg)
+    b = vectorbt_engine.run(bars, make_signals(5, es=[1]), cfg)
+    for r in (a, b):
+        t = r.trades.iloc[0]
+        assert (t.exit_reason, t.exit_price) == ("liquidation", 250.0)
+    assert b.equity.iloc[-1] == pytest.approx(a.equity.iloc[-1], rel=1e-12)
+
+
+def test_whole_units_a_hair_below_an_integer_are_refused_not_rounded_differently():
+    # 1,000 / 100.000000001 buys 9.9999999999 units: the fast engine rounds to 10 (it
+    # tolerates 1e-9), vectorbt floors to 9; the engine says so instead of differing
+    bars = make_bars([100, 100, 100.000000001, 101, 101])
+    cfg = ExecutionConfig(cash=1000, whole_units=True)
+    assert vectorized.run(bars, make_signals(5, el=[1]), cfg).trades.qty.iloc[0] == 10
+    with pytest.raises(ConfigError, match="sizing"):
+        vectorbt_engine.run(bars, make_signals(5, el=[1]), cfg)
