@@ -323,6 +323,13 @@ def _result(bars, pf, config, kind, periods_per_year, meta) -> BacktestResult:
         return _R_END if kind[row] < 0 else _KIND[int(kind[row])]
 
     od = pf.orders.values
+    exits = od["idx"][[int(kind[r]) not in (ENTRY_L, ENTRY_S) for r in od["idx"]]]
+    if exits.size and np.any(assets[exits] != 0.0):
+        row = int(exits[np.flatnonzero(assets[exits] != 0.0)[0]])
+        raise ConfigError(
+            f"the account went below zero at bar {min(row // k, n - 1)} (a gap beyond a "
+            "short's liquidation price): vectorbt buys back only what the cash pays for, "
+            "the kernel closes the whole position; use engine='vectorized' or 'backtrader'")
     orders = np.column_stack([
         np.minimum(od["idx"] // k, n - 1), np.where(od["side"] == 0, 1.0, -1.0),
         od["size"], od["price"] / mult, od["fees"],

@@ -89,13 +89,24 @@ def test_each_bar_is_laid_out_as_the_module_table_says():
 
 def test_short_opening_beyond_both_its_stop_and_liquidation_is_liquidated_at_the_open():
     bars = make_bars([100, 100, 100, 250, 250])
-    cfg = ExecutionConfig(cash=1000, direction="short", sl=0.5, slippage=0.001)
+    cfg = ExecutionConfig(cash=1000, direction="short", sl=0.5, slippage=0.001, size=0.3)
     a = vectorized.run(bars, make_signals(5, es=[1]), cfg)
     b = vectorbt_engine.run(bars, make_signals(5, es=[1]), cfg)
     for r in (a, b):
         t = r.trades.iloc[0]
         assert (t.exit_reason, t.exit_price) == ("liquidation", 250.0)
+    assert b.trades.qty.iloc[0] == pytest.approx(a.trades.qty.iloc[0], rel=1e-12)
     assert b.equity.iloc[-1] == pytest.approx(a.equity.iloc[-1], rel=1e-12)
+
+
+def test_an_account_gapping_below_zero_is_refused():
+    # all-in short at 100, the open gaps to 250: the loss (1,500) exceeds the equity;
+    # the fast engine closes all 10 units (equity -500), vectorbt could buy back only 8
+    bars = make_bars([100, 100, 100, 250, 250])
+    cfg = ExecutionConfig(cash=1000, direction="short")
+    assert vectorized.run(bars, make_signals(5, es=[1]), cfg).equity.iloc[-1] < 0
+    with pytest.raises(ConfigError, match="below zero at bar 3"):
+        vectorbt_engine.run(bars, make_signals(5, es=[1]), cfg)
 
 
 def test_whole_units_a_hair_below_an_integer_are_refused_not_rounded_differently():
