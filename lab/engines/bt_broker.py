@@ -111,7 +111,7 @@ def make_cerebro(bars: pd.DataFrame, config: ExecutionConfig):
     -------
     Cerebro
     """
-    cerebro = bt.Cerebro(stdstats=False, cheat_on_open=True, runonce=False,
+    cerebro = bt.Cerebro(stdstats=False, cheat_on_open=True, runonce=True,
                          preload=True, quicknotify=False)
     broker = LabBroker(cash=config.cash, checksubmit=False, coo=True)
     if config.slippage > 0:

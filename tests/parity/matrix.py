@@ -128,7 +128,7 @@ def param_sets(spec) -> list:
     raise AssertionError(f"{spec.name}: no second valid parameter set")
 
 
-def differences(want, got, *, rtol: float = 1e-9) -> list[str]:
+def differences(want, got, *, rtol: float = 1e-12) -> list[str]:
     """How ``got`` (a BacktestResult) differs from ``want``; [] when they agree.
 
     Trades must match in entry bar, exit bar, side and exit reason exactly, and in
