@@ -59,10 +59,11 @@ def data_picker(key: str = "data") -> dict:
     rows = ds[ds["symbol"] == symbol]
     stored = rows["timeframe"].tolist()
     choices = timeframe_choices(stored)
-    if st.session_state.get(f"{key}_tf") not in choices:
-        st.session_state.pop(f"{key}_tf", None)
-    timeframe = c2.selectbox("Timeframe", choices, key=f"{key}_tf",
-                             **_init(f"{key}_tf", index=choices.index(
+    tf_key = f"{key}_tf_{symbol}"          # one per symbol: the choices differ
+    if st.session_state.get(tf_key) not in choices:
+        st.session_state.pop(tf_key, None)
+    timeframe = c2.selectbox("Timeframe", choices, key=tf_key,
+                             **_init(tf_key, index=choices.index(
                                  min(stored, key=TIMEFRAME_SECONDS.get))),
                              help="Coarser than stored = resampled from the stored bars")
     source = rows[rows["timeframe"] == timeframe]
@@ -212,7 +213,7 @@ def reopen_state(run: dict, key: str = "bt") -> dict:
     model = cfg.commission.model.value
     symbol, tf, name = run["symbol"], run["timeframe"], run["strategy"]
     state = {
-        f"{key}_symbol": symbol, f"{key}_tf": tf, f"{key}_name": name,
+        f"{key}_symbol": symbol, f"{key}_tf_{symbol}": tf, f"{key}_name": name,
         f"{key}_range_{symbol}_{tf}": (pd.Timestamp(run["start"]).date(),
                                        pd.Timestamp(run["end"]).date()),
         f"{key}_cash": float(cfg.cash), f"{key}_direction": cfg.direction.value,

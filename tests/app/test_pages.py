@@ -170,3 +170,11 @@ def test_a_recorded_run_reopens_with_its_exact_settings(lab_env):
     assert result.config.to_dict() == run["config"]
     assert result.equity.index[0] >= __import__("pandas").Timestamp("2017-03-01", tz="UTC")
     assert result.equity.index[-1] < __import__("pandas").Timestamp("2017-10-01", tz="UTC")
+
+
+def test_switching_symbol_shows_that_symbols_own_timeframes(lab_env):
+    at = open_page("app_pages/backtest.py")
+    assert at.selectbox(key="bt_tf_BTCUSD_COINBASE").value == "1h"
+    at.selectbox(key="bt_symbol").set_value("AAPL").run()
+    tf = at.selectbox(key="bt_tf_AAPL")
+    assert tf.value == "1d" and "1h" not in tf.options
