@@ -33,8 +33,9 @@ Unsupported, with a ``ConfigError`` that names the setting: leverage above 1 (no
 margin in vectorbt; a short at 1x is liquidated like the kernel's, through the LIQ
 rows), commission minimums and caps, per-share / per-contract commission unless the
 size is a fixed quantity, and (found after the run) an entry the kernel would size
-differently (a fixed quantity or notional beyond the buying power) or an account
-that went below zero. vectorbt and numba are imported lazily.
+or charge differently (a fixed quantity or notional beyond the buying power, whole
+units a hair below an integer) or an account that went below zero. vectorbt is
+imported inside ``run``.
 """
 
 from __future__ import annotations
@@ -334,7 +335,7 @@ def _result(bars, pf, config, kind, periods_per_year, meta) -> BacktestResult:
         np.minimum(od["idx"] // k, n - 1), np.where(od["side"] == 0, 1.0, -1.0),
         od["size"], od["price"] / mult, od["fees"],
         [reason(r) for r in od["idx"]]]).astype(np.float64).reshape(-1, 6)
-    _check_entries(config, od, kind, cash, mult)
+    _check_orders(config, od, kind, cash, mult)
     tr = pf.trades.values
     tr = tr[tr["status"] == 1]
     trades = np.column_stack([
@@ -352,8 +353,9 @@ def _result(bars, pf, config, kind, periods_per_year, meta) -> BacktestResult:
                           periods_per_year=periods_per_year, **meta)
 
 
-def _check_entries(config, od, kind, cash, mult) -> None:
-    """Raise ``ConfigError`` when vectorbt sized an entry unlike the kernel's rule."""
+def _check_orders(config, od, kind, cash, mult) -> None:
+    """Raise ``ConfigError`` when vectorbt sized an entry or charged a fill unlike
+    the kernel's rules (given vectorbt's own cash before the entry)."""
     from lab.costs import commission_of
 
     def fee(q, price):
@@ -361,15 +363,21 @@ def _check_entries(config, od, kind, cash, mult) -> None:
 
     scaled = config.replace(multiplier=1.0)        # prices are already x multiplier
     for rec in od:
-        row = int(rec["idx"])
-        if kind[row] not in (ENTRY_L, ENTRY_S):
-            continue
-        equity = cash[row - 1]
-        want = entry_quantity(scaled, equity, rec["price"], fee)
-        if not math.isclose(want, rec["size"], rel_tol=1e-9, abs_tol=1e-12):
+        row, qty, price = int(rec["idx"]), float(rec["size"]), float(rec["price"])
+        bar = row // ROWS_PER_BAR
+        if kind[row] in (ENTRY_L, ENTRY_S):
+            want = entry_quantity(scaled, cash[row - 1], price, fee)
+            if not math.isclose(want, qty, rel_tol=1e-9, abs_tol=1e-12):
+                raise ConfigError(
+                    f"vectorbt bought {qty:.10g} units at bar {bar} where the kernel's "
+                    f"sizing gives {want:.10g} (size_type={config.size_type.value}, "
+                    f"size={config.size:g}): a fixed quantity or notional beyond the "
+                    "buying power is capped differently (vectorbt does not cap shorts); "
+                    "lower `size` or use engine='vectorized'")
+        want = fee(qty, price)
+        if not math.isclose(want, float(rec["fees"]), rel_tol=1e-9, abs_tol=1e-9):
             raise ConfigError(
-                f"vectorbt bought {rec['size']:.10g} units at bar {row // ROWS_PER_BAR} "
-                f"where the kernel's sizing gives {want:.10g} (size_type="
-                f"{config.size_type.value}, size={config.size:g}): a fixed quantity or "
-                "notional beyond the buying power is capped differently (vectorbt does "
-                "not cap shorts); lower `size` or use engine='vectorized'")
+                f"vectorbt charged {float(rec['fees']):.6g} on a fill of {qty:.10g} units "
+                f"at bar {bar} where the commission is {want:.6g}: its fixed fee per order "
+                "assumes the requested quantity, which the buying power capped; lower "
+                "`size` or use engine='vectorized'")
