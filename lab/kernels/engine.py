@@ -55,7 +55,16 @@ S_SL = 5             # stop price (NaN = none)
 S_TP = 6             # target price (NaN = none)
 S_LIQ = 7            # liquidation price (0 for a long at leverage 1)
 S_BUST = 8           # 1.0 once equity <= 0: no new entries
-N_STATE = 9
+# Running trade statistics, updated by close_position_nb (read by lab.kernels.sweep).
+S_N_TRADES = 9       # closed trades
+S_N_WINS = 10        # closed trades with pnl > 0
+S_GROSS_WIN = 11     # sum of pnl > 0, account currency
+S_GROSS_LOSS = 12    # -sum of pnl < 0 (>= 0), account currency
+S_SUM_PNL = 13       # sum of trade pnl, account currency
+S_SUM_TRADE_RET = 14  # sum of pnl / margin committed at entry (0 when no margin)
+S_FEES = 15          # commission paid on closed trades (entry + exit), account currency
+S_N_LIQ = 16         # trades closed by liquidation
+N_STATE = 17
 
 # Exit reasons (lab.core.types.ExitReason).
 R_SIGNAL = 0
@@ -178,7 +187,12 @@ def open_position_nb(st, p, side, ref_price, i, orders, cnt):
 
 @njit(cache=True)
 def close_position_nb(st, p, fill, i, reason, trades, orders, cnt):
-    """Close the whole position at ``fill`` (slippage already applied) for ``reason``."""
+    """Close the whole position at ``fill`` (slippage already applied) for ``reason``.
+
+    Records the trade in ``trades`` (when there is room) and the fill in ``orders``,
+    and updates the running trade statistics ``st[S_N_TRADES:N_STATE]`` that the
+    sweep kernel reads instead of trade records.
+    """
     qty = st[S_QTY]
     if qty == 0.0:
         return
@@ -187,6 +201,8 @@ def close_position_nb(st, p, fill, i, reason, trades, orders, cnt):
     fee = _fee_nb(p, q, fill)
     gross = qty * p[P_MULT] * (fill - st[S_ENTRY])
     st[S_CASH] += gross - fee
+    pnl = gross - fee - st[S_ENTRY_FEE]
+    margin = q * st[S_ENTRY] * p[P_MULT] / p[P_LEVERAGE]
     k = cnt[0]
     if k < trades.shape[0]:
         trades[k, T_ENTRY_IDX] = st[S_ENTRY_IDX]
@@ -195,11 +211,23 @@ def close_position_nb(st, p, fill, i, reason, trades, orders, cnt):
         trades[k, T_QTY] = q
         trades[k, T_ENTRY_PRICE] = st[S_ENTRY]
         trades[k, T_EXIT_PRICE] = fill
-        trades[k, T_PNL] = gross - fee - st[S_ENTRY_FEE]
+        trades[k, T_PNL] = pnl
         trades[k, T_FEES] = fee + st[S_ENTRY_FEE]
         trades[k, T_REASON] = reason
-        trades[k, T_MARGIN] = q * st[S_ENTRY] * p[P_MULT] / p[P_LEVERAGE]
+        trades[k, T_MARGIN] = margin
     cnt[0] = k + 1
+    st[S_N_TRADES] += 1.0
+    if pnl > 0.0:
+        st[S_N_WINS] += 1.0
+        st[S_GROSS_WIN] += pnl
+    elif pnl < 0.0:
+        st[S_GROSS_LOSS] -= pnl
+    st[S_SUM_PNL] += pnl
+    if margin > 0.0:
+        st[S_SUM_TRADE_RET] += pnl / margin
+    st[S_FEES] += fee + st[S_ENTRY_FEE]
+    if reason == R_LIQUIDATION:
+        st[S_N_LIQ] += 1.0
     _record_order_nb(orders, cnt, i, -side, q, fill, fee, reason)
     st[S_QTY] = 0.0
     st[S_ENTRY_FEE] = 0.0
