@@ -3,12 +3,13 @@
 Imported only by ``lab.engines.backtrader_engine`` inside its functions (this module
 imports backtrader at the top). What is adapted, and why:
 
-* ``LabBroker`` is Backtrader's ``BackBroker`` with two changes. (1) Bracket
+* ``LabBroker`` is Backtrader's ``BackBroker`` with three changes. (1) Bracket
   children are activated as soon as their parent fills, so a stop-loss or
   take-profit can fill on the entry bar (the stock broker activates them one bar
   later; see docs/engines.md). (2) Limit orders (take-profits) and orders flagged
   ``noslip`` (liquidations) fill without the percentage slippage that the broker
-  applies to every other fill.
+  applies to every other fill. (3) An entry flagged ``overdraft=x`` may leave cash
+  at -x (the kernel's whole-unit rounding tolerance, at most 1e-9 of the notional).
 * ``LabCommInfo`` charges exactly ``lab.costs.commission_of`` and values a position
   as quantity x price x multiplier, with Backtrader's own stock-like leverage
   accounting (cash for a long = notional / leverage).
@@ -89,6 +90,20 @@ class LabBroker(bt.brokers.BackBroker):
                 self.p.slip_perc = saved
         else:
             super()._try_exec(order)
+
+    def _execute(self, order, ago=None, price=None, cash=None, position=None,
+                 dtcoc=None):
+        # an entry the adapter flags may overdraw by the kernel's whole-unit rounding
+        slack = order.info.get("overdraft", 0.0) if ago is not None else 0.0
+        if not slack:
+            return super()._execute(order, ago=ago, price=price, cash=cash,
+                                    position=position, dtcoc=dtcoc)
+        self.cash += slack
+        try:
+            return super()._execute(order, ago=ago, price=price, cash=cash,
+                                    position=position, dtcoc=dtcoc)
+        finally:
+            self.cash -= slack
 
     def move_to_front(self, orders) -> None:
         """Put ``orders`` (alive, pending) at the head of the queue, in that order.

@@ -81,18 +81,32 @@ class SignalStrategy(bt.Strategy):
         cash += closecash + pnl * ci.stocklike
         return cash - ci.getcommission(-pos.size, price)
 
-    def _fit(self, qty: float, fill: float, side: float, cash: float) -> float:
-        """``qty`` lowered by a few ulps if the broker's own arithmetic would leave
-        its cash at -1e-13 (Backtrader then refuses the fill); the kernel's budget
-        fits exactly, so the change is at most a relative 1e-15."""
+    def _fit(self, qty: float, fill: float, side: float, cash: float) -> tuple:
+        """(quantity, overdraft) that the broker's own arithmetic accepts.
+
+        Backtrader refuses an opening fill that leaves cash below zero. When the
+        kernel's budget fits exactly, rounding can leave -1e-13: the quantity is lowered
+        by a few ulps (relative <= 1e-14). When whole units round up within the
+        kernel's 1e-9 tolerance, the kernel spends up to 1e-9 of the notional more than
+        the cash: that order may overdraw by exactly the shortfall (``LabBroker``).
+        """
         ci = self.comminfo
-        for _ in range(64):
-            value = ci.getvaluesize(side * qty, fill)
+
+        def shortfall(q):
+            value = ci.getvaluesize(side * q, fill)
             left = cash - (value / ci.get_leverage() if value > 0 else value)
-            if left - ci.getcommission(qty, fill) >= 0.0:
-                return qty
-            qty = float(np.nextafter(qty, 0.0))
-        return qty
+            return -(left - ci.getcommission(q, fill))
+
+        q = qty
+        for _ in range(64):
+            if shortfall(q) <= 0.0:
+                return q, 0.0
+            q = float(np.nextafter(q, 0.0))
+        missing = shortfall(qty)
+        if self.cfg.whole_units and missing <= 1e-9 * qty * fill * self.cfg.multiplier:
+            return qty, 2.0 * missing
+        raise RuntimeError(f"backtrader engine: an entry of {qty} at {fill} needs "
+                           f"{missing} more than the cash {cash}")
 
     def _send_close(self, reason: str, **kw) -> bt.Order:
         size = self.position.size
@@ -147,13 +161,13 @@ class SignalStrategy(bt.Strategy):
         qty = entry_quantity(self.cfg, cash, fill, self._fee)
         if qty <= 0.0:
             return
-        qty = self._fit(qty, fill, side, cash)
+        qty, overdraft = self._fit(qty, fill, side, cash)
         levels = exit_levels(self.cfg, side, fill)
         names = [k for k in exit_priority(self.cfg, side, levels, o)
                  if not math.isnan(levels[k])]
         send, close_side = (self.buy, self.sell) if side > 0 else (self.sell, self.buy)
         parent = send(size=qty, exectype=bt.Order.Market, reason="entry",
-                      transmit=not names)
+                      transmit=not names, overdraft=overdraft)
         self.expect.append((parent, fill))
         kinds = {"stop": (bt.Order.Stop, False), "target": (bt.Order.Limit, True),
                  "liquidation": (bt.Order.Stop, True)}

@@ -189,3 +189,15 @@ def test_micro_crude_contracts_with_multiplier_and_per_contract_fees():
     t = backtrader_engine.run(bars, make_signals(5, el=[1], xl=[2]), cfg).trades.iloc[0]
     assert t.qty == 2 and t.fees == pytest.approx(4 * 0.85)
     assert t.pnl == pytest.approx(2 * 100 * 0.5 - 4 * 0.85)
+
+
+def test_whole_units_rounded_up_within_the_kernels_tolerance_overdraw_like_it():
+    # 1,000 buys 9.99999999995 units at 100.0000000005; the fast engine rounds to 10
+    # (1e-9 tolerance) and spends 5e-9 more than the cash. Stock Backtrader refuses
+    # any fill that leaves cash below zero; the engine lets that entry overdraw.
+    bars = make_bars([100, 100, 100.0000000005, 101, 101])
+    cfg = ExecutionConfig(cash=1000, whole_units=True)
+    a = vectorized.run(bars, make_signals(5, el=[1]), cfg)
+    b = backtrader_engine.run(bars, make_signals(5, el=[1]), cfg)
+    assert a.trades.qty.iloc[0] == b.trades.qty.iloc[0] == 10
+    np.testing.assert_allclose(b.equity.to_numpy(), a.equity.to_numpy(), rtol=1e-12)
