@@ -174,15 +174,23 @@ class RiskManagedStrategy(bt.Strategy):
             q = min(q, self.p.max_position_size)
         if self.p.max_concentration > 0:
             q = min(q, self.p.max_concentration * equity / unit)
-        if cfg.whole_units:
-            q = math.floor(q + 1e-9)
-        # Backtrader refuses a fill that leaves cash at -1e-13: trim a few ulps
-        for _ in range(64):
+
+        def fits(q):
             value = ci.getvaluesize(side * q, fill)
             left = equity - (value / lev if value > 0 else value)
-            if q <= 0 or left - ci.getcommission(q, fill) >= 0.0:
-                break
-            q = float(np.nextafter(q, 0.0))
+            return left - ci.getcommission(q, fill) >= 0.0
+
+        # Backtrader refuses a fill that leaves cash at -1e-13: one unit less (whole
+        # units), or a few ulps less
+        if cfg.whole_units:
+            q = math.floor(q + 1e-9)
+            if q > 0 and not fits(q):
+                q -= 1
+        else:
+            for _ in range(64):
+                if q <= 0 or fits(q):
+                    break
+                q = float(np.nextafter(q, 0.0))
         return float(q) if q > 0 else 0.0
 
     def _enter(self, side: int, o: float, cash: float) -> None:

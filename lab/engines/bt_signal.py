@@ -85,10 +85,11 @@ class SignalStrategy(bt.Strategy):
         """(quantity, overdraft) that the broker's own arithmetic accepts.
 
         Backtrader refuses an opening fill that leaves cash below zero. When the
-        kernel's budget fits exactly, rounding can leave -1e-13: the quantity is lowered
-        by a few ulps (relative <= 1e-14). When whole units round up within the
-        kernel's 1e-9 tolerance, the kernel spends up to 1e-9 of the notional more than
-        the cash: that order may overdraw by exactly the shortfall (``LabBroker``).
+        kernel's budget fits exactly, rounding can leave -1e-13: a fractional quantity
+        is lowered by a few ulps (relative <= 1e-14). With whole units (exact fit, or
+        rounded up within the kernel's 1e-9 tolerance, which spends up to 1e-9 of the
+        notional more than the cash) the order may overdraw by that shortfall
+        (``LabBroker``).
         """
         ci = self.comminfo
 
@@ -97,14 +98,18 @@ class SignalStrategy(bt.Strategy):
             left = cash - (value / ci.get_leverage() if value > 0 else value)
             return -(left - ci.getcommission(q, fill))
 
-        q = qty
-        for _ in range(64):
-            if shortfall(q) <= 0.0:
-                return q, 0.0
-            q = float(np.nextafter(q, 0.0))
         missing = shortfall(qty)
-        if self.cfg.whole_units and missing <= 1e-9 * qty * fill * self.cfg.multiplier:
-            return qty, 2.0 * missing
+        if missing <= 0.0:
+            return qty, 0.0
+        if self.cfg.whole_units:            # keep whole units: overdraw, as the kernel
+            if missing <= 1e-9 * qty * fill * self.cfg.multiplier:
+                return qty, 2.0 * missing
+        else:
+            q = qty
+            for _ in range(64):
+                q = float(np.nextafter(q, 0.0))
+                if shortfall(q) <= 0.0:
+                    return q, 0.0
         raise RuntimeError(f"backtrader engine: an entry of {qty} at {fill} needs "
                            f"{missing} more than the cash {cash}")
 

@@ -123,9 +123,10 @@ def _short_adverse_nb(sl, liq):
 
 
 @njit(cache=True)
-def adjust_sl_func_nb(c, n_bars, sl, liq, open_):
+def adjust_sl_func_nb(c, n_bars, sl, liq, open_, slip, mm):
     """Stop-loss fraction live on this row (NaN = none); ``liq`` = short
-    liquidation distance, fraction of the entry price; ``open_`` = bar opens."""
+    liquidation distance, fraction of the entry price; ``open_`` = unscaled bar opens
+    (the gap test uses the kernel's arithmetic)."""
     pos = c.position_now
     bar = c.i // ROWS_PER_BAR
     if pos == 0 or bar >= n_bars:
@@ -135,9 +136,10 @@ def adjust_sl_func_nb(c, n_bars, sl, liq, open_):
         stop, is_liq = sl, False
     else:
         stop, is_liq = _short_adverse_nb(sl, liq)
-        if not is_liq and (kind == GAP_STOP or kind == GAP_LIQ) \
-                and open_[bar] >= c.init_price * (1.0 + liq):
-            stop, is_liq = liq, True       # opened beyond both: the liquidation goes first
+        if not is_liq and (kind == GAP_STOP or kind == GAP_LIQ):
+            fill = open_[c.init_i // ROWS_PER_BAR] * (1.0 - slip)
+            if open_[bar] >= fill * (1.0 + 1.0) / (1.0 + mm):
+                stop, is_liq = liq, True   # opened beyond both: the liquidation goes first
     if (kind == GAP_STOP or kind == STOP) and not is_liq:
         return stop, False
     if (kind == GAP_LIQ or kind == LIQ) and is_liq:
@@ -146,9 +148,11 @@ def adjust_sl_func_nb(c, n_bars, sl, liq, open_):
 
 
 @njit(cache=True)
-def adjust_tp_func_nb(c, n_bars, tp, sl, liq, rule, open_):
+def adjust_tp_func_nb(c, n_bars, tp, sl, rule, open_, slip, mm):
     """Take-profit fraction live on this row, by ``rule`` (0 stop first, 1 target
-    first, 2 nearest to the open; ``open_`` = bar opens, scaled as the prices)."""
+    first, 2 nearest to the open). For rule 2 the levels are recomputed from the
+    unscaled bar opens ``open_`` with the kernel's own arithmetic, so that a tie
+    (stop and target equally far from the open) resolves as in the kernel."""
     pos = c.position_now
     bar = c.i // ROWS_PER_BAR
     if pos == 0 or bar >= n_bars or tp != tp:
@@ -161,14 +165,16 @@ def adjust_tp_func_nb(c, n_bars, tp, sl, liq, rule, open_):
     target_first = rule == 1
     if rule == 2:
         o = open_[bar]
-        init = c.init_price
+        side = 1.0 if pos > 0 else -1.0
+        fill = open_[c.init_i // ROWS_PER_BAR] * (1.0 + side * slip)
         if pos > 0:
-            target = init * (1.0 + tp)
-            adverse = init * (1.0 - sl) if sl == sl else 0.0
+            target = fill * (1.0 + tp)
+            adverse = fill * (1.0 - sl) if sl == sl else 0.0
         else:
-            target = init * (1.0 - tp)
-            frac, _ = _short_adverse_nb(sl, liq)
-            adverse = init * (1.0 + frac)
+            target = fill * (1.0 - tp)
+            adverse = fill * (1.0 + 1.0) / (1.0 + mm)          # liquidation at 1x
+            if sl == sl and fill * (1.0 + sl) <= adverse:
+                adverse = fill * (1.0 + sl)
         target_first = not (abs(o - adverse) <= abs(target - o))
     if (kind == TGT_FIRST) == target_first:
         return tp
@@ -260,7 +266,8 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
     if len(signals) != n:
         raise DataError(f"signals cover {len(signals)} bars but there are {n} bars")
     mult = config.multiplier
-    (o, h, l, c), bar_open = _rows(bars, mult)
+    (o, h, l, c), _ = _rows(bars, mult)
+    raw_open = bars["open"].to_numpy(dtype=np.float64)
     rows = len(c)
     kind = np.arange(rows) % ROWS_PER_BAR
     kind[-1] = -1
@@ -296,8 +303,10 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
             signal_args=(*arrays, _DIRECTION[config.direction], n, state),
             sl_stop=sl, tp_stop=tp, stop_entry_price=StopEntryPrice.FillPrice,
             stop_exit_price=stop_exit, adjust_sl_func_nb=adjust_sl_func_nb,
-            adjust_sl_args=(n, sl, liq, bar_open), adjust_tp_func_nb=adjust_tp_func_nb,
-            adjust_tp_args=(n, tp, sl, liq, _BOTH_HIT[config.both_hit], bar_open),
+            adjust_sl_args=(n, sl, liq, raw_open, slip, config.maintenance_margin),
+            adjust_tp_func_nb=adjust_tp_func_nb,
+            adjust_tp_args=(n, tp, sl, _BOTH_HIT[config.both_hit], raw_open, slip,
+                            config.maintenance_margin),
             use_stops=True, max_orders=4 * n + 4, freq=None)
     except ValueError as exc:
         if "cash" in str(exc):

@@ -117,3 +117,19 @@ def test_whole_units_a_hair_below_an_integer_are_refused_not_rounded_differently
     assert vectorized.run(bars, make_signals(5, el=[1]), cfg).trades.qty.iloc[0] == 10
     with pytest.raises(ConfigError, match="sizing"):
         vectorbt_engine.run(bars, make_signals(5, el=[1]), cfg)
+
+
+@pytest.mark.parametrize("multiplier", [1.0, 0.1, 100.0])
+@pytest.mark.parametrize("open2", [10360.0, 1.1037, 97.3])
+def test_stop_and_target_equally_far_from_the_open_resolve_like_the_fast_engine(
+        multiplier, open2):
+    # sl = tp and no slippage: the entry bar's open is exactly as far from both;
+    # the levels are compared with the kernel's arithmetic, not on scaled prices
+    bars = make_bars([open2] * 5, high=[open2 * 1.01] * 5, low=[open2 * 0.99] * 5)
+    cfg = ExecutionConfig(cash=10_000, sl=0.005, tp=0.005, both_hit="nearest_to_open",
+                          multiplier=multiplier)
+    a = vectorized.run(bars, make_signals(5, el=[1]), cfg)
+    b = vectorbt_engine.run(bars, make_signals(5, el=[1]), cfg)
+    assert b.trades.exit_reason.iloc[0] == a.trades.exit_reason.iloc[0]
+    assert b.trades.exit_price.iloc[0] == pytest.approx(a.trades.exit_price.iloc[0],
+                                                        rel=1e-12)
