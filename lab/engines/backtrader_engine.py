@@ -196,6 +196,14 @@ def run_native(bars: pd.DataFrame, spec: StrategySpec, strategy_params=None,
             if len(self.data) - 1 < n:
                 super().prenext()
 
+        def next_open(self):
+            if len(self.data) - 1 < n:         # not on the synthetic closing bar
+                super().next_open()
+
+        def prenext_open(self):
+            if len(self.data) - 1 < n:
+                super().prenext_open()
+
     _Native.__name__ = cls.__name__
     cerebro = make_cerebro(bars, config)
     values = p.to_dict()

@@ -250,8 +250,9 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
     Raises
     ------
     ConfigError
-        A setting vectorbt cannot reproduce (``check_config``), an entry vectorbt sized
-        differently from the kernel's rule, or an account that went below zero.
+        A setting vectorbt cannot reproduce (``check_config``); found after the run,
+        an entry vectorbt sized or a fill it charged unlike the kernel's rules, or an
+        account that went below zero.
     DataError
         Unusable bars or signals of another length.
     """

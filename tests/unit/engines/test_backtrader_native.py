@@ -177,3 +177,13 @@ def test_bracket_from_the_config_stops_the_position():
                                                        commission=ib_fixed()))
     t = r.trades.iloc[0]
     assert (t.exit_bar, t.exit_price, t.exit_reason) == (3, 95.0, "stop")
+
+
+def test_a_limit_reached_at_the_last_close_does_not_trade_on_the_closing_bar():
+    # the drawdown limit is hit at the last close: the end close flattens, and the
+    # base must not send a second close on the synthetic bar (that would reverse)
+    bars = make_bars([100, 100, 100, 100, 80])
+    r = run(bars, {1: "long"}, max_drawdown=0.1)
+    assert len(r.trades) == 1 and r.trades.exit_reason.iloc[0] == "end"
+    assert r.position.iloc[-1] == 0
+    assert r.equity.iloc[-1] == pytest.approx(CASH * 0.8)
