@@ -184,7 +184,8 @@ def write_artifacts(folder: Path, result: BacktestResult,
 def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
                    source: str = "cli", figures: Mapping[str, Any] | None = None,
                    tearsheet_html: str | None = None, project: str | None = None,
-                   tracking_uri: str | None = None) -> TrackingOutcome:
+                   tracking_uri: str | None = None,
+                   parent_run_id: str | None = None) -> TrackingOutcome:
     """Record ``result`` as one MLflow run. Never raises.
 
     Parameters
@@ -205,6 +206,8 @@ def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
         First part of the experiment name (default ``$LAB_PROJECT`` or ``"lab"``).
     tracking_uri : str, optional
         Store URI (default ``lab.tracking.tracking_uri()``).
+    parent_run_id : str, optional
+        Nest the run under this one (tag ``mlflow.parentRunId``), e.g. a sweep's run.
 
     Returns
     -------
@@ -223,6 +226,8 @@ def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
         exp_id = store.get_or_create_experiment(c, uri, exp_name)
         tags = run_tags(result, asset_class=asset_class, family=family, source=source,
                         project=project_name(project))
+        if parent_run_id:
+            tags["mlflow.parentRunId"] = parent_run_id
         run = c.create_run(exp_id, tags=tags,
                            run_name=f"{result.strategy} {result.symbol} {result.timeframe}")
         run_id = run.info.run_id
