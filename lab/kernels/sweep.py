@@ -31,8 +31,9 @@ from numba import njit, prange
 
 from lab.kernels.engine import (N_ORDER_COLS, N_STATE, N_TRADE_COLS, P_CASH, P_DIRECTION,
                                 P_MULT, P_SLIPPAGE, PEND_NONE, R_END, S_CASH, S_ENTRY,
-                                S_FEES, S_GROSS_LOSS, S_GROSS_WIN, S_N_LIQ, S_N_TRADES,
-                                S_N_WINS, S_QTY, S_SL, S_SUM_PNL, S_SUM_TRADE_RET, S_TP,
+                                S_FEES, S_GROSS_LOSS, S_GROSS_WIN, S_LIQ, S_N_LIQ,
+                                S_N_TRADES, S_N_WINS, S_QTY, S_SL, S_SUM_PNL,
+                                S_SUM_TRADE_RET, S_TP,
                                 close_position_nb, execute_pending_nb, gap_check_nb,
                                 intrabar_check_nb, pending_action_nb)
 
@@ -47,6 +48,21 @@ STAT_NAMES = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar
  ST_AVG_TRADE_RETURN, ST_FINAL_EQUITY, ST_FEES, ST_LIQUIDATIONS, ST_BARS,
  ST_PERIODS_PER_YEAR, ST_SKEW, ST_KURTOSIS) = range(len(STAT_NAMES))
 N_STATS = len(STAT_NAMES)
+
+
+@njit(cache=True)
+def _may_exit_nb(qty, sl, tp, liq, high, low):
+    """False only when ``gap_check_nb`` (high = low = open) or ``intrabar_check_nb``
+    would do nothing: flat, or no stop / target / liquidation level within [low, high].
+
+    A superset of their triggers (NaN levels compare False), so guarding the calls with
+    it changes no result; the kernel tests compare every statistic with single runs.
+    """
+    if qty > 0.0:
+        return low <= liq or low <= sl or high >= tp
+    if qty < 0.0:
+        return high >= liq or high >= sl or low <= tp
+    return False
 
 
 @njit(cache=True)
@@ -73,6 +89,7 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
     trades = np.zeros((0, N_TRADE_COLS))
     orders = np.zeros((0, N_ORDER_COLS))
     cnt = np.zeros(2, dtype=np.int64)
+    p = p.copy()        # a view of a shared matrix would make threads contend on its refcount
     st = np.zeros(N_STATE)
     st[S_CASH] = p[P_CASH]
     st[S_SL] = np.nan
@@ -83,7 +100,7 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
     pend = PEND_NONE
     prev = cash0
     peak = cash0
-    max_dd = np.inf
+    max_dd = 0.0        # eq / peak - 1 is exactly 0 at a peak
     exposed = 0
     mean = 0.0
     m2 = 0.0
@@ -93,9 +110,14 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
     eq = cash0
     for i in range(n):
         o = open_[i]
-        gap_check_nb(st, p, o, i, trades, orders, cnt)
-        execute_pending_nb(st, p, pend, o, i, trades, orders, cnt)
-        intrabar_check_nb(st, p, o, high[i], low[i], i, trades, orders, cnt)
+        # The step functions are called only when they can act (see _may_exit_nb): a
+        # call passes five arrays, whose reference counting costs more than the step.
+        if _may_exit_nb(st[S_QTY], st[S_SL], st[S_TP], st[S_LIQ], o, o):
+            gap_check_nb(st, p, o, i, trades, orders, cnt)
+        if pend != PEND_NONE:
+            execute_pending_nb(st, p, pend, o, i, trades, orders, cnt)
+        if _may_exit_nb(st[S_QTY], st[S_SL], st[S_TP], st[S_LIQ], high[i], low[i]):
+            intrabar_check_nb(st, p, o, high[i], low[i], i, trades, orders, cnt)
         if i == n - 1 and st[S_QTY] != 0.0:
             side = 1.0 if st[S_QTY] > 0 else -1.0
             close_position_nb(st, p, close[i] * (1.0 - side * p[P_SLIPPAGE]), i, R_END,
@@ -106,7 +128,7 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
             exposed += 1
         # per-bar return, 0 where pandas gives inf / NaN (returns_from_equity)
         r = 0.0
-        if prev != 0.0:
+        if prev != 0.0 and eq != prev:
             r = eq / prev - 1.0
             if not math.isfinite(r):
                 r = 0.0
@@ -115,8 +137,9 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
             down2 += r * r
         # one-pass central moments (Welford; Pebay for m3, m4)
         k = i + 1.0
+        inv_k = 1.0 / k         # off the dependency chain of mean, m2, m3, m4
         delta = r - mean
-        delta_k = delta / k
+        delta_k = delta * inv_k
         delta_k2 = delta_k * delta_k
         term1 = delta * delta_k * (k - 1.0)
         mean += delta_k
@@ -127,9 +150,10 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
         # drawdown below the running peak (the starting cash is the first peak)
         if eq > peak:
             peak = eq
-        dd = eq / peak - 1.0
-        if dd < max_dd:
-            max_dd = dd
+        elif eq < peak:
+            dd = eq / peak - 1.0
+            if dd < max_dd:
+                max_dd = dd
         pend = pending_action_nb(direction, qty, entries_long[i, col], exits_long[i, col],
                                  entries_short[i, col], exits_short[i, col])
     _finish_nb(out, n, eq, cash0, periods_per_year, mean, m2, m3, m4, down2, max_dd,
