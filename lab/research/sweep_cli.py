@@ -1,0 +1,315 @@
+"""``python -m lab sweep``: run or resume a parameter sweep from the command line.
+
+Example::
+
+    python -m lab sweep --data BTCUSD_COINBASE --timeframe 1h \\
+        --strategies sma_cross,ema_cross --grid fast=5:50:5 --grid sma_cross.slow=100,200 \\
+        --sl none,0.02 --leverage 1,3 --commission 0.001 --top 10
+
+``--grid`` takes ``name=v1,v2,...`` or ``name=start:stop:step`` (stop inclusive); a bare
+name applies to every swept strategy that has it, ``strategy.name=`` to one. ``--sl`` and
+``--tp`` take fractions of the entry price (0.02 = 2 %) and ``none`` for off. The
+execution options are those of ``lab backtest``. A progress bar goes to stderr; stdout
+gets the top rows (Sharpe, then profit factor, then total return, among rows with at
+least ``--min-trades`` trades) and where the full results are. Also runnable as
+``python -m lab.research.sweep_cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+from lab.core.errors import ConfigError, LabError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``sweep`` command to ``subparsers`` (of ``lab.cli.build_parser``)."""
+    from lab.cli import _add_execution_args
+
+    p = subparsers.add_parser(
+        "sweep", conflict_handler="resolve",
+        help="sweep strategies x parameter grids x SL/TP x leverage x symbols",
+        description=__doc__.split("\n\n")[0])
+    _fill(p, _add_execution_args)
+    return p
+
+
+def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
+    p.add_argument("--data", help="stored symbol(s), comma separated (SYMBOL or SYMBOL@tf)")
+    p.add_argument("--timeframe", help="bar size for every symbol (default: each one's "
+                                       "finest stored)")
+    p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--end", help="last bar, inclusive (a bare date includes that whole day)")
+    p.add_argument("--strategies", help="comma separated (see `strategies`)")
+    p.add_argument("--grid", action="append", default=[], metavar="[STRATEGY.]NAME=VALUES",
+                   help="v1,v2,... or start:stop:step (stop inclusive); repeatable; default "
+                        "each parameter's own range")
+    p.add_argument("--min-trades", type=int, default=3,
+                   help="fewest trades for a row to be ranked (default 3)")
+    p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
+    p.add_argument("--workers", type=int,
+                   help="local Dask worker processes (default one per core; 0 = in-process)")
+    p.add_argument("--scheduler", help="Dask scheduler address (default $LAB_DASK_ADDRESS)")
+    p.add_argument("--chunk-size", type=int, help="rows per chunk (default by work)")
+    p.add_argument("--resume", metavar="SWEEP_ID",
+                   help="continue a stored sweep with its own spec")
+    p.add_argument("--id", dest="sweep_id", help="id of a new sweep (default time + hash)")
+    p.add_argument("--engine", choices=["vectorized", "vectorbt"], default="vectorized")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add_execution_args(p)
+    p.add_argument("--sl", default="none",
+                   help="stop-loss levels, fractions of the entry price, comma separated; "
+                        "'none' = off (e.g. none,0.02,0.04)")
+    p.add_argument("--tp", default="none", help="take-profit levels, as --sl")
+    p.add_argument("--leverage", default="1", help="leverage levels, comma separated (1 = cash)")
+
+
+def _floats(text: str, what: str, allow_none: bool = False) -> tuple:
+    out: list[Any] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if allow_none and part.lower() in ("none", "off", "-"):
+            out.append(None)
+            continue
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise ConfigError(f"--{what} value {part!r} is not a number"
+                              + (" (or 'none')" if allow_none else "")) from None
+    if not out:
+        raise ConfigError(f"--{what} needs at least one value")
+    return tuple(out)
+
+
+def parse_grid_values(text: str) -> tuple[float, ...]:
+    """``"v1,v2"`` or ``"start:stop:step"`` (stop inclusive) -> values.
+
+    Raises
+    ------
+    ConfigError
+        For a malformed range or a non-positive step.
+    """
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise ConfigError(f"grid range {text!r} must be start:stop:step (e.g. 5:50:5)")
+        try:
+            start, stop, step = (float(x) for x in parts)
+        except ValueError:
+            raise ConfigError(f"grid range {text!r} must hold three numbers") from None
+        if not step > 0 or stop < start:
+            raise ConfigError(f"grid range {text!r} needs step > 0 and stop >= start")
+        count = int(math.floor((stop - start) / step + 1e-9)) + 1
+        return tuple(round(start + step * k, 10) for k in range(count))
+    return _floats(text, "grid")
+
+
+def parse_grids(items: list[str], strategies: tuple[str, ...]) -> dict[str, dict]:
+    """``--grid`` items -> ``SweepSpec.grids``.
+
+    Raises
+    ------
+    ConfigError
+        For a malformed item, or a name that no swept strategy has.
+    """
+    from lab.core import registry
+
+    grids: dict[str, dict] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--grid {item!r} must look like name=v1,v2 or "
+                              "name=start:stop:step (optionally strategy.name=...)")
+        vals = parse_grid_values(values.strip())
+        if "." in key:
+            strategy, name = key.split(".", 1)
+            if strategy not in strategies:
+                raise ConfigError(f"--grid {item!r}: {strategy} is not among --strategies")
+            targets = [strategy]
+        else:
+            name = key
+            targets = [s for s in strategies
+                       if any(ps.name == name for ps in registry.get(s).params_cls.specs())]
+            if not targets:
+                raise ConfigError(f"--grid {item!r}: no swept strategy has a parameter "
+                                  f"{name!r}")
+        for strategy in targets:
+            grids.setdefault(strategy, {})[name] = vals
+    return grids
+
+
+def _symbols(args, catalog) -> tuple[tuple[str, str], ...]:
+    from lab.cli import _finest_timeframe
+
+    out = []
+    for item in (args.data or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        symbol, _, tf = item.partition("@")
+        tf = tf or args.timeframe or _finest_timeframe(catalog, symbol)
+        out.append((symbol, tf))
+    if not out:
+        raise ConfigError("--data needs at least one stored symbol (see `datasets`)")
+    return tuple(out)
+
+
+def build_spec(args: argparse.Namespace, catalog):
+    """``SweepSpec`` from parsed arguments (the base execution config from the
+    ``lab backtest`` options, the commission default of the symbols' asset class)."""
+    from lab.cli import _end_ts, _ts, execution_config
+    from lab.research.sweep import SweepSpec
+
+    if not args.strategies:
+        raise ConfigError("--strategies is required (comma separated, see `strategies`), "
+                          "unless --resume is given")
+    strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    symbols = _symbols(args, catalog)
+    classes = {catalog.asset_class(s) for s, _ in symbols}
+    if len(classes) > 1 and args.commission is None and args.commission_model is None:
+        raise ConfigError(f"the symbols are of several asset classes ({sorted(classes)}), "
+                          "whose default commissions differ; give --commission-model and "
+                          "--commission")
+    base = argparse.Namespace(**{**vars(args), "sl": None, "tp": None, "leverage": 1.0})
+    config = execution_config(base, catalog.asset_class(symbols[0][0]))
+    start = _ts(args.start)
+    end = _end_ts(args.end)
+    return SweepSpec(
+        strategies=strategies, symbols=symbols, grids=parse_grids(args.grid, strategies),
+        sl=_floats(args.sl, "sl", True), tp=_floats(args.tp, "tp", True),
+        leverage=_floats(args.leverage, "leverage"),
+        start=None if start is None else start.isoformat(),
+        end=None if end is None else end.isoformat(),
+        config=config, engine=args.engine, min_trades=args.min_trades)
+
+
+class ProgressBar:
+    """A one-line progress bar on a stream (stderr), redrawn at most 10 times a second."""
+
+    def __init__(self, stream=None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.t0 = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        frac = done / total if total else 1.0
+        fill = int(round(frac * self.width))
+        self.stream.write(f"\r[{'#' * fill}{'.' * (self.width - fill)}] {done}/{total} sets "
+                          f"{frac:6.1%}  {now - self.t0:6.1f} s")
+        if done >= total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def top_rows(results, min_trades: int, n: int):
+    """Rows with at least ``min_trades`` trades, by Sharpe, then profit factor, then
+    total return (descending; NaN last)."""
+    ok = results[results["trades"] >= min_trades]
+    return ok.sort_values(["sharpe", "profit_factor", "total_return"], ascending=False,
+                          na_position="last", kind="stable").head(max(0, n))
+
+
+def _json_value(v):
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+    if hasattr(v, "item"):
+        return _json_value(v.item())
+    return v
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the ``sweep`` command; returns the exit status (0 ok, 2 user error,
+    130 interrupted)."""
+    from lab.research.sweep import load_sweep, run_sweep
+    from lab.research.sweep_run import open_catalog
+    from lab.research.sweep_spec import SweepSpec  # noqa: F401  (documentation link)
+
+    root = getattr(args, "store", None)
+    try:
+        from lab.research.sweep import data_root
+
+        catalog = open_catalog(data_root(root))
+        if args.resume:
+            spec = load_sweep(args.resume, root).spec
+            sweep_id = args.resume
+        else:
+            spec = build_spec(args, catalog)
+            sweep_id = args.sweep_id
+        bar = ProgressBar()
+        try:
+            res = run_sweep(spec, sweep_id=sweep_id, root=root, scheduler=args.scheduler,
+                            workers=args.workers, chunk_size=args.chunk_size,
+                            progress=bar, catalog=catalog)
+        except KeyboardInterrupt:
+            print("\ninterrupted; finished chunks are kept: rerun with --resume "
+                  f"{sweep_id or '<id printed in list_sweeps()>'}", file=sys.stderr)
+            return 130
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _report(res, args)
+
+
+def _report(res, args) -> int:
+    from lab.research.sweep_plan import param_names
+
+    top = top_rows(res.results, res.spec.min_trades, args.top)
+    counts = res.spec.count()
+    if args.json:
+        doc = {"sweep_id": res.id, "path": str(res.path), "status": res.manifest["status"],
+               "total_sets": counts["total"], "dropped_invalid": counts["dropped_invalid"],
+               "min_trades": res.spec.min_trades,
+               "ranked_sets": int((res.results["trades"] >= res.spec.min_trades).sum()),
+               "top": [{k: _json_value(v) for k, v in row.items()}
+                       for row in top.to_dict(orient="records")]}
+        for row in doc["top"]:
+            row["params"] = json.loads(row["params"])
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return 0
+    drop = [f"param_{n}" for n in param_names(res.spec)]
+    print(f"sweep {res.id}: {counts['total']} sets ({counts['dropped_invalid']} invalid "
+          f"combinations dropped), {res.spec.engine} engine")
+    print(f"top {len(top)} by Sharpe, then profit factor, then total return "
+          f"(at least {res.spec.min_trades} trades):")
+    if len(top):
+        import pandas as pd
+
+        with pd.option_context("display.width", 250, "display.max_columns", 50,
+                               "display.float_format", "{:.4g}".format):
+            print(top.drop(columns=drop).to_string(index=False))
+    else:
+        print("  (no set has enough trades; lower --min-trades)")
+    print(f"full results: {res.path} (manifest.json, chunks/*.parquet); "
+          f"lab.research.sweep.load_sweep({res.id!r})")
+    return 0
+
+
+def _standalone_parser() -> argparse.ArgumentParser:
+    from lab.cli import _add_execution_args
+
+    parser = argparse.ArgumentParser(prog="python -m lab.research.sweep_cli",
+                                     conflict_handler="resolve",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", help="data folder (default $LAB_DATA_DIR or ./data)")
+    _fill(parser, _add_execution_args)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main(_standalone_parser().parse_args()))
