@@ -156,7 +156,16 @@ def _rank_order(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(keys, ascending=False, na_position="last", kind="mergesort")
 
 
-def _apply_filters(board: pd.DataFrame, filters: Mapping[str, Any] | None) -> pd.DataFrame:
+def filter_board(board: pd.DataFrame, filters: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Rows of ``board`` (or results) that meet ``filters`` (see ``leaderboard``).
+
+    Raises
+    ------
+    KeyError
+        A filter names a column that does not exist.
+    ValueError
+        A filter tuple is not ``(low, high)``.
+    """
     if not filters:
         return board
     keep = pd.Series(True, index=board.index)
@@ -222,7 +231,7 @@ def leaderboard(results: pd.DataFrame, *, min_trades: int = 3,
     board = _rank_order(scored[enough]).reset_index(drop=True)
     board.insert(0, "rank", np.arange(1, len(board) + 1))
     ranked = len(board)
-    board = _apply_filters(board, filters)
+    board = filter_board(board, filters)
     filtered = len(board)
     if top is not None:
         board = board.head(int(top))

@@ -1,0 +1,301 @@
+"""Sweep page, part 1: the form that builds a ``SweepSpec`` and the live jobs panel.
+
+The form only collects values and builds the spec (its row count is shown before
+anything runs); the work runs in a ``lab.jobs`` runner process, which the panel watches
+with ``st.fragment(run_every=1)`` and which outlives the tab and the server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lab import jobs
+from lab.core import registry
+from lab.core.errors import ConfigError, LabError
+from lab.core.types import TIMEFRAME_SECONDS
+from lab.research.sweep import SweepSpec
+from lab.ui.cache import datasets
+from lab.ui.widgets import execution_inputs, timeframe_choices
+
+#: Sweep engines (Backtrader is event-driven and too slow for grids).
+SWEEP_ENGINES = ("vectorized", "vectorbt")
+_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:",
+          "cancelling": ":material/hourglass_top:", "cancelled": ":material/block:",
+          "failed": ":material/error:", "done": ":material/check_circle:"}
+
+
+def _init(key: str, **default) -> dict:
+    """The default-value keyword of a widget unless Session State already holds it."""
+    return {} if key in st.session_state else default
+
+
+def sweepable() -> dict:
+    """Registered signal strategies by name (native Backtrader ones cannot be swept)."""
+    return {s.name: s for s in registry.all_strategies()
+            if s.extra.get("backtrader_factory") is None}
+
+
+def parse_levels(text: str, what: str, percent: bool = True) -> tuple:
+    """``"off, 1, 2.5"`` -> ``(None, 0.01, 0.025)`` (percent) or floats.
+
+    Raises
+    ------
+    ConfigError
+        Naming the entry that is not a number.
+    """
+    out = []
+    for part in str(text).replace(";", ",").split(","):
+        part = part.strip().rstrip("%").strip()
+        if not part:
+            continue
+        if part.lower() in ("off", "none", "0") and percent:
+            out.append(None)
+            continue
+        try:
+            v = float(part)
+        except ValueError:
+            raise ConfigError(f"{what}: {part!r} is not a number; write e.g. "
+                              f"{'off, 1, 2.5' if percent else '1, 2, 3'}") from None
+        out.append(v / 100 if percent else v)
+    if not out:
+        raise ConfigError(f"{what}: give at least one level ({'off' if percent else '1'})")
+    return tuple(out)
+
+
+def grid_values(start: float, stop: float, step: float, values: str, is_int: bool,
+                what: str) -> tuple:
+    """Grid of one parameter: the listed ``values`` when given, else start..stop by step.
+
+    Raises
+    ------
+    ConfigError
+        A step <= 0, a stop below the start, or a listed value that is not a number.
+    """
+    if values.strip():
+        try:
+            return tuple(float(v) for v in values.replace(";", ",").split(",") if v.strip())
+        except ValueError:
+            raise ConfigError(f"{what}: values must be numbers separated by commas") from None
+    if step <= 0:
+        raise ConfigError(f"{what}: the step must be above 0")
+    if stop < start:
+        raise ConfigError(f"{what}: stop ({stop:g}) is below start ({start:g})")
+    n = int(np.floor((stop - start) / step + 1e-9)) + 1
+    grid = start + step * np.arange(n)
+    return tuple(int(round(v)) for v in grid) if is_int else tuple(round(float(v), 10)
+                                                                  for v in grid)
+
+
+def _data_inputs(key: str) -> dict:
+    ds = datasets()
+    if ds.empty:
+        st.warning("The data store is empty. Upload a CSV or Parquet file on the Data page.")
+        st.stop()
+    symbols = sorted(ds["symbol"].unique())
+    kind = ds.drop_duplicates("symbol").set_index("symbol")["asset_class"]
+    c1, c2, c3 = st.columns([3, 1, 2])
+    default = [s for s in ("BTCUSD_COINBASE",) if s in symbols] or symbols[:1]
+    chosen = c1.multiselect("Symbols", symbols, key=f"{key}_symbols",
+                            format_func=lambda s: f"{s} · {kind[s]}",
+                            **_init(f"{key}_symbols", default=default),
+                            help="Every symbol runs the whole grid at one timeframe")
+    if not chosen:
+        st.info("Choose at least one symbol.")
+        return {}
+    rows = ds[ds["symbol"].isin(chosen)]
+    per = [set(timeframe_choices(rows[rows["symbol"] == s]["timeframe"].tolist()))
+           for s in chosen]
+    common = sorted(set.intersection(*per), key=TIMEFRAME_SECONDS.get)
+    if not common:
+        st.error("These symbols share no timeframe; sweep them separately.")
+        return {}
+    if st.session_state.get(f"{key}_tf") not in common:
+        st.session_state.pop(f"{key}_tf", None)
+    tf = c2.selectbox("Timeframe", common, key=f"{key}_tf",
+                      help="Coarser than stored = resampled from the stored bars")
+    first = max(pd.Timestamp(rows[rows["symbol"] == s]["start"].min()) for s in chosen)
+    last = min(pd.Timestamp(rows[rows["symbol"] == s]["end"].max()) for s in chosen)
+    if first > last:
+        st.error("These symbols' date ranges do not overlap; sweep them separately.")
+        return {}
+    rkey = f"{key}_range_{'_'.join(chosen)}_{tf}"
+    picked = c3.date_input("Date range (UTC, common to all)", min_value=first.date(),
+                           max_value=last.date(), key=rkey,
+                           **_init(rkey, value=(first.date(), last.date())))
+    lo, hi = (picked if isinstance(picked, (tuple, list)) and len(picked) == 2
+              else (first.date(), last.date()))
+    end = pd.Timestamp(hi, tz="UTC") + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+    return {"symbols": tuple((s, tf) for s in chosen), "asset_class": kind[chosen[0]],
+            "start": pd.Timestamp(lo, tz="UTC").isoformat(), "end": end.isoformat()}
+
+
+def _grid_inputs(spec, key: str) -> dict:
+    grid = {}
+    for ps in spec.params_cls.specs():
+        k = f"{key}_g_{spec.name}_{ps.name}"
+        is_int = ps.kind is int
+        cast = int if is_int else float
+        fmt = {} if is_int else {"format": "%.4g"}
+        c0, c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1, 2])
+        c0.markdown(f"**{ps.name}**", help=ps.help or None)
+        start = c1.number_input("start", cast(ps.low), cast(ps.high), key=f"{k}_start",
+                                step=cast(ps.step), **fmt, **_init(f"{k}_start",
+                                                                   value=cast(ps.low)))
+        stop = c2.number_input("stop", cast(ps.low), cast(ps.high), key=f"{k}_stop",
+                               step=cast(ps.step), **fmt, **_init(f"{k}_stop",
+                                                                  value=cast(ps.high)))
+        step = c3.number_input("step", cast(0) if not is_int else 1, key=f"{k}_step",
+                               step=cast(ps.step), **fmt,
+                               **_init(f"{k}_step", value=cast(ps.step)))
+        values = c4.text_input("or values", key=f"{k}_values", placeholder="e.g. 10, 20, 50",
+                               help="Comma-separated values; when filled they replace "
+                                    "start/stop/step")
+        grid[ps.name] = grid_values(start, stop, step, values, is_int,
+                                    f"{spec.name}.{ps.name}")
+    return grid
+
+
+def sweep_form(key: str = "sw") -> dict | None:
+    """Inputs of a sweep; shows its size and the Start button.
+
+    Returns
+    -------
+    dict or None
+        ``{"spec": SweepSpec, "workers": int | None}`` when Start was clicked with a
+        valid sweep, else None.
+    """
+    data = _data_inputs(key)
+    specs = sweepable()
+    names = list(specs)
+    strategies = st.multiselect("Strategies", names, key=f"{key}_strategies",
+                                format_func=lambda n: f"{n} ({specs[n].family})",
+                                **_init(f"{key}_strategies", default=["sma_cross"]))
+    errors, grids = [], {}
+    for name in strategies:
+        with st.expander(f"Grid of {name}: {specs[name].description}", expanded=False):
+            try:
+                grids[name] = _grid_inputs(specs[name], key)
+            except LabError as exc:
+                errors.append(str(exc))
+    l1, l2, l3, l4 = st.columns(4)
+    sl_text = l1.text_input("Stop-loss levels (% of entry)", key=f"{key}_sl_levels",
+                            **_init(f"{key}_sl_levels", value="off"),
+                            help="Comma-separated, 'off' for none: off, 1, 2.5")
+    tp_text = l2.text_input("Take-profit levels (% of entry)", key=f"{key}_tp_levels",
+                            **_init(f"{key}_tp_levels", value="off"))
+    lev_text = l3.text_input("Leverage levels", key=f"{key}_lev_levels",
+                             **_init(f"{key}_lev_levels", value="1"),
+                             help="1 = cash account; e.g. 1, 2, 3")
+    min_trades = l4.number_input("Min trades to rank", 0, 10_000, key=f"{key}_min_trades",
+                                 **_init(f"{key}_min_trades", value=3))
+    config = None
+    with st.expander("Base execution settings: cash, direction, costs, sizing"):
+        st.caption("The sweep's stop-loss, take-profit and leverage levels above replace "
+                   "the stop, target and leverage sliders here.")
+        try:
+            config = execution_inputs(data.get("asset_class", "equity"), key)
+        except LabError as exc:
+            errors.append(f"Execution settings: {exc}")
+    e1, e2 = st.columns(2)
+    engine = e1.selectbox("Engine", SWEEP_ENGINES, key=f"{key}_engine",
+                          help="vectorized: numba sweep kernel, full semantics; vectorbt: "
+                               "Portfolio.from_signals (no leverage)")
+    cores = os.cpu_count() or 1
+    workers = e2.selectbox("Workers", ["auto", *range(0, cores + 1)], key=f"{key}_workers",
+                           format_func=lambda w: {"auto": f"auto (one per core, {cores}; "
+                                                          "in the runner when small)",
+                                                  0: "0 (in the runner process)"}.get(w, str(w)))
+    spec = None
+    if data and strategies and not errors and config is not None:
+        try:
+            spec = SweepSpec(strategies=tuple(strategies), symbols=data["symbols"],
+                             grids=grids, sl=parse_levels(sl_text, "Stop-loss"),
+                             tp=parse_levels(tp_text, "Take-profit"),
+                             leverage=parse_levels(lev_text, "Leverage", percent=False),
+                             start=data["start"], end=data["end"], config=config,
+                             engine=engine, min_trades=int(min_trades))
+        except LabError as exc:
+            errors.append(str(exc))
+    for e in errors:
+        st.error(e)
+    count = spec.count() if spec is not None else {"total": 0, "per_strategy": {},
+                                                   "dropped_invalid": 0}
+    m1, m2, m3 = st.columns([1, 1, 3])
+    m1.metric("Parameter sets", f"{count['total']:,}",
+              help="Result rows: parameter sets x SL x TP x leverage x symbols, after "
+                   "dropping invalid combinations")
+    m2.metric("Dropped as invalid", f"{count['dropped_invalid']:,}",
+              help="Combinations that break a strategy's rule (e.g. fast >= slow) or an "
+                   "invalid leverage level")
+    m3.caption(" · ".join(f"{k}: {v:,}" for k, v in count["per_strategy"].items())
+               or "Choose symbols and strategies to size the sweep.")
+    clicked = st.button("Start sweep", type="primary", key=f"{key}_start",
+                        disabled=spec is None or count["total"] == 0)
+    if clicked and spec is not None:
+        return {"spec": spec, "workers": None if workers == "auto" else int(workers)}
+    return None
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "n/a"
+    return str(dt.timedelta(seconds=int(round(seconds))))
+
+
+def _job_line(job: jobs.Job, key: str) -> None:
+    with st.container(border=True):
+        c1, c2 = st.columns([5, 1])
+        c1.markdown(f"{_ICONS.get(job.status, '')} **{job.status}** · {job.title} · "
+                    f"sweep `{job.result.get('sweep_id', '')}` · attempt {job.attempts}")
+        if job.active:
+            rate = f"{job.rate:,.0f} sets/s" if job.rate else "measuring speed"
+            c1.progress(job.fraction, text=f"{job.done:,} / {job.total:,} sets · {rate} · "
+                                           f"ETA {_duration(job.eta_s)} · elapsed "
+                                           f"{_duration(job.elapsed_s)}")
+            if c2.button("Cancel", key=f"{key}_cancel_{job.id}",
+                         disabled=job.status == "cancelling"):
+                jobs.cancel(job.id)
+                st.rerun(scope="fragment")
+        elif job.status in ("failed", "cancelled"):
+            if job.error:
+                c1.caption(f":red[{job.error}]")
+            c1.caption(f"{job.done:,} / {job.total:,} sets finished and kept")
+            if c2.button("Resume", key=f"{key}_resume_{job.id}"):
+                jobs.resume(job.id)
+                st.session_state[f"{key}_watch"] = job.id
+                st.rerun()
+        else:
+            c1.caption(f"{job.total:,} sets in {_duration(job.elapsed_s)}")
+
+
+def jobs_panel(key: str = "sw", limit: int = 5) -> None:
+    """Active sweeps with progress, ETA and Cancel; the latest finished ones with Resume.
+    Polls every second while a job is active; when one finishes the page reruns and
+    shows its leaderboard."""
+    recent = jobs.list_jobs("sweep", limit=limit)
+    if not recent:
+        return
+    active = any(j.active for j in recent)
+
+    @st.fragment(run_every=1.0 if active else None)
+    def panel() -> None:
+        fresh = jobs.list_jobs("sweep", limit=limit)
+        watched = st.session_state.get(f"{key}_watch")
+        for job in fresh:
+            _job_line(job, key)
+        done = next((j for j in fresh if j.id == watched and not j.active), None)
+        if done is not None:
+            st.session_state.pop(f"{key}_watch", None)
+            if done.status == "done":
+                st.session_state[f"{key}_view"] = done.result.get("sweep_id")
+            st.rerun()
+        if active and not any(j.active for j in fresh):
+            st.rerun()
+
+    st.markdown("**Sweep jobs** (they keep running when this tab closes)")
+    panel()

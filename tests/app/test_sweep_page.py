@@ -1,0 +1,124 @@
+"""AppTest of the Sweep page on the sample store: the size of a sweep before it runs,
+a sweep started by the button and run by a real job to its leaderboard, a row opened
+in Backtest with the same result, and the jobs panel after a dead runner."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lab import jobs
+from lab.jobs import store
+from lab.jobs.runner import run_job
+from lab.research.sweep import SweepSpec, load_sweep
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+PAGE = "app_pages/sweep.py"
+
+
+def open_sweep_page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def small_grid(at: AppTest) -> AppTest:
+    at.multiselect(key="sw_symbols").set_value(["AAPL"])
+    at.text_input(key="sw_g_sma_cross_fast_values").set_value("10, 20, 100")
+    at.text_input(key="sw_g_sma_cross_slow_values").set_value("50, 100")
+    at.text_input(key="sw_sl_levels").set_value("off, 5")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_the_number_of_parameter_sets_is_shown_before_anything_runs(lab_env):
+    at = small_grid(open_sweep_page())
+    before = len(jobs.list_jobs(limit=1000))
+    values = metrics(at)
+    # fast 100 >= slow: 2 of 6 combinations invalid -> 4 sets x 2 stop levels
+    assert values["Parameter sets"] == "8"
+    assert values["Dropped as invalid"] == "4"
+    assert not at.button(key="sw_start").disabled
+    at.text_input(key="sw_lev_levels").set_value("1, x").run()
+    assert any("Leverage" in e.value and "'x'" in e.value for e in at.error)
+    assert at.button(key="sw_start").disabled
+    assert len(jobs.list_jobs(limit=1000)) == before
+
+
+def test_start_runs_the_sweep_as_a_job_and_shows_its_leaderboard(lab_env):
+    at = small_grid(open_sweep_page())
+    at.selectbox(key="sw_workers").set_value(0)
+    at.button(key="sw_start").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    job_id = at.session_state["sw_watch"]
+    job = jobs.wait(job_id, timeout=90)
+    assert job.status == "done", job.error
+    at.run()                              # the panel sees it finished and shows the board
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.selectbox(key="sw_view").value == job.result["sweep_id"]
+    values = metrics(at)
+    assert values["Trials"] == "8"
+    assert values["DSR of the best"].endswith("%")
+    board = next(d.value for d in at.dataframe if "dsr" in d.value.columns)
+    assert len(board) >= 1 and board["rank"].tolist() == sorted(board["rank"])
+    assert any("deflated Sharpe ratio" in i.value for i in at.info)
+    assert len(at.get("plotly_chart")) == 1                   # the heatmap
+
+
+@pytest.fixture
+def finished_sweep(lab_env):
+    spec = SweepSpec(strategies=("sma_cross",), symbols=(("AAPL", "1d"),),
+                     grids={"sma_cross": {"fast": (10, 20), "slow": (50, 100)}},
+                     sl=(None, 0.05), leverage=(1.0, 2.0))
+    job_id = jobs.submit("sweep", {"spec": spec.to_dict(), "workers": 0}, spawn=False)
+    job = run_job(job_id)                  # in this process: the page only reads the result
+    assert job.status == "done", job.error
+    return load_sweep(job.result["sweep_id"])
+
+
+def test_open_in_backtest_reproduces_the_selected_row(finished_sweep):
+    at = open_sweep_page()
+    at.selectbox(key="sw_view").set_value(finished_sweep.id).run()
+    board = next(d.value for d in at.dataframe if "dsr" in d.value.columns)
+    top = finished_sweep.results.sort_values(["sharpe", "profit_factor", "total_return"],
+                                             ascending=False).iloc[0]
+    assert board.iloc[0]["sharpe"] == pytest.approx(top["sharpe"])
+    at.button(key="sw_open").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.title[0].value == "Backtest"          # st.switch_page, bt_reopen consumed
+    assert at.session_state["bt_symbol"] == "AAPL"
+    assert at.session_state["bt_name"] == "sma_cross"
+    params = json.loads(top["params"])
+    assert {p: at.session_state[f"bt_sma_cross_{p}"] for p in params} == params
+    assert at.session_state["bt_leverage"] == top["leverage"]
+    assert at.session_state["bt_sl"] == (0.0 if math.isnan(top["sl"]) else top["sl"] * 100)
+    at.switch_page("app_pages/backtest.py")         # AppTest stays on the page it opened
+    at.toggle(key="bt_track").set_value(False)
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    result = at.session_state["bt_last"]["result"]
+    assert result.params == params
+    assert result.metrics["sharpe"] == pytest.approx(top["sharpe"], rel=1e-9)
+
+
+def test_a_dead_runner_shows_as_failed_with_resume(lab_env):
+    spec = SweepSpec(strategies=("sma_cross",), symbols=(("AAPL", "1d"),),
+                     grids={"sma_cross": {"fast": (10,), "slow": (50,)}})
+    job_id = jobs.submit("sweep", {"spec": spec.to_dict()}, spawn=False)
+    with store.transaction() as con:
+        store.update(con, job_id, status="running", pid=2 ** 22 + 11, pid_start=1.0)
+    at = open_sweep_page()
+    assert any("died" in c.value for c in at.caption)
+    assert at.button(key=f"sw_resume_{job_id}")
