@@ -127,6 +127,8 @@ def run(spec: SweepSpec, *, sweep_id: str | None, root: Path, scheduler: str | N
         store.write_manifest(path, manifest)
     else:
         _check_resume(manifest, spec, data_doc, sweep_id)
+        for tmp in (path / store.CHUNKS).glob(".*.tmp"):   # left by a killed writer
+            tmp.unlink(missing_ok=True)
     chunks = manifest["chunks"]
     done = store.done_chunks(path, manifest)
     done_sets = sum(c["sets"] for c in chunks if c["id"] in done)
