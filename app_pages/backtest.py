@@ -4,6 +4,7 @@ equity, trades, metrics, analytics, the tearsheet, and another engine's verdict.
 import streamlit as st
 
 from lab.api import ENGINES, record_backtest, run_backtest
+from lab.core import registry
 from lab.core.errors import LabError
 from lab.metrics import METRIC_LABELS, format_metric
 from lab.ui.backtest_views import analytics_tab, engines_tab, tearsheet_tab, tracking_status
@@ -26,10 +27,14 @@ with st.container(border=True):
     except LabError as exc:
         st.error(f"Execution settings: {exc}")
     e1, e2, e3 = st.columns([1, 1, 1])
-    engine = e1.selectbox("Engine", ENGINES, key="bt_engine",
+    native = registry.get(name).is_native
+    engines = ("backtrader",) if native else ENGINES
+    if st.session_state.get("bt_engine") not in engines:
+        st.session_state.pop("bt_engine", None)
+    engine = e1.selectbox("Engine", engines, key="bt_engine",
                           help="vectorized: numba, full semantics; backtrader: event-driven "
                                "broker; vectorbt: Portfolio.from_signals (no leverage)")
-    others = ["none"] + [e for e in ENGINES if e != engine]
+    others = ["none"] if native else ["none"] + [e for e in ENGINES if e != engine]
     compare = e2.selectbox("Compare with", others, key="bt_compare",
                            help="Run the same backtest on a second engine and list the "
                                 "trades that differ")

@@ -126,7 +126,7 @@ def run_backtest(bars: pd.DataFrame, strategy: str,
                 strategy=strategy, params=p.to_dict(), symbol=symbol, timeframe=timeframe,
                 fingerprint=fingerprint or data_fingerprint(bars))
     config = config or ExecutionConfig()
-    if spec.extra.get("backtrader_factory") is not None:
+    if spec.is_native:
         if engine != "backtrader":
             raise ConfigError(f"{strategy} is a native Backtrader strategy; run it with "
                               "engine='backtrader'")

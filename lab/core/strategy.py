@@ -88,6 +88,11 @@ class StrategySpec:
     description: str = ""
     extra: dict = field(default_factory=dict)
 
+    @property
+    def is_native(self) -> bool:
+        """True for a native Backtrader strategy (no signals; runs only on Backtrader)."""
+        return self.extra.get("backtrader_factory") is not None
+
     def params(self, **values: Any) -> Params:
         """Validated parameters: defaults overridden by ``values``."""
         return self.params_cls.from_dict(values)

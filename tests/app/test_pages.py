@@ -178,3 +178,14 @@ def test_switching_symbol_shows_that_symbols_own_timeframes(lab_env):
     at.selectbox(key="bt_symbol").set_value("AAPL").run()
     tf = at.selectbox(key="bt_tf_AAPL")
     assert tf.value == "1d" and "1h" not in tf.options
+
+
+def test_a_native_backtrader_strategy_runs_on_backtrader_only(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.selectbox(key="bt_symbol").set_value("MSFT")
+    at.selectbox(key="bt_name").set_value("bt_sma_cross").run()
+    assert at.selectbox(key="bt_engine").options == ["backtrader"]
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    result = at.session_state["bt_last"]["result"]
+    assert result.engine == "backtrader" and len(result.trades) > 5

@@ -20,7 +20,7 @@ from lab.costs import ib_fixed, percent
 from lab.engines import backtrader_engine, vectorbt_engine, vectorized
 from tests.parity.matrix import CASES, DATASETS, differences, param_sets
 
-SIGNAL_SPECS = [s for s in registry.all_strategies() if not s.extra.get("backtrader_factory")]
+SIGNAL_SPECS = [s for s in registry.all_strategies() if not s.is_native]
 RUNS = [(spec, k, p) for spec in SIGNAL_SPECS for k, p in enumerate(param_sets(spec))]
 
 

@@ -15,7 +15,7 @@ import pytest
 from lab.core.registry import all_strategies
 
 #: native Backtrader strategies have no signal arrays (they run only on that engine)
-SPECS = [s for s in all_strategies() if not s.extra.get("backtrader_factory")]
+SPECS = [s for s in all_strategies() if not s.is_native]
 N_CUTS = 25
 SIZES = {"spx_daily": 1500, "btc_hourly": 2000}
 

@@ -19,7 +19,7 @@ from lab.core.registry import all_strategies, names
 SPECS = all_strategies()
 IDS = [s.name for s in SPECS]
 #: native Backtrader strategies have no signal arrays (they run only on that engine)
-SIGNAL_SPECS = [s for s in SPECS if not s.extra.get("backtrader_factory")]
+SIGNAL_SPECS = [s for s in SPECS if not s.is_native]
 SIGNAL_IDS = [s.name for s in SIGNAL_SPECS]
 FIELDS = ("entries_long", "exits_long", "entries_short", "exits_short")
 FAMILIES = {"trend", "breakout", "mean_reversion", "momentum", "volatility", "benchmark"}
