@@ -33,6 +33,8 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python benchmarks/backtest_speed.py
+	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/page_latency.py
 
 clean-data:
 	rm -rf data/store data/catalog.duckdb
