@@ -22,7 +22,7 @@ from lab.jobs import store
 from lab.jobs.store import Job
 
 #: Shortest interval between two progress writes, seconds.
-PROGRESS_EVERY_S = 0.5
+PROGRESS_EVERY_S = 0.2
 
 
 class JobCancelled(Exception):

@@ -91,6 +91,16 @@ def grid_values(start: float, stop: float, step: float, values: str, is_int: boo
                                                                   for v in grid)
 
 
+def grid_summary(grid: dict) -> str:
+    """``"fast 2..100 (50) x slow 10..400 (40)"`` for a strategy's swept values."""
+    def one(name, values) -> str:
+        if len(values) == 1:
+            return f"{name} {values[0]:g}"
+        return f"{name} {min(values):g}..{max(values):g} ({len(values)})"
+
+    return " x ".join(one(k, v) for k, v in grid.items()) or "no parameters"
+
+
 def _data_inputs(key: str) -> dict:
     ds = datasets()
     if ds.empty:
@@ -232,8 +242,10 @@ def sweep_form(key: str = "sw") -> dict | None:
     m2.metric("Dropped as invalid", f"{count['dropped_invalid']:,}",
               help="Combinations that break a strategy's rule (e.g. fast >= slow) or an "
                    "invalid leverage level")
-    m3.caption(" · ".join(f"{k}: {v:,}" for k, v in count["per_strategy"].items())
-               or "Choose symbols and strategies to size the sweep.")
+    if spec is None:
+        m3.caption("Choose symbols and strategies to size the sweep.")
+    for name, rows in count["per_strategy"].items():
+        m3.caption(f"**{name}**: {grid_summary(spec.grid_values(name))} → {rows:,} rows")
     clicked = st.button("Start sweep", type="primary", key=f"{key}_start",
                         disabled=spec is None or count["total"] == 0)
     if clicked and spec is not None:

@@ -21,9 +21,10 @@ from lab.research.sweep import list_sweeps, load_sweep
 
 #: Rows of the leaderboard drawn in the table (the CSV download has all of them).
 SHOWN_ROWS = 500
+#: Fractions shown in percent in the table.
+_PERCENT = ("total_return", "cagr", "max_drawdown", "win_rate", "exposure")
 HEATMAP_METRICS = ("sharpe", "dsr", "stability", "total_return", "cagr", "max_drawdown",
                    "profit_factor", "win_rate", "trades", "sortino", "calmar", "exposure")
-_PCT = ("total_return", "cagr", "max_drawdown", "win_rate", "exposure", "sl", "tp")
 EXPLAIN = (
     "**Trials** is how many parameter sets were tried: the more you try, the higher the "
     "best Sharpe gets by luck alone. **DSR** (deflated Sharpe ratio, Bailey & López de "
@@ -84,27 +85,39 @@ def reopen_run(row: Mapping[str, Any], sweep) -> dict:
 
 
 def display_board(board: pd.DataFrame) -> pd.DataFrame:
-    """The leaderboard as shown: params as ``fast=20 slow=50``, stops as text."""
+    """The leaderboard as shown: params as ``fast=20 slow=50``, stops as text, DSR and
+    stability in percent."""
     out = board.copy()
     out["params"] = [config_label({"strategy": "", "params": p}).split(" · ")[0].strip()
                      for p in out["params"]]
     for c in ("sl", "tp"):
         out[c] = ["off" if pd.isna(v) else f"{v * 100:g} %" for v in out[c]]
+    for c in ("dsr", "stability", *_PERCENT):
+        out[c] = out[c] * 100
     return out
 
 
+def board_columns(board: pd.DataFrame) -> list[str]:
+    """``BOARD_ORDER`` without symbol and timeframe when the sweep has only one."""
+    return [c for c in BOARD_ORDER
+            if not (c in ("symbol", "timeframe") and board[c].nunique() <= 1)]
+
+
 def _column_config() -> dict:
-    pct = st.column_config.NumberColumn(format="percent")
-    cfg = {c: pct for c in _PCT if c not in ("sl", "tp")}
-    cfg.update({
+    labels = {"total_return": "Total return", "cagr": "CAGR", "max_drawdown": "Max DD",
+              "win_rate": "Win rate", "exposure": "Exposure"}
+    cfg = {c: st.column_config.NumberColumn(label, format="%.1f %%")
+           for c, label in labels.items()}
+    cfg.update({"strategy": "Strategy", "symbol": "Symbol", "timeframe": "TF",
+                "params": "Parameters", "sl": "SL", "tp": "TP",
         "rank": st.column_config.NumberColumn("#", width="small"),
         "sharpe": st.column_config.NumberColumn("Sharpe", format="%.2f",
                                                 help="Annualized, risk-free rate 0"),
         "dsr": st.column_config.ProgressColumn(
-            "DSR", min_value=0.0, max_value=1.0, format="percent",
+            "DSR", min_value=0.0, max_value=100.0, format="%.1f %%",
             help="Deflated Sharpe ratio: P(true Sharpe > 0) given all trials"),
         "stability": st.column_config.ProgressColumn(
-            "Stability", min_value=0.0, max_value=1.0, format="percent",
+            "Stability", min_value=0.0, max_value=100.0, format="%.0f %%",
             help="Mean neighbour Sharpe / own Sharpe, clipped to 0..1"),
         "profit_factor": st.column_config.NumberColumn("Profit factor", format="%.2f"),
         "leverage": st.column_config.NumberColumn("Lev.", format="%gx"),
@@ -140,6 +153,10 @@ def heatmap_figure(table: pd.DataFrame, x: str, y: str, title: str) -> go.Figure
     return fig
 
 
+def _pct(v, decimals: int) -> str:
+    return "n/a" if v is None or pd.isna(v) else f"{v:.{decimals}%}"
+
+
 def _headline(board: pd.DataFrame, results: pd.DataFrame, min_trades: int) -> None:
     best = board.iloc[0] if len(board) else None
     cols = st.columns(6)
@@ -147,10 +164,9 @@ def _headline(board: pd.DataFrame, results: pd.DataFrame, min_trades: int) -> No
     cols[1].metric(f"Ranked (>= {min_trades} trades)", f"{len(board):,}",
                    help=f"{board.attrs.get('excluded_min_trades', 0):,} rows had fewer trades")
     cols[2].metric("Best Sharpe", "n/a" if best is None else f"{best['sharpe']:.2f}")
-    cols[3].metric("DSR of the best", "n/a" if best is None or pd.isna(best["dsr"])
-                   else f"{best['dsr']:.0%}")
-    cols[4].metric("Stability of the best", "n/a" if best is None or pd.isna(
-        best["stability"]) else f"{best['stability']:.0%}")
+    cols[3].metric("DSR of the best", "n/a" if best is None else _pct(best["dsr"], 1))
+    cols[4].metric("Stability of the best",
+                   "n/a" if best is None else _pct(best["stability"], 0))
     cols[5].metric("Rows with DSR >= 95 %", f"{int((board['dsr'] >= 0.95).sum()):,}",
                    help="Rows whose Sharpe survives the deflation at 95 % confidence")
     trials = trials_summary(results)
@@ -202,18 +218,21 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
                    "ranks what is done.")
     if res.results.empty:
         return
-    min_trades = st.number_input("Min trades", 0, 10_000, int(res.spec.min_trades),
+    f0, frest = st.columns([1, 5])
+    min_trades = f0.number_input("Min trades", 0, 10_000, int(res.spec.min_trades),
                                  key=f"{key}_mt_{sweep_id}",
                                  help="Rows with fewer closed trades are not ranked")
     board = cached_board(sweep_id, version, root, int(min_trades))
+    with frest:
+        filters = _filters(board, key)
     _headline(board, res.results, int(min_trades))
     st.info(EXPLAIN, icon=":material/info:")
-    shown = filter_board(board, _filters(board, key))
+    shown = filter_board(board, filters)
     if shown.empty:
         st.warning("No ranked row passes these filters.")
         return
     event = st.dataframe(display_board(shown.head(SHOWN_ROWS)), hide_index=True,
-                         width="stretch", height=420, column_order=BOARD_ORDER,
+                         width="stretch", height=420, column_order=board_columns(shown),
                          column_config=_column_config(), on_select="rerun",
                          selection_mode="single-row", key=f"{key}_board_{sweep_id}")
     st.caption(f"{len(shown):,} ranked row(s) pass the filters"
@@ -227,8 +246,8 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
 
 def _actions(res, board: pd.DataFrame, row: dict, root: str, key: str) -> None:
     st.markdown(f"Selected: **#{row['rank']} {config_label(row)}** on {row['symbol']} "
-                f"{row['timeframe']} · Sharpe {row['sharpe']:.2f} · DSR "
-                f"{row['dsr']:.0%} · trades {int(row['trades'])}")
+                f"{row['timeframe']} · Sharpe {row['sharpe']:.2f} · DSR {_pct(row['dsr'], 1)} · "
+                f"stability {_pct(row['stability'], 0)} · trades {int(row['trades'])}")
     b1, b2, b3 = st.columns(3)
     if b1.button("Open in Backtest", type="primary", key=f"{key}_open",
                  help="The Backtest page with this row's exact settings"):

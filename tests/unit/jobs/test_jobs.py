@@ -18,7 +18,7 @@ from lab.research.sweep import SweepSpec, load_sweep
 SMALL = SweepSpec(strategies=("sma_cross",), symbols=(("AAPL", "1d"),),
                   grids={"sma_cross": {"fast": (10, 20, 30), "slow": (50, 100)}},
                   sl=(None, 0.02))
-# about a dozen chunks of ~0.3 s each: long enough to cancel or kill in the middle
+# ~20 chunks of ~0.1 s: long enough to cancel or kill in the middle
 LONG = SweepSpec(strategies=("rsi",), symbols=(("BTCUSD_COINBASE", "1h"),),
                  grids={"rsi": {"period": (7, 10, 14, 21, 28, 35)}})
 
@@ -62,7 +62,7 @@ def test_the_job_table_is_sqlite_in_wal_mode_under_the_data_folder(root):
 
 
 def test_cancelling_a_running_sweep_stops_it_between_chunks(root):
-    job_id = jobs.submit("sweep", {"spec": LONG.to_dict(), "workers": 0, "chunk_size": 100},
+    job_id = jobs.submit("sweep", {"spec": LONG.to_dict(), "workers": 0, "chunk_size": 30},
                          root)
     wait_for(lambda: jobs.get(job_id, root).done > 0, what="the first chunk")
     assert jobs.cancel(job_id, root).status in ("cancelling", "cancelled")
@@ -74,7 +74,7 @@ def test_cancelling_a_running_sweep_stops_it_between_chunks(root):
 
 
 def test_a_killed_runner_is_reported_failed_and_resumes_to_done(root):
-    job_id = jobs.submit("sweep", {"spec": LONG.to_dict(), "workers": 0, "chunk_size": 100},
+    job_id = jobs.submit("sweep", {"spec": LONG.to_dict(), "workers": 0, "chunk_size": 30},
                          root)
     running = wait_for(lambda: (j := jobs.get(job_id, root)).done > 0 and j,
                        what="the first chunk")
