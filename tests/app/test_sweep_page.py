@@ -122,3 +122,29 @@ def test_a_dead_runner_shows_as_failed_with_resume(lab_env):
     at = open_sweep_page()
     assert any("died" in c.value for c in at.caption)
     assert at.button(key=f"sw_resume_{job_id}")
+
+
+def test_record_in_mlflow_stores_the_sweep_and_its_top_rows(finished_sweep):
+    at = open_sweep_page()
+    at.selectbox(key="sw_view").set_value(finished_sweep.id).run()
+    at.button(key="sw_record").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    outcome = at.session_state[f"sw_track_{finished_sweep.id}"].result(timeout=120)
+    assert outcome.recorded and outcome.error is None, outcome.error
+    assert len(outcome.children) == 5 and all(c.recorded for c in outcome.children)
+    assert outcome.children[0].experiment.endswith(".equity.trend.sma_cross")
+
+
+def test_compare_lines_up_two_sweeps(finished_sweep):
+    other = SweepSpec(strategies=("sma_cross",), symbols=(("MSFT", "1d"),),
+                      grids={"sma_cross": {"fast": (10, 20), "slow": (50, 100)}},
+                      sl=(None, 0.05), leverage=(1.0, 2.0))
+    job = run_job(jobs.submit("sweep", {"spec": other.to_dict(), "workers": 0}, spawn=False))
+    at = open_sweep_page()
+    at.multiselect(key="sw_cmp").set_value([finished_sweep.id, job.result["sweep_id"]]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    frames = [d.value for d in at.dataframe]
+    table = next(f for f in frames if f"{finished_sweep.id} · sharpe" in f.columns)
+    assert len(table) == 10
+    corr = next(f for f in frames if "config_spearman" in f.columns)
+    assert 0 < corr.loc[0, "configs"] <= 16 and -1 <= corr.loc[0, "config_spearman"] <= 1
