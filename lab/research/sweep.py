@@ -141,8 +141,8 @@ def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,
     workers : int, optional
         Processes of the local cluster (default: one per core); 0 runs in-process.
     chunk_size : int, optional
-        Rows per chunk (rounded to whole parameter sets). Default: about 2e8 bar x set
-        steps per chunk and at least two chunks per worker. Ignored on resume (the
+        Rows per chunk (rounded to whole parameter sets). Default: at most 5e7 bar x set
+        steps per chunk and about four chunks per worker or more. Ignored on resume (the
         stored plan is kept).
     progress : callable, optional
         ``progress(done_sets, total_sets)`` after each finished chunk (and once at the

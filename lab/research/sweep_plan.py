@@ -56,7 +56,8 @@ def plan_chunks(spec: SweepSpec, n_bars: dict[tuple[str, str], int],
     chunk_size : int, optional
         Rows per chunk, rounded down to whole parameter sets (at least one).
     workers : int
-        Parallel workers; the default sizing makes at least two chunks per worker.
+        Parallel workers; the default sizing makes about four chunks per worker or more
+        (so that workers finish together).
 
     Returns
     -------
@@ -75,7 +76,7 @@ def plan_chunks(spec: SweepSpec, n_bars: dict[tuple[str, str], int],
                 rows = max(1, int(chunk_size))
             else:
                 rows = max(1, CHUNK_STEPS // max(1, n_bars[(symbol, timeframe)]))
-                rows = min(rows, max(1, math.ceil(total / (2 * max(1, workers)))))
+                rows = min(rows, max(1, math.ceil(total / (4 * max(1, workers)))))
             per = max(1, rows // max(1, n_exec))
             n_chunks = max(1, math.ceil(n_params / per)) if n_params else 0
             bounds = np.linspace(0, n_params, n_chunks + 1).round().astype(int)

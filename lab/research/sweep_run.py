@@ -212,8 +212,7 @@ def _run_dask(todo, args, data, finished, cancelled, address, n_workers) -> bool
     cluster = None
     if address is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, scheduler_port=0,
-                               worker_dashboard_address=None, silence_logs=40)
+                               dashboard_address=None, scheduler_port=0, silence_logs=40)
         threads = max(1, (os.cpu_count() or 1) // n_workers)
     else:
         threads = None
