@@ -186,6 +186,13 @@ class SweepSpec:
     def __hash__(self) -> int:
         return hash(json.dumps(self.to_dict(), sort_keys=True))
 
+    def __getstate__(self) -> dict:            # pickle without the expansion cache
+        return {k: v for k, v in self.__dict__.items() if k != "_expanded"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "_expanded", {})
+
     # -- serialization ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable dict (``from_dict`` inverts it)."""
