@@ -36,7 +36,7 @@ def _init(key: str, **default) -> dict:
 
 def sweepable() -> dict:
     """Registered signal strategies by name (native Backtrader ones cannot be swept)."""
-    return {s.name: s for s in registry.all_strategies() if not s.is_native()}
+    return {s.name: s for s in registry.all_strategies() if not s.is_native}
 
 
 def parse_levels(text: str, what: str, percent: bool = True) -> tuple:
