@@ -13,7 +13,7 @@ import pytest
 
 from lab.core.errors import ConfigError
 from lab.research.sweep import load_sweep
-from lab.research.sweep_cli import parse_grid_values, parse_grids
+from lab.cli.sweep import parse_grid_values, parse_grids
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def run_cli(store: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("LAB_DASK_ADDRESS", None)
-    return subprocess.run([sys.executable, "-m", "lab.research.sweep_cli", "--store",
+    return subprocess.run([sys.executable, "-m", "lab.cli.sweep", "--store",
                            str(store), *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
 

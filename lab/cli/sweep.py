@@ -12,7 +12,7 @@ name applies to every swept strategy that has it, ``strategy.name=`` to one. ``-
 execution options are those of ``lab backtest``. A progress bar goes to stderr; stdout
 gets the top rows (Sharpe, then profit factor, then total return, among rows with at
 least ``--min-trades`` trades) and where the full results are. Also runnable as
-``python -m lab.research.sweep_cli``.
+``python -m lab.cli.sweep``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Command line: ``python -m lab <command> ...``.
 
-Commands: ``backtest``, ``ingest``, ``datasets``, ``strategies``. Rates are
+Commands: ``backtest``, ``sweep`` (``lab.cli.sweep``), ``ingest``, ``datasets``,
+``strategies``. Rates are
 fractions everywhere (``--commission 0.001`` is 0.1 %, ``--slippage 0.0005`` is
 5 bps, ``--sl 0.02`` is 2 % of the entry price). Errors print one line that says
 what to fix and exit with status 2.
@@ -82,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
                      choices=["equity", "index", "fx", "crypto", "future"])
     ing.add_argument("--description", default="")
     ing.add_argument("--json", action="store_true")
+
+    from lab.cli import sweep as sweep_cli
+
+    sweep_cli.add_parser(sub)
 
     sub.add_parser("datasets", help="list stored symbols and timeframes")
     sub.add_parser("strategies", help="list strategies and their parameters")
@@ -258,8 +263,14 @@ def _cmd_strategies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from lab.cli import sweep as sweep_cli
+
+    return sweep_cli.main(args)
+
+
 COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
-            "strategies": _cmd_strategies}
+            "strategies": _cmd_strategies, "sweep": _cmd_sweep}
 
 
 def main(argv: list[str] | None = None) -> int:
