@@ -221,3 +221,201 @@ def min_track_record_length(sr, sr_benchmark=0.0, skew=0.0, kurtosis=3.0,
         out = 1.0 + _variance_term(sr, skew, kurtosis) * (norm.ppf(confidence) / gap) ** 2
     out = np.where(gap > 0, out, np.where(np.isnan(gap), np.nan, np.inf))
     return out[()] if out.ndim == 0 else out
+
+
+# --------------------------------------------------------------------------------------
+# Probability of backtest overfitting (PBO) by combinatorially symmetric cross-validation
+# --------------------------------------------------------------------------------------
+#
+# Bailey, D. H., Borwein, J., López de Prado, M. and Zhu, Q. J. (2017). "The Probability
+# of Backtest Overfitting". Journal of Computational Finance 20(4), 39-69 (working paper
+# 2013-2015, SSRN 2326253). Section 2 ("CSCV"), steps 1-6:
+#
+# 1. M = T x N matrix of per-bar returns of N trials (same bars for all).
+# 2. Cut the rows into S disjoint blocks of equal size (S even).
+# 3. For every one of the C(S, S/2) combinations c of S/2 blocks: J = rows of c (in-sample),
+#    J' = rows of the other blocks (out-of-sample).
+# 4. R = performance of each trial on J, R' = on J'; n* = argmax R.
+# 5. w = relative rank of R'[n*] among R' (rank / (N + 1), ranks 1..N).
+# 6. logit lambda_c = ln(w / (1 - w)); PBO = share of combinations with lambda_c <= 0
+#    (the selected trial does not beat the out-of-sample median).
+
+#: Performance measures ``probability_of_backtest_overfitting`` understands.
+PBO_METRICS = ("sharpe", "mean")
+
+
+def _cscv_combinations(n_splits: int) -> np.ndarray:
+    """Boolean matrix (C(S, S/2), S): row c marks the in-sample blocks of combination c."""
+    from itertools import combinations
+
+    combos = list(combinations(range(n_splits), n_splits // 2))
+    out = np.zeros((len(combos), n_splits), dtype=bool)
+    for i, c in enumerate(combos):
+        out[i, list(c)] = True
+    return out
+
+
+def probability_of_backtest_overfitting(returns_matrix, n_splits: int = 16,
+                                        metric: str = "sharpe") -> dict:
+    """PBO of choosing the best of N trials in-sample, by CSCV (Bailey et al. 2017).
+
+    Parameters
+    ----------
+    returns_matrix : ndarray or DataFrame, shape (T, N)
+        Per-bar simple returns (fractions) of N >= 2 trials over the same T bars.
+        NaN counts as a zero return (a bar before the first trade, say).
+    n_splits : int
+        S, number of blocks (even, >= 2, at most T). 16 gives C(16, 8) = 12,870
+        combinations. The last ``T mod S`` rows are dropped so blocks are equal.
+    metric : str
+        In-sample and out-of-sample performance: ``"sharpe"`` (per-bar mean / standard
+        deviation, ddof 1; not annualized - ranks do not depend on the scale) or
+        ``"mean"`` (mean per-bar return).
+
+    Returns
+    -------
+    dict
+        ``pbo``: probability in [0, 1], share of combinations whose logit <= 0.
+        ``logits``: ndarray (n_combinations,), lambda_c = ln(w_c / (1 - w_c)).
+        ``rank_oos``: ndarray, w_c, relative out-of-sample rank of the IS-best trial.
+        ``is_best``, ``oos_of_is_best``: ndarray, performance of the selected trial
+        in-sample and out-of-sample (per bar, units of ``metric``).
+        ``selected``: ndarray of int, column of the IS-best trial per combination.
+        ``degradation_slope``, ``degradation_intercept``: OLS fit of
+        ``oos_of_is_best`` on ``is_best`` (performance degradation, section 3 there).
+        ``prob_oos_loss``: share of combinations where the selected trial's OOS
+        performance is < 0.
+        ``n_trials``, ``n_splits``, ``n_combinations``, ``block_size``, ``metric``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 trials, S odd or < 2, fewer than 2 rows per block, unknown metric.
+
+    Notes
+    -----
+    Ties in the out-of-sample ranks get their average rank, so N identical trials give
+    w = 1/2 and lambda = 0 (counted as overfit: the selection added nothing). The
+    per-block sums make every combination O(N), so S = 16 costs about 12,870 x N
+    operations.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> noise = rng.normal(0, 0.01, (2000, 20))
+    >>> round(probability_of_backtest_overfitting(noise, 8)["pbo"], 1) in (0.3, 0.4, 0.5, 0.6, 0.7)
+    True
+    """
+    from scipy.stats import rankdata
+
+    m = np.asarray(getattr(returns_matrix, "values", returns_matrix), dtype=float)
+    if m.ndim != 2 or m.shape[1] < 2:
+        raise ValueError(f"returns_matrix must be T x N with N >= 2 trials, got shape {m.shape}")
+    if metric not in PBO_METRICS:
+        raise ValueError(f"metric={metric!r}; one of {', '.join(PBO_METRICS)}")
+    if n_splits < 2 or n_splits % 2:
+        raise ValueError(f"n_splits={n_splits} must be even and >= 2 (16 is usual)")
+    t, n = m.shape
+    block = t // n_splits
+    if block < 2:
+        raise ValueError(f"{t} rows cannot make {n_splits} blocks of at least 2 rows; "
+                         "lower n_splits")
+    m = np.nan_to_num(m[: block * n_splits], nan=0.0)
+    blocks = m.reshape(n_splits, block, n)
+    s1 = blocks.sum(axis=1)                      # (S, N)
+    s2 = (blocks * blocks).sum(axis=1)
+    combos = _cscv_combinations(n_splits)        # (C, S)
+    rows = block * (n_splits // 2)
+
+    def perf(mask):
+        w = mask.astype(float)
+        total = w @ s1
+        mean = total / rows
+        if metric == "mean":
+            return mean
+        var = (w @ s2 - rows * mean * mean) / (rows - 1)
+        sd = np.sqrt(np.maximum(var, 0.0))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = np.where(sd > 1e-15, mean / np.where(sd > 1e-15, sd, 1.0), 0.0)
+        return out
+
+    r_is = perf(combos)                          # (C, N)
+    r_oos = perf(~combos)
+    selected = np.argmax(r_is, axis=1)
+    idx = np.arange(len(combos))
+    ranks = rankdata(r_oos, axis=1, method="average")
+    w = ranks[idx, selected] / (n + 1.0)
+    logits = np.log(w / (1.0 - w))
+    is_best = r_is[idx, selected]
+    oos_best = r_oos[idx, selected]
+    if np.ptp(is_best) > 0:
+        slope, intercept = np.polyfit(is_best, oos_best, 1)
+    else:
+        slope, intercept = float("nan"), float(np.mean(oos_best))
+    return dict(pbo=float(np.mean(logits <= 0.0)), logits=logits, rank_oos=w,
+                is_best=is_best, oos_of_is_best=oos_best, selected=selected,
+                degradation_slope=float(slope), degradation_intercept=float(intercept),
+                prob_oos_loss=float(np.mean(oos_best < 0.0)), n_trials=int(n),
+                n_splits=int(n_splits), n_combinations=int(len(combos)),
+                block_size=int(block), metric=metric)
+
+
+def sweep_returns_matrix(sweep_result, rows, *, catalog=None, root=None):
+    """Per-bar returns of some sweep rows, recomputed with ``lab.research.sweep.recompute``.
+
+    Parameters
+    ----------
+    sweep_result : lab.research.sweep.SweepResult
+    rows : DataFrame
+        Rows of ``sweep_result.results`` (or of a leaderboard built from them), all on
+        the same (symbol, timeframe).
+    catalog, root
+        As in ``recompute``.
+
+    Returns
+    -------
+    DataFrame, shape (T, len(rows))
+        Simple returns per bar (fractions), columns named by ``set_id``.
+
+    Raises
+    ------
+    ValueError
+        When the rows span several (symbol, timeframe) pairs (different bars).
+    """
+    import pandas as pd
+
+    from lab.research.sweep import recompute
+
+    pairs = set(zip(rows["symbol"], rows["timeframe"]))
+    if len(pairs) > 1:
+        raise ValueError(f"rows span several symbol/timeframe pairs {sorted(pairs)}; "
+                         "PBO needs trials on the same bars")
+    cols = {}
+    for _, row in rows.iterrows():
+        res = recompute(sweep_result, row, catalog=catalog, root=root)
+        cols[int(row["set_id"])] = res.returns
+    return pd.DataFrame(cols).fillna(0.0)
+
+
+def sweep_pbo(sweep_result, board, *, top_k: int = 20, n_splits: int = 16,
+              metric: str = "sharpe", catalog=None, root=None) -> dict:
+    """PBO of picking the best of the ``top_k`` first rows of a sweep leaderboard.
+
+    The returns of the ``top_k`` rows are recomputed (``sweep_returns_matrix``) and fed
+    to ``probability_of_backtest_overfitting``; ``n_splits`` is lowered (to an even
+    number) when the series is too short. Only the top rows are used, so the estimate
+    is about choosing among the leaders, not among all trials.
+
+    Returns
+    -------
+    dict
+        As ``probability_of_backtest_overfitting``, plus ``set_ids`` (list of int).
+    """
+    top = board.head(int(top_k))
+    mat = sweep_returns_matrix(sweep_result, top, catalog=catalog, root=root)
+    splits = int(n_splits)
+    while splits > 2 and len(mat) // splits < 2:
+        splits -= 2
+    out = probability_of_backtest_overfitting(mat.to_numpy(), splits, metric)
+    out["set_ids"] = [int(c) for c in mat.columns]
+    return out
