@@ -1,6 +1,7 @@
 """Command line: ``python -m lab <command> ...``.
 
-Commands: ``backtest``, ``sweep`` (``lab.cli.sweep``), ``ingest``, ``datasets``,
+Commands: ``backtest``, ``sweep`` (``lab.cli.sweep``), ``walkforward``
+(``lab.cli.walkforward``), ``ingest``, ``datasets``,
 ``strategies``. Rates are
 fractions everywhere (``--commission 0.001`` is 0.1 %, ``--slippage 0.0005`` is
 5 bps, ``--sl 0.02`` is 2 % of the entry price). Errors print one line that says
@@ -87,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.cli import sweep as sweep_cli
 
     sweep_cli.add_parser(sub)
+
+    from lab.cli import walkforward as walkforward_cli
+
+    walkforward_cli.add_parser(sub)
 
     sub.add_parser("datasets", help="list stored symbols and timeframes")
     sub.add_parser("strategies", help="list strategies and their parameters")
@@ -269,8 +274,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return sweep_cli.main(args)
 
 
+def _cmd_walkforward(args: argparse.Namespace) -> int:
+    from lab.cli import walkforward as walkforward_cli
+
+    return walkforward_cli.main(args)
+
+
 COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
-            "strategies": _cmd_strategies, "sweep": _cmd_sweep}
+            "strategies": _cmd_strategies, "sweep": _cmd_sweep,
+            "walkforward": _cmd_walkforward}
 
 
 def main(argv: list[str] | None = None) -> int:

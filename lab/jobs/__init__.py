@@ -19,7 +19,8 @@ Statuses: ``queued`` -> ``running`` -> ``done`` | ``failed`` | ``cancelled`` (th
 saying so (killed, out of memory, machine restarted) is found by its pid and reported
 as ``failed``; ``cancelled`` and ``failed`` jobs can be resumed.
 
-Kinds: ``"sweep"`` (``lab.jobs.sweep_job``).
+Kinds: ``"sweep"`` (``lab.jobs.sweep_job``), ``"walkforward"``
+(``lab.jobs.walkforward_job``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = ["ACTIVE", "FINAL", "STATUSES", "Job", "JobError", "JobTimeout", "canc
 _REPO = Path(__file__).resolve().parents[2]
 #: Kinds of job and the module whose ``prepare(payload)`` and ``run(payload, ctx)``
 #: handle them.
-KINDS = {"sweep": "lab.jobs.sweep_job"}
+KINDS = {"sweep": "lab.jobs.sweep_job", "walkforward": "lab.jobs.walkforward_job"}
 
 
 class JobError(LabError):

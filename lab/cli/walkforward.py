@@ -1,0 +1,138 @@
+"""``python -m lab walkforward``: walk-forward validation from the command line.
+
+Example::
+
+    python -m lab walkforward --data BTCUSD_COINBASE --timeframe 1h \\
+        --strategies sma_cross,rsi --windows 5 --train-fraction 0.7 \\
+        --grid sma_cross.fast=5,10,20 --select grid --objective sharpe --min-trades 3
+
+Windows are ``--windows N --train-fraction F`` (N test windows ending at the last bar,
+train = F of train + test) or ``--train-bars N --test-bars M`` (optionally with
+``--windows`` to keep the last ones); ``--anchored`` starts every train window at the
+first bar. ``--grid`` is as in ``lab sweep``. The execution options are those of
+``lab backtest``. stdout gets the leaderboard (OOS Sharpe, then consistency, then OOS
+return) and the per-window choices, or JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``walkforward`` command to ``subparsers`` (of ``lab.cli.build_parser``)."""
+    from lab.cli import _add_execution_args
+
+    p = subparsers.add_parser(
+        "walkforward", help="walk-forward validation: optimize on train windows, test on "
+                            "the next", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="stored symbol (see `datasets`)")
+    p.add_argument("--timeframe", help="bar size (default: the finest stored)")
+    p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--end", help="last bar, inclusive")
+    p.add_argument("--strategies", required=True, help="comma separated (see `strategies`)")
+    p.add_argument("--grid", action="append", default=[], metavar="[STRATEGY.]NAME=VALUES",
+                   help="v1,v2,... or start:stop:step; repeatable; default each "
+                        "parameter's own range")
+    p.add_argument("--windows", type=int, help="number of test windows")
+    p.add_argument("--train-fraction", type=float,
+                   help="train share of train + test, 0..1 (0.7 = 70 %%)")
+    p.add_argument("--train-bars", type=int, help="train window length, bars")
+    p.add_argument("--test-bars", type=int, help="test window length, bars")
+    p.add_argument("--anchored", action="store_true",
+                   help="train windows start at the first bar (expanding)")
+    p.add_argument("--select", choices=["grid", "optuna"], default="grid",
+                   help="score the whole grid (default) or Optuna TPE over its values")
+    p.add_argument("--trials", type=int, help="Optuna trials per window (default "
+                                              "min(50, grid size))")
+    p.add_argument("--seed", type=int, default=0, help="Optuna seed (default 0)")
+    p.add_argument("--objective", default="sharpe",
+                   help="statistic to maximize on each train window (default sharpe)")
+    p.add_argument("--min-trades", type=int, default=3,
+                   help="fewest train trades for a set to be chosen (default 3)")
+    p.add_argument("--compound", action="store_true",
+                   help="each fold starts with the previous fold's equity")
+    p.add_argument("--save", action="store_true",
+                   help="store the result under <data>/walkforward/<id>")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_execution_args(p)
+    return p
+
+
+def _payload(args: argparse.Namespace, asset_class: str) -> dict:
+    from lab.cli import _end_ts, _ts, execution_config
+    from lab.cli.sweep import parse_grids
+
+    strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
+    windows = {"n_windows": args.windows, "anchored": bool(args.anchored)}
+    if args.train_bars is not None or args.test_bars is not None:
+        windows.update(train_bars=args.train_bars, test_bars=args.test_bars)
+        if args.train_fraction is not None:
+            windows["train_fraction"] = args.train_fraction
+    else:
+        windows.update(n_windows=args.windows if args.windows is not None else 5,
+                       train_fraction=(args.train_fraction if args.train_fraction is not None
+                                       else 0.7))
+    start, end = _ts(args.start), _end_ts(args.end)
+    return {"data": args.data, "timeframe": args.timeframe,
+            "start": None if start is None else str(start),
+            "end": None if end is None else str(end), "strategies": list(strategies),
+            "grids": parse_grids(args.grid, strategies), "windows": windows,
+            "select": args.select, "objective": args.objective,
+            "min_trades": args.min_trades, "compound": args.compound,
+            "n_trials": args.trials, "seed": args.seed,
+            "config": execution_config(args, asset_class).to_dict()}
+
+
+def _num(v):
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``lab walkforward``; returns the exit status."""
+    from lab.api import open_catalog
+    from lab.jobs.walkforward_job import execute, new_wf_id
+    from lab.research.walk_forward import save_walk_forward, walk_forward_root
+
+    catalog = open_catalog(args.store)
+    payload = _payload(args, catalog.asset_class(args.data))
+
+    def progress(done: int, total: int) -> None:
+        if not args.json:
+            print(f"\r{done}/{total} folds", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    result, _ = execute(payload, args.store, progress=progress)
+    folder = None
+    if args.save:
+        folder = save_walk_forward(result, walk_forward_root(args.store) / new_wf_id())
+    if args.json:
+        def records(df):
+            return [{k: _num(v.isoformat() if hasattr(v, "isoformat") else
+                             (v.item() if hasattr(v, "item") else v))
+                     for k, v in r.items()} for r in df.to_dict(orient="records")]
+
+        doc = {"summary": records(result.summary), "windows": records(result.windows),
+               "meta": result.meta, "folder": None if folder is None else str(folder)}
+        print(json.dumps(doc, indent=2, default=str))
+        return 0
+    m = result.meta
+    print(f"walk-forward on {m['symbol']} {m['timeframe']}: {len(m['windows'])} windows, "
+          f"select {m['select']} by {m['objective']} (min {m['min_trades']} trades)"
+          f"{', compounded' if m['compound'] else ''}")
+    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    cols = ["strategy", "window", "test_start", "test_end", "params", "is_sharpe",
+            "oos_sharpe", "oos_total_return"]
+    print(result.windows[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if folder is not None:
+        print(f"saved to {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    from lab.cli import build_parser
+
+    sys.exit(main(build_parser().parse_args(["walkforward", *sys.argv[1:]])))
