@@ -87,7 +87,6 @@ def test_system_page_shows_package_versions_and_the_store(lab_env):
 
 
 @pytest.mark.parametrize("page, words", [
-    ("app_pages/walk_forward.py", "out-of-sample"),
     ("app_pages/optimize.py", "Optuna"),
     ("app_pages/live.py", "paper bots"),
 ])

@@ -1,0 +1,292 @@
+"""Walk-forward page: the form, the jobs panel, and the result views and figures.
+
+The form collects a ``"walkforward"`` job payload (``lab.jobs.walkforward_job``); the
+work runs in a ``lab.jobs`` runner process that the panel watches with
+``st.fragment(run_every=1)``. Results are read from ``<data>/walkforward/<id>/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from lab import jobs
+from lab.core.errors import LabError
+from lab.research.walk_forward import (WalkForwardResult, load_walk_forward,
+                                       walk_forward_root, walk_forward_windows)
+from lab.ui.cache import load_bars
+from lab.ui.sweep_form import _grid_inputs, _init, sweepable
+from lab.ui.widgets import data_picker, execution_inputs
+
+KIND = "walkforward"
+#: Objectives offered on the page (``STAT_NAMES`` that are better when larger).
+OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr", "profit_factor",
+              "expectancy")
+_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:",
+          "cancelling": ":material/hourglass_top:", "cancelled": ":material/block:",
+          "failed": ":material/error:", "done": ":material/check_circle:"}
+
+
+# -- form ---------------------------------------------------------------------------------
+def walk_forward_form(key: str = "wf") -> dict | None:
+    """Inputs of a walk-forward; shows its windows and the Start button.
+
+    Returns
+    -------
+    dict or None
+        The job payload when Start was clicked with valid inputs, else None.
+    """
+    data = data_picker(key)
+    specs = sweepable()
+    strategies = st.multiselect("Strategies", list(specs), key=f"{key}_strategies",
+                                format_func=lambda n: f"{n} ({specs[n].family})",
+                                **_init(f"{key}_strategies", default=["sma_cross"]))
+    errors, grids = [], {}
+    for name in strategies:
+        with st.expander(f"Grid of {name}: {specs[name].description}", expanded=False):
+            try:
+                grids[name] = {k: list(v) for k, v in _grid_inputs(specs[name], key).items()}
+            except LabError as exc:
+                errors.append(str(exc))
+    c1, c2, c3, c4 = st.columns(4)
+    mode = c1.radio("Windows", ["count", "bars"], key=f"{key}_mode", horizontal=True,
+                    format_func={"count": "count + train %", "bars": "lengths (bars)"}.get)
+    windows: dict = {"anchored": c4.toggle("Anchored", key=f"{key}_anchored",
+                                           help="Every train window starts at the first "
+                                                "bar (expanding) instead of sliding")}
+    if mode == "count":
+        windows["n_windows"] = int(c2.number_input("Test windows", 1, 100, key=f"{key}_n",
+                                                   **_init(f"{key}_n", value=5)))
+        windows["train_fraction"] = c3.slider("Train share, %", 10, 95, key=f"{key}_frac",
+                                              **_init(f"{key}_frac", value=70)) / 100
+    else:
+        windows["train_bars"] = int(c2.number_input("Train bars", 2, 10**7,
+                                                    key=f"{key}_train_bars",
+                                                    **_init(f"{key}_train_bars", value=2000)))
+        windows["test_bars"] = int(c3.number_input("Test bars", 2, 10**7,
+                                                   key=f"{key}_test_bars",
+                                                   **_init(f"{key}_test_bars", value=500)))
+    s1, s2, s3, s4 = st.columns(4)
+    select = s1.selectbox("Selection", ["grid", "optuna"], key=f"{key}_select",
+                          help="grid: score every set on each train window; optuna: TPE "
+                               "proposals over the grid values (seeded)")
+    objective = s2.selectbox("Objective", OBJECTIVES, key=f"{key}_objective")
+    min_trades = s3.number_input("Min train trades", 0, 10_000, key=f"{key}_min_trades",
+                                 **_init(f"{key}_min_trades", value=3))
+    trials = s4.number_input("Optuna trials / window", 1, 10_000, key=f"{key}_trials",
+                             **_init(f"{key}_trials", value=30), disabled=select != "optuna")
+    compound = st.toggle("Compound folds", key=f"{key}_compound",
+                         help="Each test window starts with the previous one's final "
+                              "equity (default: fresh capital per window)")
+    config = None
+    with st.expander("Execution settings: cash, direction, costs, sizing, stops"):
+        try:
+            config = execution_inputs(data["asset_class"], key)
+        except LabError as exc:
+            errors.append(f"Execution settings: {exc}")
+    n_bars = None
+    try:
+        bars = load_bars(data["symbol"], data["timeframe"], data["start"], data["end"],
+                         data["version"])
+        n_bars = len(bars)
+        ws = walk_forward_windows(bars.index, **windows)
+        st.caption(window_caption(bars.index, ws))
+    except LabError as exc:
+        errors.append(str(exc))
+    for e in errors:
+        st.error(e)
+    ok = bool(strategies) and not errors and config is not None and n_bars
+    if not strategies:
+        st.info("Choose at least one strategy.")
+    if st.button("Start walk-forward", type="primary", key=f"{key}_start", disabled=not ok):
+        return {"data": data["symbol"], "timeframe": data["timeframe"],
+                "start": data["start"].isoformat(), "end": data["end"].isoformat(),
+                "strategies": list(strategies), "grids": grids, "windows": windows,
+                "select": select, "objective": objective, "min_trades": int(min_trades),
+                "compound": bool(compound),
+                "n_trials": int(trials) if select == "optuna" else None, "seed": 0,
+                "config": config.to_dict()}
+    return None
+
+
+def window_caption(index: pd.DatetimeIndex, ws) -> str:
+    """``"5 windows: train 2,000 bars (rolling), test 500 bars, 2019-01-01 .. 2020-03-01"``."""
+    kind = "anchored, growing" if ws[0].train.start == 0 and len(ws) > 1 and \
+        ws[1].train.start == 0 else "rolling"
+    return (f"{len(ws)} windows: train {ws[0].train_bars:,} bars ({kind}), test "
+            f"{ws[0].test_bars:,} bars each; out of sample "
+            f"{index[ws[0].test.start]:%Y-%m-%d} .. {index[ws[-1].test.stop - 1]:%Y-%m-%d}")
+
+
+# -- jobs ---------------------------------------------------------------------------------
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not np.isfinite(seconds):
+        return "n/a"
+    return str(dt.timedelta(seconds=int(round(seconds))))
+
+
+def _job_line(job: jobs.Job, key: str) -> None:
+    with st.container(border=True):
+        c1, c2 = st.columns([5, 1])
+        c1.markdown(f"{_ICONS.get(job.status, '')} **{job.status}** · {job.title} · "
+                    f"`{job.result.get('wf_id', '')}`")
+        if job.active:
+            c1.progress(job.fraction, text=f"{job.done:,} / {job.total:,} windows · ETA "
+                                           f"{_duration(job.eta_s)} · elapsed "
+                                           f"{_duration(job.elapsed_s)}")
+            if c2.button("Cancel", key=f"{key}_cancel_{job.id}",
+                         disabled=job.status == "cancelling"):
+                jobs.cancel(job.id)
+                st.rerun(scope="fragment")
+        elif job.status in ("failed", "cancelled"):
+            if job.error:
+                c1.caption(f":red[{job.error}]")
+            if c2.button("Restart", key=f"{key}_resume_{job.id}"):
+                jobs.resume(job.id)
+                st.session_state[f"{key}_watch"] = job.id
+                st.rerun()
+        else:
+            c1.caption(f"{job.total:,} windows in {_duration(job.elapsed_s)}")
+
+
+def jobs_panel(key: str = "wf", limit: int = 5) -> None:
+    """Walk-forward jobs: progress, ETA and Cancel while active (polled every second);
+    when the watched one finishes the page reruns and shows its result."""
+    recent = jobs.list_jobs(KIND, limit=limit)
+    if not recent:
+        return
+    active = any(j.active for j in recent)
+
+    @st.fragment(run_every=1.0 if active else None)
+    def panel() -> None:
+        fresh = jobs.list_jobs(KIND, limit=limit)
+        watched = st.session_state.get(f"{key}_watch")
+        for job in fresh:
+            _job_line(job, key)
+        done = next((j for j in fresh if j.id == watched and not j.active), None)
+        if done is not None:
+            st.session_state.pop(f"{key}_watch", None)
+            if done.status == "done":
+                st.session_state[f"{key}_view"] = done.result.get("wf_id")
+            st.rerun()
+        if active and not any(j.active for j in fresh):
+            st.rerun()
+
+    st.markdown("**Walk-forward jobs** (they keep running when this tab closes)")
+    panel()
+
+
+# -- figures ------------------------------------------------------------------------------
+def equity_figure(result: WalkForwardResult) -> go.Figure:
+    """Stitched OOS equity per strategy (solid) and the in-sample reference (dotted),
+    account currency; test-window starts as vertical lines."""
+    fig = go.Figure()
+    for i, s in enumerate(result.equity.columns):
+        color = f"hsl({(i * 67) % 360},65%,45%)"
+        fig.add_scatter(x=result.equity.index, y=result.equity[s], name=f"{s} OOS",
+                        line=dict(color=color))
+        if s in result.in_sample:
+            fig.add_scatter(x=result.in_sample.index, y=result.in_sample[s],
+                            name=f"{s} in-sample best", line=dict(color=color, dash="dot"))
+    for t in result.windows.drop_duplicates("window")["test_start"]:
+        fig.add_vline(x=pd.Timestamp(t), line=dict(color="grey", width=1, dash="dash"))
+    fig.update_layout(title="Stitched out-of-sample equity vs in-sample optimum",
+                      yaxis_title="equity", height=420, margin=dict(t=50, b=30))
+    return fig
+
+
+def sharpe_scatter(result: WalkForwardResult) -> go.Figure:
+    """IS vs OOS Sharpe, one point per window and strategy, with the y = x line."""
+    w = result.windows
+    fig = go.Figure()
+    for s, g in w.groupby("strategy", sort=False):
+        fig.add_scatter(x=g["is_sharpe"], y=g["oos_sharpe"], mode="markers", name=s,
+                        text=[f"window {k}" for k in g["window"]], marker=dict(size=10))
+    vals = pd.concat([w["is_sharpe"], w["oos_sharpe"]]).replace([np.inf, -np.inf], np.nan)
+    lo, hi = (float(vals.min()), float(vals.max())) if vals.notna().any() else (-1.0, 1.0)
+    fig.add_scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="OOS = IS",
+                    line=dict(color="grey", dash="dash"))
+    fig.update_layout(title="In-sample vs out-of-sample Sharpe per window",
+                      xaxis_title="IS Sharpe (annualized)",
+                      yaxis_title="OOS Sharpe (annualized)", height=420,
+                      margin=dict(t=50, b=30))
+    return fig
+
+
+def drift_figure(result: WalkForwardResult, strategy: str) -> go.Figure:
+    """Chosen parameter values per window (parameter drift) of ``strategy``."""
+    g = result.windows[result.windows["strategy"] == strategy]
+    fig = go.Figure()
+    for c in [c for c in g.columns if c.startswith("param_") and g[c].notna().any()]:
+        fig.add_scatter(x=g["window"], y=g[c], mode="lines+markers", name=c[6:])
+    fig.update_layout(title=f"Parameter drift: {strategy}", xaxis_title="window",
+                      yaxis_title="chosen value", height=360, margin=dict(t=50, b=30))
+    return fig
+
+
+# -- results ------------------------------------------------------------------------------
+def stored_results(root: str | Path) -> list[str]:
+    """Ids of stored walk-forwards, newest first."""
+    folder = walk_forward_root(root)
+    if not folder.exists():
+        return []
+    return sorted((p.name for p in folder.iterdir() if (p / "meta.json").exists()),
+                  reverse=True)
+
+
+def result_view(root: str | Path, key: str = "wf") -> None:
+    """Pick a stored walk-forward and show its leaderboard, equity, scatter, windows and
+    parameter drift."""
+    ids = stored_results(root)
+    if not ids:
+        st.info("No walk-forward yet: start one in the first tab.")
+        return
+    if st.session_state.get(f"{key}_view") not in ids:
+        st.session_state[f"{key}_view"] = ids[0]
+    wf_id = st.selectbox("Walk-forward", ids, key=f"{key}_view")
+    try:
+        res = load_walk_forward(walk_forward_root(root) / wf_id)
+    except (LabError, OSError, ValueError) as exc:
+        st.error(f"Cannot read {wf_id}: {exc}")
+        return
+    m = res.meta
+    st.caption(f"{m['symbol']} {m['timeframe']} · {len(m['windows'])} windows · select "
+               f"{m['select']} by {m['objective']} (≥ {m['min_trades']} train trades) · "
+               f"{'compounded' if m['compound'] else 'fresh capital per window'}")
+    best = res.summary.iloc[0]
+    c = st.columns(5)
+    c[0].metric("Best strategy", str(best["strategy"]))
+    c[1].metric("OOS Sharpe (mean)", _fmt(best["oos_sharpe"], "{:.2f}"))
+    c[2].metric("Consistency", _fmt(best["consistency"], "{:.0%}"),
+                help="Share of test windows with a positive return")
+    c[3].metric("Sharpe decay", _fmt(best["sharpe_decay"], "{:.0%}"),
+                help="1 - OOS Sharpe / IS Sharpe")
+    c[4].metric("WF efficiency", _fmt(best["wfe"], "{:.2f}"),
+                help="OOS annualized return / IS annualized return")
+    st.dataframe(res.summary, hide_index=True, key=f"{key}_board",
+                 column_config={"consistency": st.column_config.NumberColumn(format="percent"),
+                                "oos_return": st.column_config.NumberColumn(format="percent")})
+    st.plotly_chart(equity_figure(res), key=f"{key}_equity")
+    st.plotly_chart(sharpe_scatter(res), key=f"{key}_scatter")
+    st.markdown("**Windows**")
+    cols = ["strategy", "window", "train_start", "train_end", "test_start", "test_end",
+            "params", "eligible", "is_sharpe", "oos_sharpe", "is_total_return",
+            "oos_total_return", "oos_trades"]
+    st.dataframe(res.windows[[c for c in cols if c in res.windows]], hide_index=True,
+                 key=f"{key}_windows")
+    strategy = st.selectbox("Parameter drift of", list(res.summary["strategy"]),
+                            key=f"{key}_drift_strategy")
+    st.plotly_chart(drift_figure(res, strategy), key=f"{key}_drift")
+
+
+def _fmt(v, pattern: str) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "n/a"
+    return pattern.format(f) if np.isfinite(f) else "n/a"
