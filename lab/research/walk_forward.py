@@ -78,7 +78,7 @@ class WalkForwardResult:
         One row per strategy and window: ``strategy, window, train_start, train_end,
         test_start, test_end`` (UTC bar open times, inclusive), ``params`` (JSON, None
         when no set was eligible), ``param_<name>``, ``eligible`` (sets with enough
-        trades), ``is_<metric>`` and ``oos_<metric>`` for ``WINDOW_METRICS``.
+        trades; with Optuna, among the sets it scored), ``is_<metric>`` and ``oos_<metric>`` for ``WINDOW_METRICS``.
     equity : DataFrame
         Stitched OOS equity, one column per strategy, indexed by the test bars (account
         currency).
@@ -142,7 +142,14 @@ def _best(values: np.ndarray, trades: np.ndarray, min_trades: int) -> int | None
 def _select_optuna(score: Callable[[list[int]], np.ndarray], grid: Mapping[str, tuple],
                    index_of: Mapping[tuple, int], objective_col: int, trades_col: int,
                    min_trades: int, n_trials: int, seed: int) -> tuple[int | None, int]:
-    """TPE search over the grid values; returns (best set index or None, sets scored)."""
+    """TPE search over the grid values.
+
+    Returns
+    -------
+    (int or None, int)
+        Index of the best scored set with enough trades (None if none), and how many
+        of the scored sets had enough trades.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -170,7 +177,7 @@ def _select_optuna(score: Callable[[list[int]], np.ndarray], grid: Mapping[str, 
     js = list(seen)
     rows = np.stack([seen[j] for j in js])
     k = _best(rows[:, objective_col], rows[:, trades_col], min_trades)
-    return (None if k is None else js[k]), len(seen)
+    return (None if k is None else js[k]), int((rows[:, trades_col] >= min_trades).sum())
 
 
 def _stitch(parts: list[pd.Series], cash: float, compound: bool) -> pd.Series:

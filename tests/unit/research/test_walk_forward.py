@@ -140,3 +140,39 @@ def test_errors(bars):
         _run(bars, [])
     with pytest.raises(ConfigError, match="does not fit"):
         _run(bars.iloc[:100], ws)
+
+
+def test_signals_are_computed_once_per_strategy(bars, monkeypatch):
+    from lab.core.strategy import StrategySpec
+
+    calls = []
+    original = StrategySpec.signals_batch
+
+    def counting(self, b, params_list):
+        calls.append((self.name, len(b), len(params_list)))
+        return original(self, b, params_list)
+
+    monkeypatch.setattr(StrategySpec, "signals_batch", counting)
+    ws = walk_forward_windows(bars.index, n_windows=4, train_fraction=0.7)
+    for select in ("grid", "optuna"):
+        calls.clear()
+        _run(bars, ws, select=select, n_trials=5)
+        # one batch, on all the bars, for every parameter set (3 x 3, all valid)
+        assert calls == [("sma_cross", len(bars), 9)]
+
+
+def test_progress_and_cancel(bars):
+    from lab.research.walk_forward import WalkForwardCancelled
+
+    ws = walk_forward_windows(bars.index, n_windows=3, train_fraction=0.7)
+    seen = []
+    _run(bars, ws, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    asked = []
+
+    def cancel():
+        asked.append(1)
+        return len(asked) > 2
+
+    with pytest.raises(WalkForwardCancelled, match="window 3 of 3"):
+        _run(bars, ws, cancel=cancel)
