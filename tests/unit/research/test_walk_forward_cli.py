@@ -72,3 +72,19 @@ def test_job_kind(store):
     assert job.status == "done", job.error
     res = load_walk_forward(job.result["folder"])
     assert len(res.windows) == 2 and job.result["best"]["strategy"] == "sma_cross"
+
+
+def test_job_cancel_stops_between_folds(store):
+    from lab import jobs
+    from lab.jobs.runner import JobContext, run_job
+
+    job_id = jobs.submit("walkforward", {
+        "data": "BTCUSD_COINBASE", "timeframe": "1d", "strategies": "sma_cross",
+        "grids": {"sma_cross": {"fast": [5], "slow": [50]}},
+        "windows": {"n_windows": 2, "train_fraction": 0.7}}, root=store, spawn=False)
+    assert jobs.get(job_id, store).result["wf_id"].startswith("wf-")
+    ctx = JobContext(job_id, store)
+    ctx.stop_requested = True                   # as SIGTERM or a cancel request
+    job = run_job(job_id, store, ctx)
+    assert job.status == "cancelled"
+    assert not (store / "walkforward").exists()
