@@ -15,9 +15,7 @@ open, so the Streamlit server, the CLI and test workers can share one store.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from lab.core.errors import DataError
+from lab.core.files import write_atomic
 from lab.core.types import TIMEFRAME_SECONDS, AssetClass
 from lab.data.frames import check_bars, fingerprint, to_arrow, to_utc
 from lab.data.quality import NS, QualityReport, assess_quality
@@ -65,20 +64,6 @@ def _check_timeframe(timeframe: str) -> str:
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _write_atomic(path: Path, write) -> None:
-    """Write ``path`` via a temporary file in its folder, fsync, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Catalog:
@@ -425,9 +410,9 @@ class Catalog:
         folder = self._dir(symbol, timeframe)
         folder.mkdir(parents=True, exist_ok=True)
         table = to_arrow(bars)
-        _write_atomic(folder / BARS_FILE,
+        write_atomic(folder / BARS_FILE,
                       lambda fh: pq.write_table(table, fh, compression="zstd"))
-        _write_atomic(folder / META_FILE,
+        write_atomic(folder / META_FILE,
                       lambda fh: fh.write(json.dumps(meta, indent=1).encode("utf-8")))
         return meta
 

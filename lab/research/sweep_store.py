@@ -9,9 +9,7 @@ exists.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from lab.core.errors import ConfigError
+from lab.core.files import write_atomic
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks"
@@ -41,21 +40,6 @@ def check_id(sweep_id: str) -> str:
 def sweep_dir(sweeps: Path, sweep_id: str) -> Path:
     """``<sweeps>/<sweep_id>`` (the id checked)."""
     return Path(sweeps) / check_id(sweep_id)
-
-
-def write_atomic(path: Path, write) -> None:
-    """Write ``path`` through ``write(fh)`` on a temporary file, fsync, ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
