@@ -1,77 +1,15 @@
 """The Walk-forward page in real Chromium: a short walk-forward started by clicking runs
 as a job and ends on its results (leaderboard, equity, scatter, windows, drift).
 
-Needs Debian's chromium at /usr/bin/chromium (``.ci/run`` installs it).
+Needs Debian's chromium at /usr/bin/chromium (``.ci/run`` installs it); the ``server``
+and ``browser`` fixtures are in ``tests/e2e/conftest.py``.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import ROOT
-
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from lab.data import Catalog, build_sample_store
-
-    root = tmp_path_factory.mktemp("e2e-wf-data")
-    build_sample_store(Catalog(root))
-    port = _free_port()
-    env = {**os.environ, "LAB_DATA_DIR": str(root)}
-    log = open(root / "streamlit.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start: " + (root / "streamlit.log").read_text())
-    yield url, root
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_a_short_walk_forward_ends_on_its_results(server, browser, artifacts_dir):
