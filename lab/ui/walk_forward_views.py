@@ -224,6 +224,7 @@ def drift_figure(result: WalkForwardResult, strategy: str) -> go.Figure:
     fig = go.Figure()
     for c in [c for c in g.columns if c.startswith("param_") and g[c].notna().any()]:
         fig.add_scatter(x=g["window"], y=g[c], mode="lines+markers", name=c[6:])
+    fig.update_xaxes(dtick=1)
     fig.update_layout(title=f"Parameter drift: {strategy}", xaxis_title="window",
                       yaxis_title="chosen value", height=360, margin=dict(t=50, b=30))
     return fig
