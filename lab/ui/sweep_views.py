@@ -227,6 +227,7 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
         filters = _filters(board, key)
     _headline(board, res.results, int(min_trades))
     st.info(EXPLAIN, icon=":material/info:")
+    _pbo(res, board, root, key)
     shown = filter_board(board, filters)
     if shown.empty:
         st.warning("No ranked row passes these filters.")
@@ -242,6 +243,33 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
     row = shown.iloc[rows[0] if rows and rows[0] < len(shown) else 0].to_dict()
     _actions(res, board, row, root, key)
     _heatmap(board, res, key)
+
+
+def _pbo(res, board: pd.DataFrame, root: str, key: str, top_k: int = 20) -> None:
+    """Probability of backtest overfitting of picking the best of the top rows."""
+    from lab.research.overfitting import sweep_pbo
+
+    state_key = f"{key}_pbo_{res.id}"
+    c1, c2 = st.columns([1, 3])
+    if c1.button(f"Estimate PBO (top {top_k})", key=f"{key}_pbo_btn",
+                 help="Recomputes the top rows' returns and runs combinatorially symmetric "
+                      "cross-validation (Bailey, Borwein, López de Prado & Zhu 2015)"):
+        with st.spinner("Recomputing the top rows and running CSCV..."):
+            try:
+                st.session_state[state_key] = sweep_pbo(res, board, top_k=top_k, root=root)
+            except Exception as exc:  # noqa: BLE001 - show why
+                st.session_state[state_key] = {"error": str(exc)}
+    out = st.session_state.get(state_key)
+    if out is None:
+        c2.caption("PBO: the probability that the in-sample best of these rows ranks below "
+                   "the median out of sample. Click to estimate it.")
+    elif "error" in out:
+        c2.warning(f"PBO unavailable: {out['error']}")
+    else:
+        c2.metric(f"PBO of choosing the best of the top {len(out['set_ids'])}",
+                  _pct(out["pbo"], 0),
+                  help="Share of CSCV splits where the in-sample winner is below the "
+                       "out-of-sample median; above 50 % means the ranking is noise")
 
 
 def _actions(res, board: pd.DataFrame, row: dict, root: str, key: str) -> None:

@@ -148,3 +148,15 @@ def test_compare_lines_up_two_sweeps(finished_sweep):
     assert len(table) == 10
     corr = next(f for f in frames if "config_spearman" in f.columns)
     assert 0 < corr.loc[0, "configs"] <= 16 and -1 <= corr.loc[0, "config_spearman"] <= 1
+
+
+def test_pbo_of_the_top_rows_is_estimated_on_demand(finished_sweep):
+    at = open_sweep_page()
+    at.selectbox(key="sw_view").set_value(finished_sweep.id).run()
+    assert not any(m.label.startswith("PBO") for m in at.metric)
+    at.button(key="sw_pbo_btn").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    out = at.session_state[f"sw_pbo_{finished_sweep.id}"]
+    assert "error" not in out, out
+    assert 0.0 <= out["pbo"] <= 1.0 and len(out["set_ids"]) >= 2
+    assert any(m.label.startswith("PBO of choosing the best") for m in at.metric)
