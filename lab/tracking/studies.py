@@ -1,0 +1,173 @@
+"""Record an Optuna study in MLflow: a parent run per study, a child run per trial.
+
+What is written:
+
+* experiment ``{project}.studies`` (project from ``$LAB_PROJECT``, default ``"lab"``);
+* parent run ``study <name>`` with tags ``lab.kind=study``, ``lab.study_name``,
+  ``strategy``, ``symbol``, ``timeframe``, ``objectives``, ``directions``, ``source``,
+  ``git_commit``, ``storage``; params ``sampler``, ``min_trades``, ``start``, ``end``,
+  ``levels`` and the base config as ``x.<field>``; metrics ``trials``, ``complete``,
+  ``pruned``, ``feasible``, ``best_<objective>``; artifacts ``trials.csv``,
+  ``trials.parquet`` and ``best.csv``;
+* one child run per trial ``trial <number>`` (tag ``mlflow.parentRunId``, ``lab.kind=
+  trial``, ``lab.study_name``, ``lab.trial``, ``state``, ``feasible``) with the sampled
+  values as params (``p.<name>``), the objective values as ``value_<objective>`` and the
+  full-period metrics (``sharpe``, ``trades``, ...) as metrics.
+
+The study is duck-typed (``lab.research.optimize.StudyResult``: ``study_name``,
+``storage``, ``objectives``, ``directions``, ``trials``, ``best``, ``attrs``):
+``lab.tracking`` sits below ``lab.research`` and does not import it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab.tracking import store
+from lab.tracking.sweeps import PARAM_MAX
+from lab.tracking.writer import flatten, git_state, metric_value, project_name
+
+#: Metrics copied from a trial row to its child run, when present.
+TRIAL_METRICS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
+                 "max_drawdown", "exposure", "trades", "win_rate", "profit_factor",
+                 "fees", "liquidations", "duration_s")
+
+
+@dataclass(frozen=True)
+class StudyTrackingOutcome:
+    """What ``track_study`` did.
+
+    Attributes
+    ----------
+    recorded : bool
+        True when the parent run was stored (children may still have failed).
+    run_id, experiment, uri : str or None
+        The parent run.
+    children : tuple of str
+        Run ids of the child runs, in trial order.
+    error : str or None
+    """
+
+    recorded: bool
+    run_id: str | None = None
+    experiment: str | None = None
+    uri: str | None = None
+    children: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def track_study(study_result, *, tracking_uri: str | None = None,
+                project: str | None = None, source: str = "app",
+                max_children: int = 1000) -> StudyTrackingOutcome:
+    """Record a study as a parent MLflow run with one child run per trial. Never raises.
+
+    Parameters
+    ----------
+    study_result : lab.research.optimize.StudyResult
+    tracking_uri : str, optional
+        Store URI (default ``lab.tracking.tracking_uri()``).
+    project : str, optional
+        First part of the experiment name.
+    source : str
+        ``"app"``, ``"cli"``, ``"job"``...
+    max_children : int
+        At most this many child runs (the first trials by number).
+
+    Returns
+    -------
+    StudyTrackingOutcome
+        ``recorded=False`` with ``error`` when the store cannot be written.
+    """
+    uri = tracking_uri or store.tracking_uri()
+    exp_name = f"{project_name(project)}.studies"
+    run_id = None
+    try:
+        from mlflow.entities import Metric, Param, RunTag
+
+        r = study_result
+        a = dict(r.attrs or {})
+        c = store.client(uri)
+        store.reap_dead_runs(c)
+        exp_id = store.get_or_create_experiment(c, uri, exp_name)
+        commit, dirty = git_state()
+        tags = {"lab.kind": "study", "lab.study_name": str(r.study_name),
+                "strategy": str(a.get("strategy")), "symbol": str(a.get("symbol")),
+                "timeframe": str(a.get("timeframe")),
+                "objectives": ",".join(r.objectives), "directions": ",".join(r.directions),
+                "storage": str(r.storage)[:PARAM_MAX], "source": source,
+                "project": project_name(project), "git_commit": commit, "git_dirty": dirty,
+                "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})"}
+        tags.update(store.process_tags())
+        run = c.create_run(exp_id, tags=tags, run_name=f"study {r.study_name}")
+        run_id = run.info.run_id
+        status = "FAILED"
+        try:
+            trials = r.trials
+            now = int(time.time() * 1000)
+            state = trials["state"] if len(trials) else trials.get("state", [])
+            values = {"trials": len(trials),
+                      "complete": int((state == "COMPLETE").sum()) if len(trials) else 0,
+                      "pruned": int((state == "PRUNED").sum()) if len(trials) else 0,
+                      "feasible": int(trials["feasible"].astype(bool).sum())
+                      if len(trials) else 0}
+            for o in r.objectives:
+                if len(r.best) and f"value_{o}" in r.best:
+                    values[f"best_{o}"] = r.best[f"value_{o}"].iloc[0]
+            params = {"sampler": a.get("sampler"), "min_trades": a.get("min_trades"),
+                      "start": a.get("start"), "end": a.get("end"),
+                      "levels": json.dumps(a.get("levels", {}), sort_keys=True),
+                      "asset_class": a.get("asset_class")}
+            params.update({f"x.{k}": v for k, v in flatten(a.get("config") or {}).items()})
+            c.log_batch(run_id,
+                        metrics=[Metric(k, v, now, 0) for k, raw in values.items()
+                                 if (v := metric_value(raw)) is not None],
+                        params=[Param(k, str(v)[:PARAM_MAX]) for k, v in
+                                sorted(params.items())])
+            with tempfile.TemporaryDirectory(prefix="lab-study-") as tmp:
+                folder = Path(tmp)
+                trials.to_csv(folder / "trials.csv", index=False)
+                trials.to_parquet(folder / "trials.parquet", index=False)
+                r.best.to_csv(folder / "best.csv", index=False)
+                c.log_artifacts(run_id, tmp)
+            status = "FINISHED"
+        finally:
+            try:
+                c.set_terminated(run_id, status=status)
+            except Exception:       # noqa: BLE001 - the reaper cleans up
+                pass
+    except Exception as exc:        # noqa: BLE001 - tracking never breaks research
+        return StudyTrackingOutcome(False, run_id, exp_name, uri,
+                                    error=f"{type(exc).__name__}: {exc}".strip())
+    children, errors = [], []
+    for row in r.trials.head(int(max_children)).to_dict("records"):
+        try:
+            ctags = {"mlflow.parentRunId": run_id, "lab.kind": "trial",
+                     "lab.study_name": str(r.study_name), "lab.trial": str(row["number"]),
+                     "state": str(row["state"]), "feasible": str(bool(row.get("feasible"))),
+                     "strategy": str(a.get("strategy")), "symbol": str(a.get("symbol")),
+                     "timeframe": str(a.get("timeframe")), "source": source}
+            child = c.create_run(exp_id, tags=ctags, run_name=f"trial {row['number']}")
+            cid = child.info.run_id
+            now = int(time.time() * 1000)
+            ps = [Param(f"p.{k[6:]}", str(v)[:PARAM_MAX]) for k, v in row.items()
+                  if k.startswith("param_") and not _missing(v)]
+            ps.append(Param("params", str(row.get("params", "{}"))[:PARAM_MAX]))
+            ms = [Metric(k, v, now, 0) for k in
+                  [f"value_{o}" for o in r.objectives] + list(TRIAL_METRICS)
+                  if (v := metric_value(row.get(k))) is not None]
+            c.log_batch(cid, metrics=ms, params=ps, tags=[RunTag("lab.parent_study", run_id)])
+            c.set_terminated(cid, status="FINISHED")
+            children.append(cid)
+        except Exception as exc:    # noqa: BLE001
+            errors.append(f"trial {row.get('number')}: {type(exc).__name__}: {exc}")
+    return StudyTrackingOutcome(True, run_id, exp_name, uri, tuple(children),
+                                "; ".join(errors[:5]) or None)
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
