@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     walkforward_cli.add_parser(sub)
 
+    from lab.cli import optimize as optimize_cli
+
+    optimize_cli.add_parser(sub)
+
     sub.add_parser("datasets", help="list stored symbols and timeframes")
     sub.add_parser("strategies", help="list strategies and their parameters")
     return parser
@@ -274,6 +278,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return sweep_cli.main(args)
 
 
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    from lab.cli import optimize as optimize_cli
+
+    return optimize_cli.main(args)
+
+
 def _cmd_walkforward(args: argparse.Namespace) -> int:
     from lab.cli import walkforward as walkforward_cli
 
@@ -282,7 +292,7 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
 
 COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
             "strategies": _cmd_strategies, "sweep": _cmd_sweep,
-            "walkforward": _cmd_walkforward}
+            "walkforward": _cmd_walkforward, "optimize": _cmd_optimize}
 
 
 def main(argv: list[str] | None = None) -> int:

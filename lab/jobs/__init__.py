@@ -20,7 +20,7 @@ saying so (killed, out of memory, machine restarted) is found by its pid and rep
 as ``failed``; ``cancelled`` and ``failed`` jobs can be resumed.
 
 Kinds: ``"sweep"`` (``lab.jobs.sweep_job``), ``"walkforward"``
-(``lab.jobs.walkforward_job``).
+(``lab.jobs.walkforward_job``), ``"optimize"`` (``lab.jobs.optimize_job``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ __all__ = ["ACTIVE", "FINAL", "STATUSES", "Job", "JobError", "JobTimeout", "canc
 _REPO = Path(__file__).resolve().parents[2]
 #: Kinds of job and the module whose ``prepare(payload)`` and ``run(payload, ctx)``
 #: handle them.
-KINDS = {"sweep": "lab.jobs.sweep_job", "walkforward": "lab.jobs.walkforward_job"}
+KINDS = {"sweep": "lab.jobs.sweep_job", "walkforward": "lab.jobs.walkforward_job",
+         "optimize": "lab.jobs.optimize_job"}
 
 
 class JobError(LabError):

@@ -1,0 +1,181 @@
+"""``python -m lab optimize``: run or resume an Optuna study from the command line.
+
+Example::
+
+    python -m lab optimize --data BTCUSD_COINBASE --timeframe 1h --strategy sma_cross \\
+        --study-name sma-btc --n-trials 200 --objective sharpe,max_drawdown \\
+        --sl 0.01:0.05 --leverage 1:5 --commission 0.001 --workers 2
+
+``--sl``, ``--tp`` and ``--leverage`` take ``low:high`` (searched) or one value (fixed, as
+in ``lab backtest``); stop-loss and take-profit are fractions of the entry price. The
+study lives in ``--storage`` (default ``sqlite:///<data>/optuna/optuna.db``): running the
+command again with the same ``--study-name`` continues it. Other execution options are
+those of ``lab backtest``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from lab.core.errors import ConfigError, LabError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``optimize`` command to ``subparsers`` (of ``lab.cli.build_parser``)."""
+    from lab.cli import _add_execution_args
+
+    p = subparsers.add_parser("optimize", conflict_handler="resolve",
+                              help="Optuna search of a strategy's parameters (resumable)",
+                              description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", required=True, help="stored symbol (see `datasets`)")
+    p.add_argument("--timeframe", help="bar size (default: the finest stored)")
+    p.add_argument("--start", help="first bar, inclusive (UTC)")
+    p.add_argument("--end", help="last bar, inclusive (UTC)")
+    p.add_argument("--strategy", required=True, help="see `strategies`")
+    p.add_argument("--study-name", required=True, help="name in the storage; reused = resume")
+    p.add_argument("--storage", help="sqlite:///file.db, postgresql://..., or a journal "
+                                     "file path ending in .log")
+    p.add_argument("--n-trials", type=int, default=100, help="trials in this run (default 100)")
+    p.add_argument("--timeout", type=float, help="seconds after which no trial starts")
+    p.add_argument("--objective", default="sharpe",
+                   help="one or two (comma separated) of sharpe, sortino, calmar, "
+                        "total_return, profit_factor, max_drawdown, cagr, win_rate")
+    p.add_argument("--sampler", default="tpe", choices=["tpe", "cmaes", "random", "grid",
+                                                        "nsga2"])
+    p.add_argument("--seed", type=int, help="sampler seed (same seed = same trials)")
+    p.add_argument("--workers", type=int, default=1, help="processes sharing the study")
+    p.add_argument("--param-space", metavar="FILE.json",
+                   help='range overrides: {"fast": {"low": 5, "high": 50}, "slow": [100, 200]}')
+    p.add_argument("--min-trades", type=int, default=3,
+                   help="trials with fewer trades are infeasible (default 3)")
+    p.add_argument("--no-pruning", action="store_true", help="do not prune trials early")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    _add_execution_args(p)
+    p.add_argument("--sl", help="stop-loss: low:high (searched) or a fraction (fixed)")
+    p.add_argument("--tp", help="take-profit: low:high or a fraction")
+    p.add_argument("--leverage", default="1", help="low:high or a value (default 1)")
+    return p
+
+
+def _range(text: str | None, name: str):
+    """(fixed value or None, (low, high) or None) from ``a:b`` / ``a`` / None."""
+    if text is None or str(text).lower() in ("", "none", "off"):
+        return None, None
+    try:
+        if ":" in str(text):
+            lo, hi = (float(x) for x in str(text).split(":"))
+            if lo > hi:
+                raise ValueError
+            return None, (lo, hi)
+        return float(text), None
+    except ValueError:
+        raise ConfigError(f"--{name} {text!r}: give low:high (e.g. 0.01:0.05) or one "
+                          "number") from None
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the ``optimize`` command; 0 ok, 2 user error, 130 interrupted."""
+    from lab.api import data_root, open_catalog
+    from lab.cli import execution_config
+    from lab.research.optimize import optimize
+
+    try:
+        catalog = open_catalog(getattr(args, "store", None) or data_root())
+        timeframe = args.timeframe or _finest(catalog, args.data)
+        bars = catalog.load(args.data, timeframe, start=args.start, end=args.end)
+        ac = catalog.asset_class(args.data)
+        ac = str(getattr(ac, "value", ac))
+        sl, sl_r = _range(args.sl, "sl")
+        tp, tp_r = _range(args.tp, "tp")
+        lev, lev_r = _range(args.leverage, "leverage")
+        ns = argparse.Namespace(**{**vars(args), "sl": sl, "tp": tp,
+                                   "leverage": lev if lev is not None else 1.0})
+        config = execution_config(ns, ac)
+        storage = args.storage
+        if storage is None and getattr(args, "store", None):
+            from lab.research.optimize import default_storage
+
+            storage = default_storage(args.store)
+        try:
+            res = optimize(bars, args.strategy, study_name=args.study_name, config=config,
+                           storage=storage, n_trials=args.n_trials, timeout=args.timeout,
+                           objectives=tuple(o.strip() for o in args.objective.split(",")),
+                           sampler=args.sampler, seed=args.seed, search_sl=sl_r,
+                           search_tp=tp_r, search_leverage=lev_r,
+                           param_space=args.param_space, min_trades=args.min_trades,
+                           pruning=not args.no_pruning, workers=args.workers,
+                           asset_class=ac, timeframe=timeframe, symbol=args.data,
+                           callback=_progress if not args.json else None)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted; finished trials are stored: rerun with --study-name "
+                  f"{args.study_name} to continue", file=sys.stderr)
+            return 130
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return _report(res, args)
+
+
+def _finest(catalog, symbol: str) -> str:
+    ds = catalog.datasets()
+    rows = ds[ds["symbol"] == symbol]
+    if rows.empty:
+        raise ConfigError(f"no stored data for {symbol!r}; see `datasets`")
+    return str(rows.iloc[0]["timeframe"])
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"\rtrial {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
+          flush=True)
+
+
+def _json_value(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+    return v
+
+
+def _report(res, args) -> int:
+    t = res.trials
+    counts = t["state"].value_counts().to_dict() if len(t) else {}
+    cols = ["number"] + [f"value_{o}" for o in res.objectives] + \
+        [c for c in t.columns if c.startswith("param_")] + \
+        [c for c in ("trades", "total_return", "max_drawdown") if c in t.columns]
+    best = res.best[[c for c in cols if c in res.best.columns]]
+    if args.json:
+        doc = {"study_name": res.study_name, "storage": res.storage,
+               "objectives": list(res.objectives), "directions": list(res.directions),
+               "trials": int(len(t)), "states": {k: int(v) for k, v in counts.items()},
+               "best": [{k: _json_value(v) for k, v in row.items()}
+                        for row in res.best.drop(columns=["params"], errors="ignore")
+                        .to_dict("records")]}
+        for row, params in zip(doc["best"], res.best.get("params", [])):
+            row["params"] = json.loads(params)
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return 0
+    print(f"study {res.study_name} ({res.storage}): {len(t)} trials "
+          f"{', '.join(f'{k.lower()} {v}' for k, v in counts.items())}")
+    if best.empty:
+        print("no feasible trial yet (too few trades?); lower --min-trades or widen ranges")
+        return 0
+    label = "best trial" if len(res.objectives) == 1 else "Pareto front"
+    print(f"{label} ({', '.join(f'{o} {d}' for o, d in zip(res.objectives, res.directions))}):")
+    import pandas as pd
+
+    with pd.option_context("display.width", 250, "display.max_columns", 50,
+                           "display.float_format", "{:.4g}".format):
+        print(best.to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from lab.cli import build_parser
+
+    raise SystemExit(main(build_parser().parse_args(["optimize", *sys.argv[1:]])))
