@@ -1,12 +1,34 @@
-"""Optimize page (not built yet): says what it will do and links to what exists."""
+"""Optimize page: an Optuna study (TPE, CMA-ES, random, grid; NSGA-II for two objectives)
+over a strategy's parameters and optionally its stop-loss, take-profit and leverage, run
+as a background job that resumes by study name; then its best trials, Optuna's plots,
+"Open in Backtest" and overfitting diagnostics (deflated Sharpe, PBO)."""
 
 import streamlit as st
 
+from lab import jobs
+from lab.api import data_root
+from lab.core.errors import LabError
+from lab.ui.optimize_views import jobs_panel, optimize_form, study_view
+
 st.title("Optimize")
-st.info(
-    "Coming next: Optuna studies (TPE, CMA-ES, NSGA-II for two objectives) over a "
-    "strategy's parameters, stops and leverage, with persistent storage so a study "
-    "resumes after a stop, every trial tracked in MLflow, and overfitting diagnostics "
-    "(probability of backtest overfitting, deflated Sharpe).")
-st.page_link("app_pages/backtest.py", label="Tune parameters by hand on the Backtest page",
-             icon=":material/candlestick_chart:")
+root = str(data_root().resolve())
+st.caption("Optuna searches a strategy's parameters in a background job that survives "
+           f"closing this tab; studies are stored in {root}/optuna/optuna.db and a study "
+           "started again under the same name continues.")
+
+jobs_panel("op")
+
+tab_new, tab_results = st.tabs(["New study", "Results"])
+with tab_new:
+    payload = optimize_form("op")
+    if payload is not None:
+        try:
+            job_id = jobs.submit("optimize", payload)
+        except LabError as exc:
+            st.error(f"The study was not started: {exc}")
+        else:
+            st.session_state["op_watch"] = job_id
+            st.toast(f"Study started as job {job_id}")
+            st.rerun()
+with tab_results:
+    study_view(root, "op")

@@ -87,7 +87,6 @@ def test_system_page_shows_package_versions_and_the_store(lab_env):
 
 
 @pytest.mark.parametrize("page, words", [
-    ("app_pages/optimize.py", "Optuna"),
     ("app_pages/live.py", "paper bots"),
 ])
 def test_pages_not_built_yet_say_what_they_will_do(lab_env, page, words):
