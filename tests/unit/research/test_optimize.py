@@ -163,3 +163,20 @@ def test_study_dsr_deflates_the_best_sharpe(bars, tmp_path):
     assert out["number"] == int(res.best["number"].iloc[0])
     assert out["n_trials"] == res.n_complete
     assert 0 <= out["dsr"] <= out["psr"] <= 1
+
+
+def test_cmaes_runs_or_says_what_to_install(bars, tmp_path):
+    try:
+        import cmaes  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match="pip install cmaes"):
+            run(bars, tmp_path, sampler="cmaes", n_trials=3)
+    else:
+        assert len(run(bars, tmp_path, sampler="cmaes", n_trials=6).trials) == 6
+
+
+def test_journal_prefix_and_unknown_storage(bars, tmp_path):
+    res = run(bars, tmp_path, storage=f"journal:{tmp_path / 'j' / 'study.jsonl'}", n_trials=3)
+    assert len(res.trials) == 3 and (tmp_path / "j" / "study.jsonl").exists()
+    with pytest.raises(ConfigError):
+        run(bars, tmp_path, storage="not-a-url", n_trials=1)
