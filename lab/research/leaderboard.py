@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from lab.research.overfitting import (deflated_sharpe_ratio, expected_max_sharpe,
-                                      per_bar_sharpe, probabilistic_sharpe_ratio)
+                                      min_track_record_length, per_bar_sharpe,
+                                      probabilistic_sharpe_ratio)
 
 #: Columns that place a row on the parameter grid besides its ``param_*`` values.
 GRID_KEYS = ("strategy", "symbol", "timeframe", "sl", "tp", "leverage")
@@ -37,7 +38,7 @@ GRID_KEYS = ("strategy", "symbol", "timeframe", "sl", "tp", "leverage")
 BOARD_COLUMNS = ["rank", "strategy", "symbol", "timeframe", "params", "sl", "tp",
                  "leverage", "trades", "win_rate", "max_drawdown", "exposure", "cagr",
                  "total_return", "sharpe", "profit_factor", "dsr", "stability",
-                 "neighbours", "psr"]
+                 "neighbours", "psr", "min_trl"]
 #: Ranking keys, all descending: Sharpe, then profit factor, then total return.
 RANK_BY = ("sharpe", "profit_factor", "total_return")
 
@@ -60,8 +61,10 @@ def _column(results: pd.DataFrame, name: str) -> str:
 
 
 def add_dsr(results: pd.DataFrame) -> pd.DataFrame:
-    """``results`` with ``sharpe_bar`` (per bar), ``psr`` (P[true Sharpe > 0]) and
-    ``dsr`` (deflated for the trials of the row's symbol and timeframe).
+    """``results`` with ``sharpe_bar`` (per bar), ``psr`` (P[true Sharpe > 0]),
+    ``dsr`` (deflated for the trials of the row's symbol and timeframe) and ``min_trl``
+    (minimum track record length in bars for P[true Sharpe > 0] >= 95 %, Bailey & López
+    de Prado 2012; +inf when the Sharpe is not positive; compare with ``bars``).
 
     N is the number of rows (parameter sets tried, rows below any trade minimum
     included) of the same ``symbol`` and ``timeframe``; V is the sample variance
@@ -82,6 +85,9 @@ def add_dsr(results: pd.DataFrame) -> pd.DataFrame:
     out["dsr"] = deflated_sharpe_ratio(out["sharpe_bar"].to_numpy(), bars.to_numpy(),
                                        n.to_numpy(), var.fillna(0.0).to_numpy(),
                                        np.asarray(skew), np.asarray(kurt))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["min_trl"] = min_track_record_length(out["sharpe_bar"].to_numpy(), 0.0,
+                                                 np.asarray(skew), np.asarray(kurt), 0.95)
     return out
 
 

@@ -119,6 +119,11 @@ def _column_config() -> dict:
         "stability": st.column_config.ProgressColumn(
             "Stability", min_value=0.0, max_value=100.0, format="%.0f %%",
             help="Mean neighbour Sharpe / own Sharpe, clipped to 0..1"),
+        "min_trl": st.column_config.NumberColumn(
+            "Min track record", format="%.0f bars",
+            help="Bars of history needed for P(true Sharpe > 0) >= 95 % at this Sharpe, "
+                 "skew and kurtosis (Bailey & López de Prado 2012); compare with the "
+                 "bars tested"),
         "profit_factor": st.column_config.NumberColumn("Profit factor", format="%.2f"),
         "leverage": st.column_config.NumberColumn("Lev.", format="%gx"),
         "trades": st.column_config.NumberColumn("Trades", format="%d")})
@@ -126,8 +131,8 @@ def _column_config() -> dict:
 
 
 BOARD_ORDER = ["rank", "strategy", "symbol", "timeframe", "params", "sl", "tp", "leverage",
-               "sharpe", "dsr", "stability", "trades", "win_rate", "profit_factor",
-               "total_return", "cagr", "max_drawdown", "exposure"]
+               "sharpe", "dsr", "stability", "min_trl", "trades", "win_rate",
+               "profit_factor", "total_return", "cagr", "max_drawdown", "exposure"]
 
 
 def heatmap_figure(table: pd.DataFrame, x: str, y: str, title: str) -> go.Figure:

@@ -237,3 +237,20 @@ def test_config_label_reads_params_stops_and_leverage():
     label = config_label(row(fast=20, slow=50, sl=0.02, tp=np.nan, leverage=2.0))
     assert label == "sma_cross fast=20 slow=50 · SL 2% · TP off · 2x"
     assert config_label(row(strategy="buy_and_hold")) == "buy_and_hold · SL off · TP off · 1x"
+
+
+def test_min_track_record_length_is_where_the_psr_reaches_95_percent():
+    from lab.research.leaderboard import add_dsr
+    from lab.research.overfitting import probabilistic_sharpe_ratio
+
+    rows = pd.DataFrame({"symbol": ["X", "X", "X"], "timeframe": ["1d"] * 3,
+                         "sharpe": [1.5, 0.8, -0.2], "periods_per_year": [252.0] * 3,
+                         "bars": [2520.0] * 3, "skew": [-0.3, 0.1, 0.0],
+                         "kurtosis": [5.0, 3.0, 3.0]})
+    out = add_dsr(rows)
+    for i in (0, 1):
+        psr = probabilistic_sharpe_ratio(out.at[i, "sharpe_bar"], out.at[i, "min_trl"], 0.0,
+                                         rows.at[i, "skew"], rows.at[i, "kurtosis"])
+        assert psr == pytest.approx(0.95, abs=1e-9)
+    assert out.at[0, "min_trl"] < out.at[1, "min_trl"]
+    assert out.at[2, "min_trl"] == float("inf")
