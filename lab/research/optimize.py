@@ -44,8 +44,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -56,6 +54,9 @@ from lab.core import registry
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, LabError, ParamError
 from lab.core.types import AssetClass, periods_per_year
+from lab.research.study import (StudyResult, default_storage, list_studies,  # noqa: F401
+                                load_study_result, open_storage, study_dsr, study_result,
+                                trial_backtest, trial_config, trials_returns_matrix)
 
 __all__ = ["DIRECTIONS", "OBJECTIVES", "PENALTY", "SAMPLERS", "StudyResult",
            "default_storage", "list_studies", "load_study_result", "optimize", "study_dsr",
@@ -72,74 +73,6 @@ SAMPLERS = ("tpe", "cmaes", "random", "grid", "nsga2")
 PENALTY = 1e6
 #: Fractions of the bars at which a pruned study reports intermediate values.
 PRUNE_STEPS = (1 / 3, 2 / 3)
-
-
-def default_storage(root: str | Path | None = None) -> str:
-    """``sqlite:///<root>/optuna/optuna.db``; ``root`` defaults to ``$LAB_DATA_DIR`` or
-    ``./data``. The folder is created."""
-    base = Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
-    folder = base / "optuna"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder.resolve() / 'optuna.db'}"
-
-
-def open_storage(storage: str | None):
-    """An Optuna storage object (or URL) from a URL, a journal path or None."""
-    import optuna
-
-    url = storage or default_storage()
-    if url.startswith("journal:") or url.endswith((".log", ".jsonl")):
-        from optuna.storages.journal import JournalFileBackend, JournalStorage
-
-        path = url[len("journal:"):] if url.startswith("journal:") else url
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return JournalStorage(JournalFileBackend(path))
-    if "://" not in url:
-        raise ConfigError(f"storage {url!r}: give a database URL (sqlite:///path.db, "
-                          "postgresql://...) or a journal file path ending in .log")
-    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}}
-                                      if url.startswith("sqlite") else None)
-
-
-@dataclass
-class StudyResult:
-    """A finished (or interrupted) study.
-
-    Attributes
-    ----------
-    study_name, storage : str
-    objectives : tuple of str
-    directions : tuple of str
-        "maximize" / "minimize" per objective.
-    trials : DataFrame
-        One row per trial: ``number``, ``state`` (COMPLETE, PRUNED, FAIL, ...),
-        ``value_<objective>``, ``feasible`` (bool), ``params`` (JSON of the strategy
-        parameters), ``param_<name>`` (sampled values, incl. ``sl``/``tp``/``leverage``),
-        the metrics (``lab.kernels.sweep.STAT_NAMES``) of the full-period run, and
-        ``duration_s``.
-    best : DataFrame
-        Rows of ``trials``: the best feasible trial (one objective) or the Pareto front
-        of feasible trials (several), best first by the first objective.
-    attrs : dict
-        Study settings: strategy, symbol, timeframe, asset_class, config
-        (``ExecutionConfig.to_dict()``), start, end, min_trades, periods_per_year,
-        sampler, n_bars.
-    study : optuna.Study or None
-    """
-
-    study_name: str
-    storage: str
-    objectives: tuple
-    directions: tuple
-    trials: pd.DataFrame
-    best: pd.DataFrame
-    attrs: dict = field(default_factory=dict)
-    study: Any = None
-
-    @property
-    def n_complete(self) -> int:
-        """Trials that finished (COMPLETE)."""
-        return int((self.trials["state"] == "COMPLETE").sum()) if len(self.trials) else 0
 
 
 def _load_space(param_space) -> dict:
@@ -464,175 +397,3 @@ def space_overrides(space: dict, strategy: str) -> dict:
     return {k: (v["fixed"] if "fixed" in v else v["choices"] if "choices" in v else
                 {x: v[x] for x in ("low", "high", "step")})
             for k, v in space.items() if v != default.get(k)}
-
-
-def study_result(study, storage: str) -> StudyResult:
-    """``StudyResult`` of an Optuna study object."""
-    attrs = dict(study.user_attrs)
-    objectives = tuple(attrs.get("objectives") or
-                       [f"objective_{i}" for i in range(len(study.directions))])
-    directions = tuple(d.name.lower() for d in study.directions)
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        r = {"number": t.number, "state": t.state.name}
-        for i, o in enumerate(objectives):
-            r[f"value_{o}"] = t.values[i] if t.values is not None else float("nan")
-        r["feasible"] = bool(t.user_attrs.get("feasible", False))
-        r["invalid"] = "invalid" in t.user_attrs
-        r["params"] = json.dumps(t.user_attrs.get("params", {}), sort_keys=True)
-        for k, v in t.params.items():
-            r[f"param_{k}"] = v
-        r.update(t.user_attrs.get("metrics", {}))
-        r["duration_s"] = (t.duration.total_seconds() if t.duration is not None
-                           else float("nan"))
-        rows.append(r)
-    trials = pd.DataFrame(rows)
-    if trials.empty:
-        trials = pd.DataFrame(columns=["number", "state", "feasible", "params"])
-    ok = (trials["state"] == "COMPLETE") & trials["feasible"].astype(bool)
-    good = trials[ok]
-    if len(objectives) == 1 or good.empty:
-        key = f"value_{objectives[0]}"
-        best = good.sort_values(key, ascending=directions[0] == "minimize").head(1) \
-            if len(objectives) == 1 and not good.empty else good.head(0)
-    else:
-        best = good.loc[_pareto_mask(good, objectives, directions)]
-        best = best.sort_values(f"value_{objectives[0]}",
-                                ascending=directions[0] == "minimize")
-    return StudyResult(study_name=study.study_name, storage=storage, objectives=objectives,
-                       directions=directions, trials=trials.reset_index(drop=True),
-                       best=best.reset_index(drop=True), attrs=attrs, study=study)
-
-
-def _pareto_mask(frame: pd.DataFrame, objectives, directions) -> np.ndarray:
-    """Rows no other row dominates (better or equal in all, better in one)."""
-    v = np.column_stack([frame[f"value_{o}"].to_numpy(float) * (1 if d == "maximize" else -1)
-                         for o, d in zip(objectives, directions)])
-    keep = np.ones(len(v), dtype=bool)
-    for i in range(len(v)):
-        dominated = (v >= v[i]).all(axis=1) & (v > v[i]).any(axis=1)
-        keep[i] = not dominated.any()
-    return keep
-
-
-def load_study_result(study_name: str, storage: str | None = None) -> StudyResult:
-    """A stored study by name.
-
-    Raises
-    ------
-    LabError
-        When no such study is stored.
-    """
-    import optuna
-
-    url = storage or default_storage()
-    try:
-        study = optuna.load_study(study_name=study_name, storage=open_storage(url))
-    except KeyError:
-        raise LabError(f"no study {study_name!r} in {url}") from None
-    return study_result(study, url)
-
-
-def list_studies(storage: str | None = None) -> pd.DataFrame:
-    """Studies in a storage: ``name``, ``trials``, ``strategy``, ``symbol``,
-    ``timeframe``, ``objectives``, ``started`` (newest first)."""
-    import optuna
-
-    rows = []
-    for s in optuna.get_all_study_summaries(open_storage(storage or default_storage()),
-                                            include_best_trial=False):
-        a = s.user_attrs
-        rows.append(dict(name=s.study_name, trials=s.n_trials, strategy=a.get("strategy"),
-                         symbol=a.get("symbol"), timeframe=a.get("timeframe"),
-                         objectives=",".join(a.get("objectives", [])),
-                         started=s.datetime_start))
-    out = pd.DataFrame(rows, columns=["name", "trials", "strategy", "symbol", "timeframe",
-                                      "objectives", "started"])
-    return out.sort_values("started", ascending=False, na_position="last").reset_index(
-        drop=True)
-
-
-def trial_config(result: StudyResult, row: Mapping[str, Any]) -> ExecutionConfig:
-    """The ``ExecutionConfig`` of a trial row (base config with its sampled levels)."""
-    base = ExecutionConfig.from_dict(dict(result.attrs.get("config", {})))
-    lv = {k: float(row[f"param_{k}"]) for k in ("sl", "tp", "leverage")
-          if f"param_{k}" in row and not pd.isna(row[f"param_{k}"])}
-    return base.replace(**lv) if lv else base
-
-
-def trial_backtest(result: StudyResult, row: Mapping[str, Any], bars: pd.DataFrame):
-    """Full ``lab.api.run_backtest`` of one trial row on ``bars`` (the study's bars)."""
-    from lab.api import run_backtest
-
-    a = result.attrs
-    params = row["params"]
-    params = json.loads(params) if isinstance(params, str) else dict(params)
-    return run_backtest(bars, a["strategy"], params, trial_config(result, row),
-                        asset_class=a.get("asset_class", "equity"),
-                        timeframe=a.get("timeframe", "1d"), symbol=a.get("symbol"))
-
-
-def trials_returns_matrix(result: StudyResult, bars: pd.DataFrame,
-                          top_k: int | None = 50) -> pd.DataFrame:
-    """Per-bar returns (T x K, columns = trial numbers) of the ``top_k`` best feasible
-    complete trials by the first objective, recomputed with ``trial_backtest``; input
-    of ``lab.research.overfitting.probability_of_backtest_overfitting``."""
-    t = result.trials
-    ok = t[(t["state"] == "COMPLETE") & t["feasible"].astype(bool)]
-    key = f"value_{result.objectives[0]}"
-    ok = ok.sort_values(key, ascending=result.directions[0] == "minimize")
-    ok = ok.drop_duplicates("params" if not any(c in ok for c in
-                                                ("param_sl", "param_tp", "param_leverage"))
-                            else [c for c in ok.columns if c.startswith("param")])
-    if top_k:
-        ok = ok.head(int(top_k))
-    cols = {int(r["number"]): trial_backtest(result, r, bars).returns
-            for _, r in ok.iterrows()}
-    return pd.DataFrame(cols).fillna(0.0)
-
-
-def study_dsr(result: StudyResult) -> dict:
-    """Deflated Sharpe ratio of the best trial given every trial tried.
-
-    ``DSR = PSR(SR0)``, ``SR0`` the expected maximum per-bar Sharpe of N skill-less
-    trials (Bailey & López de Prado 2014, eq. 1-2; ``lab.research.overfitting``). N counts
-    the trials that were evaluated (complete, or pruned after a partial run; invalid
-    parameter combinations are not); V is the sample variance (ddof 1) of the per-bar
-    Sharpe ratios of the complete trials. Uses the best trial by the first objective
-    when it is ``sharpe``, else the feasible trial with the highest Sharpe.
-
-    Returns
-    -------
-    dict
-        ``dsr``, ``psr`` (probabilities), ``sharpe`` (annualized), ``sharpe_bar``,
-        ``n_trials``, ``sr_variance`` (per bar), ``number`` (trial); NaN values and
-        ``number`` None when there is no feasible trial.
-    """
-    from lab.research.overfitting import (deflated_sharpe_ratio, per_bar_sharpe,
-                                          probabilistic_sharpe_ratio)
-
-    t = result.trials
-    nan = float("nan")
-    out = dict(dsr=nan, psr=nan, sharpe=nan, sharpe_bar=nan, n_trials=0, sr_variance=nan,
-               number=None)
-    if t.empty or "sharpe" not in t:
-        return out
-    done = t[t["state"] == "COMPLETE"]
-    tried = int(len(done) + ((t["state"] == "PRUNED") & ~t["invalid"].astype(bool)).sum())
-    ok = done[done["feasible"].astype(bool) & done["sharpe"].notna()]
-    if ok.empty:
-        return {**out, "n_trials": tried}
-    ppy = float(result.attrs.get("periods_per_year") or ok["periods_per_year"].iloc[0])
-    best = ok.loc[ok["sharpe"].astype(float).idxmax()]
-    if result.objectives[0] == "sharpe" and len(result.best):
-        best = result.best.iloc[0]
-    srs = per_bar_sharpe(done["sharpe"].astype(float).dropna().to_numpy(), ppy)
-    var = float(np.var(srs, ddof=1)) if len(srs) > 1 else 0.0
-    sr = float(per_bar_sharpe(float(best["sharpe"]), ppy))
-    skew = float(best.get("skew", 0.0)) if pd.notna(best.get("skew")) else 0.0
-    kurt = float(best.get("kurtosis", 3.0)) if pd.notna(best.get("kurtosis")) else 3.0
-    n_obs = float(best["bars"])
-    return dict(dsr=float(deflated_sharpe_ratio(sr, n_obs, max(tried, 1), var, skew, kurt)),
-                psr=float(probabilistic_sharpe_ratio(sr, n_obs, 0.0, skew, kurt)),
-                sharpe=float(best["sharpe"]), sharpe_bar=sr, n_trials=tried,
-                sr_variance=var, number=int(best["number"]))
