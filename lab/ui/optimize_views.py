@@ -10,11 +10,9 @@ best trials' recomputed returns).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -23,14 +21,12 @@ from lab.core import registry
 from lab.core.errors import ConfigError, LabError
 from lab.research.optimize import (DIRECTIONS, default_storage, list_studies,
                                    load_study_result, study_dsr, trial_config)
+from lab.ui.jobs_panel import JobWording, duration
+from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.widgets import _init, data_picker, execution_inputs
 
 SAMPLER_LABELS = {"tpe": "TPE (default)", "cmaes": "CMA-ES", "random": "Random",
                   "grid": "Grid", "nsga2": "NSGA-II"}
-_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:",
-          "cancelling": ":material/hourglass_top:", "cancelled": ":material/block:",
-          "failed": ":material/error:", "done": ":material/check_circle:"}
-
 
 def parse_range(text: str, what: str, percent: bool = True) -> tuple[float, float] | None:
     """``"off"`` -> None, ``"1:5"`` -> (0.01, 0.05) (percent) or (1, 5).
@@ -129,61 +125,18 @@ def optimize_form(key: str = "op") -> dict | None:
     return payload
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "n/a"
-    return str(dt.timedelta(seconds=int(round(seconds))))
-
-
-def _job_line(job: jobs.Job, key: str) -> None:
-    with st.container(border=True):
-        c1, c2 = st.columns([5, 1])
-        c1.markdown(f"{_ICONS.get(job.status, '')} **{job.status}** · {job.title} · "
-                    f"attempt {job.attempts}")
-        if job.active:
-            c1.progress(job.fraction, text=f"{job.done:,} / {job.total:,} trials · ETA "
-                                           f"{_duration(job.eta_s)} · elapsed "
-                                           f"{_duration(job.elapsed_s)}")
-            if c2.button("Cancel", key=f"{key}_cancel_{job.id}",
-                         disabled=job.status == "cancelling"):
-                jobs.cancel(job.id)
-                st.rerun(scope="fragment")
-        elif job.status in ("failed", "cancelled"):
-            if job.error:
-                c1.caption(f":red[{job.error}]")
-            c1.caption("Finished trials are kept in the study")
-            if c2.button("Resume", key=f"{key}_resume_{job.id}"):
-                jobs.resume(job.id)
-                st.session_state[f"{key}_watch"] = job.id
-                st.rerun()
-        else:
-            c1.caption(f"{job.result.get('trials', job.total)} trials in the study · "
-                       f"{_duration(job.elapsed_s)}")
+STUDY_JOBS = JobWording(
+    kind="optimize", title="Study jobs", unit="trials", result_key="study_name",
+    header=lambda j: f"attempt {j.attempts}",
+    done_text=lambda j: (f"{j.result.get('trials', j.total)} trials in the study · "
+                         f"{duration(j.elapsed_s)}"),
+    stopped_text=lambda j: "Finished trials are kept in the study",
+    view_only_when_done=False)
 
 
 def jobs_panel(key: str = "op", limit: int = 5) -> None:
     """Active studies with progress, ETA and Cancel; finished ones with Resume."""
-    recent = jobs.list_jobs("optimize", limit=limit)
-    if not recent:
-        return
-    active = any(j.active for j in recent)
-
-    @st.fragment(run_every=1.0 if active else None)
-    def panel() -> None:
-        fresh = jobs.list_jobs("optimize", limit=limit)
-        watched = st.session_state.get(f"{key}_watch")
-        for job in fresh:
-            _job_line(job, key)
-        done = next((j for j in fresh if j.id == watched and not j.active), None)
-        if done is not None:
-            st.session_state.pop(f"{key}_watch", None)
-            st.session_state[f"{key}_view"] = done.result.get("study_name")
-            st.rerun()
-        if active and not any(j.active for j in fresh):
-            st.rerun()
-
-    st.markdown("**Study jobs** (they keep running when this tab closes)")
-    panel()
+    shared_jobs_panel(STUDY_JOBS, key, limit)
 
 
 def reopen_trial(res, row) -> dict:

@@ -7,27 +7,23 @@ with ``st.fragment(run_every=1)`` and which outlives the tab and the server.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lab import jobs
 from lab.core import registry
 from lab.core.errors import ConfigError, LabError
 from lab.core.types import TIMEFRAME_SECONDS
 from lab.research.sweep import SweepSpec
+from lab.ui.jobs_panel import JobWording, duration
+from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import datasets
 from lab.ui.widgets import execution_inputs, timeframe_choices
 
 #: Sweep engines (Backtrader is event-driven and too slow for grids).
 SWEEP_ENGINES = ("vectorized", "vectorbt")
-_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:",
-          "cancelling": ":material/hourglass_top:", "cancelled": ":material/block:",
-          "failed": ":material/error:", "done": ":material/check_circle:"}
-
 
 def _init(key: str, **default) -> dict:
     """The default-value keyword of a widget unless Session State already holds it."""
@@ -252,61 +248,15 @@ def sweep_form(key: str = "sw") -> dict | None:
     return None
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "n/a"
-    return str(dt.timedelta(seconds=int(round(seconds))))
-
-
-def _job_line(job: jobs.Job, key: str) -> None:
-    with st.container(border=True):
-        c1, c2 = st.columns([5, 1])
-        c1.markdown(f"{_ICONS.get(job.status, '')} **{job.status}** · {job.title} · "
-                    f"sweep `{job.result.get('sweep_id', '')}` · attempt {job.attempts}")
-        if job.active:
-            rate = f"{job.rate:,.0f} sets/s" if job.rate else "measuring speed"
-            c1.progress(job.fraction, text=f"{job.done:,} / {job.total:,} sets · {rate} · "
-                                           f"ETA {_duration(job.eta_s)} · elapsed "
-                                           f"{_duration(job.elapsed_s)}")
-            if c2.button("Cancel", key=f"{key}_cancel_{job.id}",
-                         disabled=job.status == "cancelling"):
-                jobs.cancel(job.id)
-                st.rerun(scope="fragment")
-        elif job.status in ("failed", "cancelled"):
-            if job.error:
-                c1.caption(f":red[{job.error}]")
-            c1.caption(f"{job.done:,} / {job.total:,} sets finished and kept")
-            if c2.button("Resume", key=f"{key}_resume_{job.id}"):
-                jobs.resume(job.id)
-                st.session_state[f"{key}_watch"] = job.id
-                st.rerun()
-        else:
-            c1.caption(f"{job.total:,} sets in {_duration(job.elapsed_s)}")
+SWEEP_JOBS = JobWording(
+    kind="sweep", title="Sweep jobs", unit="sets", result_key="sweep_id",
+    header=lambda j: f"sweep `{j.result.get('sweep_id', '')}` · attempt {j.attempts}",
+    done_text=lambda j: f"{j.total:,} sets in {duration(j.elapsed_s)}",
+    stopped_text=lambda j: f"{j.done:,} / {j.total:,} sets finished and kept",
+    show_rate=True)
 
 
 def jobs_panel(key: str = "sw", limit: int = 5) -> None:
     """Active sweeps with progress, ETA and Cancel; the latest finished ones with Resume.
-    Polls every second while a job is active; when one finishes the page reruns and
-    shows its leaderboard."""
-    recent = jobs.list_jobs("sweep", limit=limit)
-    if not recent:
-        return
-    active = any(j.active for j in recent)
-
-    @st.fragment(run_every=1.0 if active else None)
-    def panel() -> None:
-        fresh = jobs.list_jobs("sweep", limit=limit)
-        watched = st.session_state.get(f"{key}_watch")
-        for job in fresh:
-            _job_line(job, key)
-        done = next((j for j in fresh if j.id == watched and not j.active), None)
-        if done is not None:
-            st.session_state.pop(f"{key}_watch", None)
-            if done.status == "done":
-                st.session_state[f"{key}_view"] = done.result.get("sweep_id")
-            st.rerun()
-        if active and not any(j.active for j in fresh):
-            st.rerun()
-
-    st.markdown("**Sweep jobs** (they keep running when this tab closes)")
-    panel()
+    When the watched sweep finishes the page reruns and shows its leaderboard."""
+    shared_jobs_panel(SWEEP_JOBS, key, limit)

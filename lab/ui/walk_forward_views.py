@@ -7,7 +7,6 @@ work runs in a ``lab.jobs`` runner process that the panel watches with
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,8 @@ from lab import jobs
 from lab.core.errors import LabError
 from lab.research.walk_forward import (WalkForwardResult, load_walk_forward,
                                        walk_forward_root, walk_forward_windows)
+from lab.ui.jobs_panel import JobWording, duration
+from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import load_bars
 from lab.ui.sweep_form import _grid_inputs, _init, sweepable
 from lab.ui.widgets import data_picker, execution_inputs
@@ -27,10 +28,6 @@ KIND = "walkforward"
 #: Objectives offered on the page (``STAT_NAMES`` that are better when larger).
 OBJECTIVES = ("sharpe", "sortino", "calmar", "total_return", "cagr", "profit_factor",
               "expectancy")
-_ICONS = {"queued": ":material/schedule:", "running": ":material/autorenew:",
-          "cancelling": ":material/hourglass_top:", "cancelled": ":material/block:",
-          "failed": ":material/error:", "done": ":material/check_circle:"}
-
 
 # -- form ---------------------------------------------------------------------------------
 def walk_forward_form(key: str = "wf") -> dict | None:
@@ -124,61 +121,17 @@ def window_caption(index: pd.DatetimeIndex, ws) -> str:
 
 
 # -- jobs ---------------------------------------------------------------------------------
-def _duration(seconds: float | None) -> str:
-    if seconds is None or not np.isfinite(seconds):
-        return "n/a"
-    return str(dt.timedelta(seconds=int(round(seconds))))
-
-
-def _job_line(job: jobs.Job, key: str) -> None:
-    with st.container(border=True):
-        c1, c2 = st.columns([5, 1])
-        c1.markdown(f"{_ICONS.get(job.status, '')} **{job.status}** · {job.title} · "
-                    f"`{job.result.get('wf_id', '')}`")
-        if job.active:
-            c1.progress(job.fraction, text=f"{job.done:,} / {job.total:,} windows · ETA "
-                                           f"{_duration(job.eta_s)} · elapsed "
-                                           f"{_duration(job.elapsed_s)}")
-            if c2.button("Cancel", key=f"{key}_cancel_{job.id}",
-                         disabled=job.status == "cancelling"):
-                jobs.cancel(job.id)
-                st.rerun(scope="fragment")
-        elif job.status in ("failed", "cancelled"):
-            if job.error:
-                c1.caption(f":red[{job.error}]")
-            if c2.button("Restart", key=f"{key}_resume_{job.id}"):
-                jobs.resume(job.id)
-                st.session_state[f"{key}_watch"] = job.id
-                st.rerun()
-        else:
-            c1.caption(f"{job.total:,} windows in {_duration(job.elapsed_s)}")
+WALK_FORWARD_JOBS = JobWording(
+    kind=KIND, title="Walk-forward jobs", unit="windows", result_key="wf_id",
+    header=lambda j: f"`{j.result.get('wf_id', '')}`",
+    done_text=lambda j: f"{j.total:,} windows in {duration(j.elapsed_s)}",
+    resume_label="Restart")
 
 
 def jobs_panel(key: str = "wf", limit: int = 5) -> None:
     """Walk-forward jobs: progress, ETA and Cancel while active (polled every second);
     when the watched one finishes the page reruns and shows its result."""
-    recent = jobs.list_jobs(KIND, limit=limit)
-    if not recent:
-        return
-    active = any(j.active for j in recent)
-
-    @st.fragment(run_every=1.0 if active else None)
-    def panel() -> None:
-        fresh = jobs.list_jobs(KIND, limit=limit)
-        watched = st.session_state.get(f"{key}_watch")
-        for job in fresh:
-            _job_line(job, key)
-        done = next((j for j in fresh if j.id == watched and not j.active), None)
-        if done is not None:
-            st.session_state.pop(f"{key}_watch", None)
-            if done.status == "done":
-                st.session_state[f"{key}_view"] = done.result.get("wf_id")
-            st.rerun()
-        if active and not any(j.active for j in fresh):
-            st.rerun()
-
-    st.markdown("**Walk-forward jobs** (they keep running when this tab closes)")
-    panel()
+    shared_jobs_panel(WALK_FORWARD_JOBS, key, limit)
 
 
 # -- figures ------------------------------------------------------------------------------
