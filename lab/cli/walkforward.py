@@ -11,7 +11,9 @@ train = F of train + test) or ``--train-bars N --test-bars M`` (optionally with
 ``--windows`` to keep the last ones); ``--anchored`` starts every train window at the
 first bar. ``--grid`` is as in ``lab sweep``. The execution options are those of
 ``lab backtest``. stdout gets the leaderboard (OOS Sharpe, then consistency, then OOS
-return) and the per-window choices, or JSON with ``--json``.
+return) and the per-window choices, or JSON with ``--json``. The walk-forward is
+recorded in MLflow (experiment ``<project>.walkforward``, a child run per strategy)
+unless ``--no-track``; the run id is printed (``tracking`` in the JSON).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="each fold starts with the previous fold's equity")
     p.add_argument("--save", action="store_true",
                    help="store the result under <data>/walkforward/<id>")
+    p.add_argument("--no-track", action="store_true",
+                   help="do not record the walk-forward in MLflow (recorded by default)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_execution_args(p)
     return p
@@ -94,7 +98,7 @@ def _num(v):
 def main(args: argparse.Namespace) -> int:
     """Run ``lab walkforward``; returns the exit status."""
     from lab.api import open_catalog
-    from lab.jobs.walkforward_job import execute, new_wf_id
+    from lab.jobs.walkforward_job import execute, new_wf_id, track
     from lab.research.walk_forward import save_walk_forward, walk_forward_root
 
     catalog = open_catalog(args.store)
@@ -106,9 +110,16 @@ def main(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
 
     result, _ = execute(payload, args.store, progress=progress)
+    wf_id = new_wf_id()
     folder = None
     if args.save:
-        folder = save_walk_forward(result, walk_forward_root(args.store) / new_wf_id())
+        folder = save_walk_forward(result, walk_forward_root(args.store) / wf_id)
+    errors: list[str] = []
+    run_id = None
+    if not args.no_track:
+        run_id = track(result, {**payload, "wf_id": wf_id}, args.store, "cli", errors.append)
+    tracking = None if args.no_track else {"recorded": run_id is not None, "run_id": run_id,
+                                           "error": "; ".join(errors) or None}
     if args.json:
         def records(df):
             return [{k: _num(v.isoformat() if hasattr(v, "isoformat") else
@@ -116,7 +127,8 @@ def main(args: argparse.Namespace) -> int:
                      for k, v in r.items()} for r in df.to_dict(orient="records")]
 
         doc = {"summary": records(result.summary), "windows": records(result.windows),
-               "meta": result.meta, "folder": None if folder is None else str(folder)}
+               "meta": result.meta, "folder": None if folder is None else str(folder),
+               "tracking": tracking}
         print(json.dumps(doc, indent=2, default=str))
         return 0
     m = result.meta
@@ -129,6 +141,10 @@ def main(args: argparse.Namespace) -> int:
     print(result.windows[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if folder is not None:
         print(f"saved to {folder}")
+    if tracking is not None:
+        extra = f" ({tracking['error']})" if run_id and tracking["error"] else ""
+        print(f"recorded in MLflow: run {run_id}{extra}" if run_id else
+              f"NOT recorded in MLflow: {tracking['error']}")
     return 0
 
 

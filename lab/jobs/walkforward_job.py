@@ -11,11 +11,15 @@ Payload::
      "select": "grid", "objective": "sharpe", "min_trades": 3, "compound": False,
      "n_trials": None, "seed": 0,
      "config": ExecutionConfig.to_dict(),
+     "track": True,                                    # record it in MLflow at the end
      "wf_id": "wf-..."}                                # set at submission
 
 Progress is counted in (strategy, window) folds; cancel is checked before each fold.
-The result is written to ``<data>/walkforward/<wf_id>/`` (``save_walk_forward``) and
-the job result is ``{"wf_id", "folder", "best"}``.
+The result is written to ``<data>/walkforward/<wf_id>/`` (``save_walk_forward``), then
+recorded in MLflow (``lab.tracking.walk_forwards.track_walk_forward``, the store of the
+job's data folder unless ``$MLFLOW_TRACKING_URI`` is set; a tracking failure is logged,
+never fails the job). The job result is ``{"wf_id", "folder", "best", "tracked_run"}``
+(``tracked_run``: the parent run id, None when not tracked).
 """
 
 from __future__ import annotations
@@ -137,4 +141,40 @@ def run(payload: dict[str, Any], ctx) -> dict[str, Any]:
     return {"wf_id": payload["wf_id"], "folder": str(folder),
             "best": {"strategy": str(best["strategy"]),
                      "oos_sharpe": None if best["oos_sharpe"] != best["oos_sharpe"]
-                     else float(best["oos_sharpe"])}}
+                     else float(best["oos_sharpe"])},
+            "tracked_run": track(result, payload, ctx.root, "job", ctx.log)}
+
+
+def track(result, payload: dict[str, Any], root: str | Path | None, source: str,
+          log: Callable[[str], None]) -> str | None:
+    """Record ``result`` in MLflow when ``payload["track"]`` (default True).
+
+    Parameters
+    ----------
+    result : WalkForwardResult
+    payload : dict
+        The job payload (``wf_id``, ``windows``, ``n_trials``, ``seed``, ``track``).
+    root : str or Path, optional
+        Data folder whose local store is used (``$MLFLOW_TRACKING_URI`` wins).
+    source : str
+        ``"job"``, ``"cli"``...
+    log : callable(str)
+        Where a tracking error is reported (it never raises).
+
+    Returns
+    -------
+    str or None
+        The parent run id; None when not tracked or not recorded.
+    """
+    if not payload.get("track", True):
+        return None
+    from lab.tracking import tracking_uri
+    from lab.tracking.walk_forwards import track_walk_forward
+
+    outcome = track_walk_forward(
+        result, wf_id=payload.get("wf_id"), window_spec=payload.get("windows"),
+        extra_params={k: payload.get(k) for k in ("n_trials", "seed")},
+        tracking_uri=tracking_uri(root), source=source)
+    if outcome.error:
+        log(f"tracking: {outcome.error}")
+    return outcome.run_id if outcome.recorded else None

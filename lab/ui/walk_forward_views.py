@@ -18,6 +18,7 @@ from lab import jobs
 from lab.core.errors import LabError
 from lab.research.walk_forward import (WalkForwardResult, load_walk_forward,
                                        walk_forward_root, walk_forward_windows)
+from lab.tracking.writer import project_name
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import load_bars
@@ -193,6 +194,18 @@ def stored_results(root: str | Path) -> list[str]:
                   reverse=True)
 
 
+def tracked_run(root: str | Path, wf_id: str, limit: int = 200) -> str | None:
+    """MLflow run id recorded by the job that produced ``wf_id`` (its result's
+    ``tracked_run``), else None (not tracked, run from the CLI, or job not found)."""
+    try:
+        for job in jobs.list_jobs(KIND, limit=limit, root=root):
+            if (job.result or {}).get("wf_id") == wf_id:
+                return (job.result or {}).get("tracked_run") or None
+    except Exception:               # noqa: BLE001 - only a caption depends on it
+        return None
+    return None
+
+
 def result_view(root: str | Path, key: str = "wf") -> None:
     """Pick a stored walk-forward and show its leaderboard, equity, scatter, windows and
     parameter drift."""
@@ -212,6 +225,10 @@ def result_view(root: str | Path, key: str = "wf") -> None:
     st.caption(f"{m['symbol']} {m['timeframe']} · {len(m['windows'])} windows · select "
                f"{m['select']} by {m['objective']} (≥ {m['min_trades']} train trades) · "
                f"{'compounded' if m['compound'] else 'fresh capital per window'}")
+    run_id = tracked_run(root, wf_id)
+    if run_id:
+        st.caption(f"Recorded in MLflow: run `{run_id}` (experiment "
+                   f"`{project_name()}.walkforward`, one child run per strategy)")
     best = res.summary.iloc[0]
     c = st.columns(5)
     c[0].metric("Best strategy", str(best["strategy"]))

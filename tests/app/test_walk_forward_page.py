@@ -54,6 +54,8 @@ def test_start_runs_a_job_and_shows_the_result(lab_env):
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.selectbox(key="wf_view").value == job.result["wf_id"]
+    assert job.result["tracked_run"]                   # recorded in MLflow by the job
+    assert any(job.result["tracked_run"] in c.value for c in at.caption)
     values = {m.label: m.value for m in at.metric}
     assert values["Best strategy"] == "sma_cross"
     assert "OOS Sharpe (mean)" in values and "WF efficiency" in values
