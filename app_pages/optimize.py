@@ -8,12 +8,15 @@ import streamlit as st
 from lab import jobs
 from lab.api import data_root
 from lab.core.errors import LabError
+from lab.core.urls import redact
+from lab.research.optimize import default_storage
 from lab.ui.optimize_views import jobs_panel, optimize_form, study_view
 
 st.title("Optimize")
 root = str(data_root().resolve())
 st.caption("Optuna searches a strategy's parameters in a background job that survives "
-           f"closing this tab; studies are stored in {root}/optuna/optuna.db and a study "
+           f"closing this tab; studies are stored in {redact(default_storage(root))} unless "
+           "you give another storage (PostgreSQL for workers on many machines), and a study "
            "started again under the same name continues.")
 
 jobs_panel("op")

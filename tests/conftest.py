@@ -101,3 +101,24 @@ def lab_env(sample_root, monkeypatch):
 
 def pytest_configure(config):
     os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server (``tests.postgres.PostgresServer``) for this worker.
+
+    Skipped where PostgreSQL's server is not installed, except under CI (``$CI`` set),
+    where ``.ci/run`` installs it and its absence is a failure."""
+    from tests.postgres import PostgresServer, pg_bin
+
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        msg = "PostgreSQL server not installed (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{msg}; .ci/run should have installed it")
+        pytest.skip(msg)
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -21,6 +21,7 @@ import math
 import sys
 
 from lab.core.errors import ConfigError, LabError
+from lab.core.urls import redact
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -150,7 +151,7 @@ def _report(res, args) -> int:
         [c for c in ("trades", "total_return", "max_drawdown") if c in t.columns]
     best = res.best[[c for c in cols if c in res.best.columns]]
     if args.json:
-        doc = {"study_name": res.study_name, "storage": res.storage,
+        doc = {"study_name": res.study_name, "storage": redact(res.storage),
                "objectives": list(res.objectives), "directions": list(res.directions),
                "trials": int(len(t)), "states": {k: int(v) for k, v in counts.items()},
                "best": [{k: _json_value(v) for k, v in row.items()}
@@ -160,7 +161,7 @@ def _report(res, args) -> int:
             row["params"] = json.loads(params)
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
-    print(f"study {res.study_name} ({res.storage}): {len(t)} trials "
+    print(f"study {res.study_name} ({redact(res.storage)}): {len(t)} trials "
           f"{', '.join(f'{k.lower()} {v}' for k, v in counts.items())}")
     if best.empty:
         print("no feasible trial yet (too few trades?); lower --min-trades or widen ranges")

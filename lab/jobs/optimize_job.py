@@ -12,8 +12,10 @@ Payload::
      "search_leverage": None, "param_space": None, "min_trades": 3, "pruning": True,
      "workers": 1, "track": True}    # track: record the study in MLflow at the end
 
-Progress counts this run's trials; cancel is checked after each trial (the trials that
-finished stay in the study). Resuming the job runs ``n_trials`` more trials of the same
+Progress counts this run's trials (with ``workers > 1``, those every worker finished,
+read from the storage every ``lab.research.optimize.POLL_S`` seconds); cancel is checked
+after each trial, and each worker stops after its current one (the trials that finished
+stay in the study). A ``storage`` that cannot be opened is refused before the job starts. Resuming the job runs ``n_trials`` more trials of the same
 study. The result is ``{"study_name", "storage", "trials", "complete", "tracked_run"}``.
 """
 
@@ -57,13 +59,22 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
     if payload.get("sampler", "tpe") not in SAMPLERS:
         raise ConfigError(f"sampler {payload.get('sampler')!r}: one of {', '.join(SAMPLERS)}")
     ExecutionConfig.from_dict(dict(payload.get("config") or {}))
+    if payload.get("storage"):
+        from lab.research.optimize import open_storage
+
+        open_storage(payload["storage"])       # unreachable or malformed: refused now
+    if int(payload.get("workers") or 1) < 1:
+        raise ConfigError("workers: give 1 or more processes")
     out = {k: payload[k] for k in REQUIRED}
     out.update({k: payload[k] for k in OPTIONS if payload.get(k) is not None})
     out["objectives"] = objectives
     n = int(payload.get("n_trials") or 0)
     title = (f"optimize {payload['strategy']} on {payload['symbol']}@{payload['timeframe']}"
              f" · study {payload['study_name']} · {n or '∞'} trials ({','.join(objectives)})")
-    return out, title, n, {"study_name": payload["study_name"]}
+    result = {"study_name": payload["study_name"]}
+    if payload.get("storage"):
+        result["storage"] = payload["storage"]
+    return out, title, n, result
 
 
 def run(payload: dict[str, Any], ctx) -> dict[str, Any]:

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -206,6 +208,7 @@ def _make_objective(bars, strategy, base: ExecutionConfig, ppy, space, levels,
     n = len(bars)
 
     def objective(trial):
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         params, lv = _suggest(trial, space, levels)
         try:
             p = spec.params_cls.from_dict(params)
@@ -235,10 +238,94 @@ def _make_objective(bars, strategy, base: ExecutionConfig, ppy, space, levels,
     return objective
 
 
-def _worker(kwargs: dict) -> int:
-    """Entry of a worker process: ``optimize`` with ``workers=1`` on the shared storage."""
-    optimize(**kwargs)
-    return 0
+#: Seconds between two looks at the storage while worker processes run.
+POLL_S = 0.5
+_FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+def _shares(n_trials: int | None, workers: int) -> list[int | None]:
+    """Trials per worker: ``n_trials`` split as evenly as possible (None = no limit)."""
+    if n_trials is None:
+        return [None] * workers
+    base, extra = divmod(int(n_trials), workers)
+    return [base + (i < extra) for i in range(workers)]
+
+
+def _worker(kwargs: dict, stop, errors) -> None:
+    """Entry of a worker process: ``optimize`` with ``workers=1`` on the shared storage;
+    ``stop`` (an Event) is its cancel; a failure is put on ``errors`` and exits 1."""
+    try:
+        optimize(**kwargs, cancel=stop.is_set)
+    except BaseException as exc:     # noqa: BLE001 - the parent reports it
+        errors.put(f"{type(exc).__name__}: {exc}")
+        raise SystemExit(1) from None
+
+
+def _finished(study) -> int:
+    import optuna
+
+    states = tuple(getattr(optuna.trial.TrialState, s) for s in _FINISHED)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+def _run_workers(study, jobs: list[dict], n_trials: int | None,
+                 callback: Callable[[int, int], Any] | None,
+                 cancel: Callable[[], bool] | None) -> None:
+    """Run ``jobs`` (``optimize`` keyword sets) in spawned processes on one storage.
+
+    Every ``POLL_S`` seconds the parent counts the study's finished trials (any process,
+    this run's share) for ``callback`` and asks ``cancel``; a cancel (or an exception,
+    e.g. KeyboardInterrupt) sets an Event each worker checks after every trial, so the
+    workers stop between trials and nothing they finished is lost.
+
+    Raises
+    ------
+    LabError
+        A worker failed (its error text), or exited without a word (killed).
+    """
+    import multiprocessing as mp
+    from multiprocessing.connection import wait
+
+    ctx = mp.get_context("spawn")
+    stop, errors = ctx.Event(), ctx.Queue()
+    before = _finished(study)
+    total = int(n_trials or 0)
+    procs = [ctx.Process(target=_worker, args=(job, stop, errors), name=f"optimize-{i}")
+             for i, job in enumerate(jobs)]
+    if callback is not None:
+        callback(0, total)
+    try:
+        for p in procs:
+            p.start()
+        while any(p.is_alive() for p in procs):
+            wait([p.sentinel for p in procs if p.is_alive()], timeout=POLL_S)
+            if callback is not None:
+                done = _finished(study) - before
+                callback(done, max(total, done))
+            if cancel is not None and not stop.is_set() and cancel():
+                stop.set()
+    except BaseException:
+        stop.set()
+        for p in procs:
+            p.join(60)
+            if p.is_alive():
+                p.terminate()
+        raise
+    failures = []
+    while True:
+        try:
+            failures.append(errors.get(timeout=0.1))
+        except Exception:            # noqa: BLE001 - queue.Empty: all read
+            break
+    bad = [p for p in procs if p.exitcode != 0]
+    if bad or failures:
+        text = "; ".join(failures) or ", ".join(f"{p.name} exit code {p.exitcode}"
+                                                 for p in bad)
+        raise LabError(f"optimize worker failed: {text} (finished trials are stored; "
+                       "rerun with the same study name to continue)")
+    if callback is not None:
+        done = _finished(study) - before
+        callback(done, max(total, done))
 
 
 def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
@@ -295,16 +382,20 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
     pruning : bool
         Median pruning on growing prefixes (single objective only).
     workers : int
-        Processes; each opens the same storage and runs its share of ``n_trials``.
+        Processes; each opens the same storage and runs its share of ``n_trials``
+        (together exactly ``n_trials``). Other machines join the same study by running
+        ``optimize`` with the same ``study_name`` and a shared ``storage`` (PostgreSQL).
     asset_class, timeframe : str
         Annualization (``periods_per_year``).
     symbol : str, optional
         Recorded in the study's attributes.
     callback : callable, optional
-        ``callback(done, total)`` after each trial of this call (``workers=1``).
+        ``callback(done, total)`` after each trial of this call (with ``workers > 1``:
+        every ``POLL_S`` seconds, counting the trials all workers finished).
     cancel : callable, optional
-        ``cancel() -> bool`` checked after each trial; True stops the study (finished
-        trials stay stored).
+        ``cancel() -> bool`` checked after each trial (``workers > 1``: every
+        ``POLL_S`` seconds, then each worker stops after its current trial); True stops
+        the study (finished trials stay stored).
 
     Returns
     -------
@@ -315,6 +406,8 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
     ConfigError
         Unknown objective / sampler, a native strategy, a bad storage.
     UnknownStrategyError
+    LabError
+        A worker process failed (``workers > 1``).
     """
     import optuna
 
@@ -356,10 +449,6 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
             study.set_user_attr(k, v)
 
     if workers > 1:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
-        share = None if n_trials is None else -(-int(n_trials) // int(workers))
         jobs = [dict(bars=bars, strategy=strategy, study_name=study_name, config=config,
                      storage=storage_url, n_trials=share, timeout=timeout,
                      objectives=objectives, directions=directions, sampler=sampler,
@@ -367,10 +456,9 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
                      search_tp=search_tp, search_leverage=search_leverage,
                      param_space=space_overrides(space, strategy), min_trades=min_trades,
                      pruning=pruning, workers=1, asset_class=asset_class,
-                     timeframe=timeframe, symbol=symbol) for i in range(int(workers))]
-        with cf.ProcessPoolExecutor(int(workers), mp_context=mp.get_context("spawn")) as ex:
-            for f in [ex.submit(_worker, j) for j in jobs]:
-                f.result()
+                     timeframe=timeframe, symbol=symbol)
+                for i, share in enumerate(_shares(n_trials, int(workers))) if share != 0]
+        _run_workers(study, jobs, n_trials, callback, cancel)
     else:
         total = n_trials or 0
         done = [0]

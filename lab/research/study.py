@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,12 +19,21 @@ import pandas as pd
 
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, LabError
+from lab.core.urls import redact
 from lab.core.types import periods_per_year
 
 
+#: Seconds between two heartbeats of a running trial in a database storage, and the
+#: silence after which another process marks that trial FAIL (its process died).
+HEARTBEAT_S, GRACE_S = 10, 60
+
+
 def default_storage(root: str | Path | None = None) -> str:
-    """``sqlite:///<root>/optuna/optuna.db``; ``root`` defaults to ``$LAB_DATA_DIR`` or
+    """``$LAB_OPTUNA_STORAGE`` when set (e.g. a team's ``postgresql://`` URL), else
+    ``sqlite:///<root>/optuna/optuna.db``; ``root`` defaults to ``$LAB_DATA_DIR`` or
     ``./data``. The folder is created."""
+    if os.environ.get("LAB_OPTUNA_STORAGE"):
+        return os.environ["LAB_OPTUNA_STORAGE"]
     base = Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
     folder = base / "optuna"
     folder.mkdir(parents=True, exist_ok=True)
@@ -30,7 +41,18 @@ def default_storage(root: str | Path | None = None) -> str:
 
 
 def open_storage(storage: str | None):
-    """An Optuna storage object (or URL) from a URL, a journal path or None."""
+    """An Optuna storage object from a database URL, a journal path or None (default).
+
+    Database storages (SQLite, PostgreSQL, MySQL through SQLAlchemy) get a heartbeat:
+    a trial whose process died (killed, machine lost) is marked FAIL by the next process
+    that starts a trial, ``GRACE_S`` seconds after its last heartbeat.
+
+    Raises
+    ------
+    ConfigError
+        Not a URL nor a journal path, or the database cannot be reached (the message
+        says which, without the password).
+    """
     import optuna
 
     url = storage or default_storage()
@@ -43,8 +65,31 @@ def open_storage(storage: str | None):
     if "://" not in url:
         raise ConfigError(f"storage {url!r}: give a database URL (sqlite:///path.db, "
                           "postgresql://...) or a journal file path ending in .log")
-    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}}
-                                      if url.startswith("sqlite") else None)
+    kwargs = ({"connect_args": {"timeout": 60}} if url.startswith("sqlite")
+              else {"pool_pre_ping": True})
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():      # heartbeat is "experimental" in Optuna 5
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs,
+                                                  heartbeat_interval=HEARTBEAT_S,
+                                                  grace_period=GRACE_S)
+        except ImportError as exc:
+            raise ConfigError(f"storage {redact(url)}: its database driver is "
+                              f"not installed ({exc}); for PostgreSQL: pip install "
+                              "'psycopg[binary]'") from None
+        except Exception as exc:     # noqa: BLE001 - sqlalchemy errors: unreachable, auth
+            if type(exc).__module__.split(".")[0] != "sqlalchemy":
+                raise
+            name = type(exc).__name__
+            if name in ("IntegrityError", "ProgrammingError") and attempt < 4:
+                # two processes creating the tables of a new database at once: one
+                # wins, the other finds them on its next attempt
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            first = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0]
+            raise ConfigError(f"storage {redact(url)}: cannot open the database "
+                              f"({first})") from None
 
 
 @dataclass
@@ -61,8 +106,8 @@ class StudyResult:
         One row per trial: ``number``, ``state`` (COMPLETE, PRUNED, FAIL, ...),
         ``value_<objective>``, ``feasible`` (bool), ``params`` (JSON of the strategy
         parameters), ``param_<name>`` (sampled values, incl. ``sl``/``tp``/``leverage``),
-        the metrics (``lab.kernels.sweep.STAT_NAMES``) of the full-period run, and
-        ``duration_s``.
+        the metrics (``lab.kernels.sweep.STAT_NAMES``) of the full-period run,
+        ``worker`` (``host:pid`` of the process that ran it) and ``duration_s``.
     best : DataFrame
         Rows of ``trials``: the best feasible trial (one objective) or the Pareto front
         of feasible trials (several), best first by the first objective.
@@ -101,6 +146,7 @@ def study_result(study, storage: str) -> StudyResult:
             r[f"value_{o}"] = t.values[i] if t.values is not None else float("nan")
         r["feasible"] = bool(t.user_attrs.get("feasible", False))
         r["invalid"] = "invalid" in t.user_attrs
+        r["worker"] = t.user_attrs.get("worker")
         r["params"] = json.dumps(t.user_attrs.get("params", {}), sort_keys=True)
         for k, v in t.params.items():
             r[f"param_{k}"] = v

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.core.urls import redact
 from lab.tracking import store
 from lab.tracking.sweeps import PARAM_MAX
 from lab.tracking.writer import flatten, git_state, metric_value, project_name
@@ -99,7 +100,7 @@ def track_study(study_result, *, tracking_uri: str | None = None,
                 "strategy": str(a.get("strategy")), "symbol": str(a.get("symbol")),
                 "timeframe": str(a.get("timeframe")),
                 "objectives": ",".join(r.objectives), "directions": ",".join(r.directions),
-                "storage": str(r.storage)[:PARAM_MAX], "source": source,
+                "storage": redact(r.storage)[:PARAM_MAX], "source": source,
                 "project": project_name(project), "git_commit": commit, "git_dirty": dirty,
                 "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})"}
         tags.update(store.process_tags())

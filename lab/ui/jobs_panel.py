@@ -97,8 +97,8 @@ def job_line(job: jobs.Job, key: str, w: JobWording) -> None:
 
 def jobs_panel(w: JobWording, key: str, limit: int = 5) -> None:
     """The latest jobs of ``w.kind``. Polls every second while one is active; when the
-    watched job ends, its result is selected (``st.session_state[f"{key}_view"]``) and
-    the page reruns to show it."""
+    watched job ends, its result is selected (``st.session_state[f"{key}_view"]``, the
+    whole result dict in ``f"{key}_view_result"``) and the page reruns to show it."""
     recent = jobs.list_jobs(w.kind, limit=limit)
     if not recent:
         return
@@ -115,6 +115,7 @@ def jobs_panel(w: JobWording, key: str, limit: int = 5) -> None:
             st.session_state.pop(f"{key}_watch", None)
             if done.status == "done" or not w.view_only_when_done:
                 st.session_state[f"{key}_view"] = done.result.get(w.result_key)
+                st.session_state[f"{key}_view_result"] = dict(done.result)
             st.rerun()
         if active and not any(j.active for j in fresh):
             st.rerun()

@@ -19,6 +19,7 @@ import streamlit as st
 from lab import jobs
 from lab.core import registry
 from lab.core.errors import ConfigError, LabError
+from lab.core.urls import redact
 from lab.research.optimize import (DIRECTIONS, default_storage, list_studies,
                                    load_study_result, study_dsr, trial_config)
 from lab.ui.jobs_panel import JobWording, duration
@@ -88,6 +89,18 @@ def optimize_form(key: str = "op") -> dict | None:
                           **_init(f"{key}_pruning", value=True),
                           help="Median pruning on the first third / two thirds of the bars "
                                "(one objective)")
+    w1, w2 = st.columns([1, 4])
+    workers = w1.number_input("Worker processes", 1, 64, key=f"{key}_workers",
+                              **_init(f"{key}_workers", value=1),
+                              help="Processes on this machine sharing the study; other "
+                                   "machines join it with `python -m lab optimize "
+                                   "--study-name NAME --storage URL`")
+    storage = w2.text_input("Storage (blank = default)", key=f"{key}_storage",
+                            **_init(f"{key}_storage", value=""),
+                            placeholder=redact(default_storage()),
+                            help="sqlite:///path.db, a journal file (path.jsonl) or "
+                                 "postgresql://user:password@host/db for workers on "
+                                 "many machines; $LAB_OPTUNA_STORAGE sets the default")
     errors, config = [], None
     with st.expander("Base execution settings: cash, direction, costs, sizing"):
         try:
@@ -116,7 +129,10 @@ def optimize_form(key: str = "op") -> dict | None:
                "strategy": strategy, "study_name": study_name.strip(),
                "config": config.to_dict(), "n_trials": int(n_trials),
                "objectives": list(objectives), "sampler": sampler,
-               "min_trades": int(min_trades), "pruning": bool(pruning)}
+               "min_trades": int(min_trades), "pruning": bool(pruning),
+               "workers": int(workers)}
+    if storage.strip():
+        payload["storage"] = storage.strip()
     if timeout:
         payload["timeout"] = float(timeout)
     if seed >= 0:
@@ -183,11 +199,24 @@ def study_figures(study, objectives) -> dict:
 
 
 def study_view(root: str, key: str = "op") -> None:
-    """Pick a stored study and show its trials, plots, diagnostics and actions."""
-    storage = default_storage(root)
-    studies = list_studies(storage)
+    """Pick a storage (default: the local one under ``root``) and a study in it, and show
+    its trials, plots, diagnostics and actions. A study job that just ended selects its
+    own storage and study."""
+    default = default_storage(root)
+    finished = st.session_state.pop(f"{key}_view_result", None) or {}
+    if finished.get("storage"):
+        st.session_state[f"{key}_results_storage"] = (
+            "" if finished["storage"] == default else finished["storage"])
+    typed = st.text_input("Storage (blank = default)", key=f"{key}_results_storage",
+                          placeholder=redact(default)).strip()
+    storage = typed or default
+    try:
+        studies = list_studies(storage)
+    except LabError as exc:
+        st.error(f"Cannot read the studies of that storage: {exc}")
+        return
     if studies.empty:
-        st.info("No study yet: start one in the New study tab.")
+        st.info(f"No study in {redact(storage)} yet: start one in the New study tab.")
         return
     names = studies["name"].tolist()
     want = st.session_state.get(f"{key}_view")

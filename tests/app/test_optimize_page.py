@@ -92,3 +92,42 @@ def test_open_in_backtest_and_pbo(finished_study):
     assert not at.exception, [e.message for e in at.exception]
     result = at.session_state["bt_last"]["result"]
     assert result.metrics["sharpe"] == pytest.approx(best["sharpe"], rel=1e-9)
+
+
+@pytest.mark.xdist_group("postgres")
+def test_two_workers_on_a_postgres_storage_from_the_page(lab_env, postgres):
+    url = postgres.create_database("page_study")
+    name = f"pg-{uuid.uuid4().hex[:6]}"
+    at = open_page()
+    at.selectbox(key="op_symbol").set_value("AAPL").run()
+    at.text_input(key="op_study_name").set_value(name)
+    at.number_input(key="op_n_trials").set_value(10)
+    at.number_input(key="op_workers").set_value(2)
+    at.text_input(key="op_storage").set_value(url)
+    at.checkbox(key="op_pruning").set_value(False)
+    at.run()
+    at.button(key="op_start").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    job = jobs.wait(at.session_state["op_watch"], timeout=180)
+    assert job.status == "done", job.error
+    assert job.payload["workers"] == 2 and job.payload["storage"] == url
+    at.run()                  # the jobs panel sees the end and selects study and storage
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.text_input(key="op_results_storage").value == url
+    assert at.selectbox(key="op_pick").value == name
+    assert {m.label: m.value for m in at.metric}["Trials"] == "10"
+    res = load_study_result(name, url)
+    assert len(res.trials) == 10 and res.trials["worker"].nunique() == 2
+
+
+def test_unreachable_storage_is_refused_before_the_job_starts(lab_env):
+    at = open_page()
+    at.text_input(key="op_storage").set_value("postgresql://me:pw@127.0.0.1:1/nothing")
+    at.run()
+    before = len(jobs.list_jobs("optimize", limit=1000))
+    at.button(key="op_start").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any("not started" in e and "cannot open the database" in e for e in errors)
+    assert not any(":pw@" in e for e in errors)
+    assert len(jobs.list_jobs("optimize", limit=1000)) == before

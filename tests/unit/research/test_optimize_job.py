@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lab import jobs
@@ -37,3 +39,55 @@ def test_bad_payloads_are_refused_before_starting(root):
         jobs.submit("optimize", {"symbol": "AAPL", "timeframe": "1d", "strategy": "sma_cross",
                                  "study_name": "x", "objectives": ["nope"]}, root,
                     spawn=False)
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (from /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_two_worker_job_reports_progress_and_cancels_between_trials(root, tmp_path):
+    import time
+
+    storage = f"sqlite:///{tmp_path / 'par.db'}"
+    job_id = jobs.submit("optimize", {"symbol": "SPX", "timeframe": "1d",
+                                      "strategy": "sma_cross", "study_name": "par",
+                                      "storage": storage, "n_trials": 100000, "workers": 2,
+                                      "pruning": False, "track": False}, root)
+    deadline = time.monotonic() + 180
+    job = jobs.get(job_id, root)
+    workers = []
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        job = jobs.get(job_id, root)
+        assert job.status in ("queued", "running"), job.error
+        if job.pid and len(workers) < 2:
+            workers = [c for c in _children(job.pid) if b"spawn_main" in _cmdline(c)]
+        if job.done >= 20 and workers:
+            break
+    assert job.done >= 20 and job.total == 100000 and job.rate and job.rate > 0
+    assert len(workers) == 2          # the runner's worker processes
+    jobs.cancel(job_id, root)
+    job = jobs.wait(job_id, root=root, timeout=120)
+    assert job.status == "cancelled"
+    res = load_study_result("par", storage)
+    assert len(res.trials) >= job.done >= 20
+    assert "RUNNING" not in set(res.trials["state"])        # stopped between trials
+    assert res.trials["worker"].nunique() == 2
+    left = {pid: _cmdline(pid) for pid in workers if _cmdline(pid)}
+    assert not left, left
