@@ -53,6 +53,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--min-trades", type=int, default=3,
                    help="trials with fewer trades are infeasible (default 3)")
     p.add_argument("--no-pruning", action="store_true", help="do not prune trials early")
+    p.add_argument("--no-track", action="store_true",
+                   help="do not record the study in MLflow (parent run + a child per trial)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_execution_args(p)
     p.add_argument("--sl", help="stop-loss: low:high (searched) or a fraction (fixed)")
@@ -117,7 +119,22 @@ def main(args: argparse.Namespace) -> int:
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _report(res, args)
+    tracking = None if args.no_track else _track(res, getattr(args, "store", None))
+    rc = _report(res, args, tracking)
+    if tracking is not None and not args.json:
+        print(f"MLflow: run {tracking['run_id']} with {tracking['children']} trial runs"
+              if tracking["recorded"] else f"MLflow: not recorded ({tracking['error']})")
+    return rc
+
+
+def _track(res, root) -> dict:
+    """Record the study in MLflow (never raises); what happened, for the report."""
+    from lab.tracking import tracking_uri
+    from lab.tracking.studies import track_study
+
+    out = track_study(res, tracking_uri=tracking_uri(root), source="cli")
+    return {"recorded": out.recorded, "run_id": out.run_id, "children": len(out.children),
+            "error": out.error}
 
 
 def _finest(catalog, symbol: str) -> str:
@@ -128,7 +145,13 @@ def _finest(catalog, symbol: str) -> str:
     return str(rows.iloc[0]["timeframe"])
 
 
+_LAST = [None]
+
+
 def _progress(done: int, total: int) -> None:
+    if _LAST[0] == (done, total):        # workers > 1 report on a timer: print changes
+        return
+    _LAST[0] = (done, total)
     print(f"\rtrial {done}/{total}", end="" if done < total else "\n", file=sys.stderr,
           flush=True)
 
@@ -143,7 +166,7 @@ def _json_value(v):
     return v
 
 
-def _report(res, args) -> int:
+def _report(res, args, tracking: dict | None = None) -> int:
     t = res.trials
     counts = t["state"].value_counts().to_dict() if len(t) else {}
     cols = ["number"] + [f"value_{o}" for o in res.objectives] + \
@@ -159,8 +182,10 @@ def _report(res, args) -> int:
                         .to_dict("records")]}
         for row, params in zip(doc["best"], res.best.get("params", [])):
             row["params"] = json.loads(params)
+        doc["tracking"] = tracking
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
+
     print(f"study {res.study_name} ({redact(res.storage)}): {len(t)} trials "
           f"{', '.join(f'{k.lower()} {v}' for k, v in counts.items())}")
     if best.empty:

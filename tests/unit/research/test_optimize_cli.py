@@ -22,7 +22,7 @@ def test_optimize_json_then_resume(sample_root, tmp_path):
     args = ["optimize", "--data", "SPX", "--timeframe", "1d", "--strategy", "sma_cross",
             "--study-name", "cli", "--storage", storage, "--n-trials", "12", "--seed", "5",
             "--sl", "0.01:0.05", "--leverage", "1:2", "--objective", "sharpe,max_drawdown",
-            "--commission", "0.001", "--start", "2010-01-01", "--json"]
+            "--commission", "0.001", "--start", "2010-01-01", "--json", "--no-track"]
     out = lab(*args, env=env)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -45,3 +45,31 @@ def test_user_errors_exit_2(sample_root, tmp_path):
     out = lab("optimize", "--data", "SPX", "--strategy", "sma_cross", "--study-name", "x",
               "--storage", f"sqlite:///{tmp_path / 'e.db'}", "--objective", "nope", env=env)
     assert out.returncode == 2 and "objectives" in out.stderr
+
+
+def test_the_study_is_recorded_in_mlflow_unless_no_track(sample_root, tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**os.environ, "LAB_DATA_DIR": str(sample_root), "MLFLOW_TRACKING_URI": uri}
+    args = ["optimize", "--data", "SPX", "--timeframe", "1d", "--strategy", "sma_cross",
+            "--study-name", "tracked", "--storage", f"sqlite:///{tmp_path / 'o.db'}",
+            "--n-trials", "5", "--seed", "1", "--start", "2010-01-01", "--no-pruning"]
+    out = lab(*args, "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    tracking = json.loads(out.stdout)["tracking"]
+    assert tracking["recorded"] and tracking["children"] == 5, tracking
+    client = mlflow.tracking.MlflowClient(uri)
+    parent = client.get_run(tracking["run_id"])
+    assert parent.data.tags["lab.study_name"] == "tracked"
+    assert parent.data.tags["source"] == "cli"
+    assert parent.data.metrics["trials"] == 5
+    exp = parent.info.experiment_id
+    children = client.search_runs([exp], f"tags.mlflow.parentRunId = '{tracking['run_id']}'")
+    assert len(children) == 5
+    text = lab(*args, "--n-trials", "1", env=env)
+    assert text.returncode == 0 and "MLflow: run " in text.stdout
+    quiet = lab(*args, "--n-trials", "1", "--no-track", "--json", env=env)
+    assert quiet.returncode == 0 and json.loads(quiet.stdout)["tracking"] is None
+    runs = client.search_runs([exp], "tags.`lab.kind` = 'study'")
+    assert len(runs) == 2
