@@ -60,6 +60,11 @@ def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
                    help="continue a stored sweep with its own spec")
     p.add_argument("--id", dest="sweep_id", help="id of a new sweep (default time + hash)")
     p.add_argument("--engine", choices=["vectorized", "vectorbt"], default="vectorized")
+    p.add_argument("--no-track", action="store_true",
+                   help="do not record the sweep in MLflow (parent run with the spec and "
+                        "leaderboard, the --track-top best rows as child runs)")
+    p.add_argument("--track-top", type=int, default=5, metavar="N",
+                   help="leaderboard rows recorded as child runs (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
     add_execution_args(p)
     p.add_argument("--sl", default="none",
@@ -263,10 +268,33 @@ def main(args: argparse.Namespace) -> int:
     except LabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    return _report(res, args)
+    tracking = None if args.no_track else _track(res, args, catalog, root)
+    rc = _report(res, args, tracking)
+    if tracking is not None and not args.json:
+        print(f"MLflow: run {tracking['run_id']} with {tracking['children']} child runs"
+              if tracking["recorded"] else f"MLflow: not recorded ({tracking['error']})")
+    return rc
 
 
-def _report(res, args) -> int:
+def _track(res, args, catalog, root) -> dict:
+    """Record the sweep in MLflow as the Sweep page's button does (never raises)."""
+    from lab.research.leaderboard import leaderboard, trials_summary
+    from lab.research.sweep import recompute
+    from lab.tracking import tracking_uri
+    from lab.tracking.sweeps import track_sweep
+
+    board = leaderboard(res.results, min_trades=res.spec.min_trades)
+    classes = {s: str(getattr(catalog.asset_class(s), "value", catalog.asset_class(s)))
+               for s, _ in res.spec.symbols}
+    out = track_sweep(res, board, top_n=max(0, args.track_top),
+                      recompute=lambda r, row: recompute(r, row, catalog=catalog),
+                      asset_classes=classes, trials=trials_summary(res.results),
+                      tracking_uri=tracking_uri(root), source="cli")
+    return {"recorded": out.recorded, "run_id": out.run_id,
+            "children": sum(1 for ch in out.children if ch.recorded), "error": out.error}
+
+
+def _report(res, args, tracking: dict | None = None) -> int:
     from lab.research.sweep_plan import param_names
 
     top = top_rows(res.results, res.spec.min_trades, args.top)
@@ -280,6 +308,7 @@ def _report(res, args) -> int:
                        for row in top.to_dict(orient="records")]}
         for row in doc["top"]:
             row["params"] = json.loads(row["params"])
+        doc["tracking"] = tracking
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
     drop = [f"param_{n}" for n in param_names(res.spec)]

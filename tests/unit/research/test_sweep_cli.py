@@ -18,12 +18,13 @@ from lab.cli.sweep import parse_grid_values, parse_grids
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def run_cli(store: Path, *args: str) -> subprocess.CompletedProcess:
+def run_cli(store: Path, *args: str, track: bool = False) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("LAB_DASK_ADDRESS", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run([sys.executable, "-m", "lab.cli.sweep", "--store",
-                           str(store), *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+                           str(store), *args, *([] if track else ["--no-track"])], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
@@ -85,3 +86,28 @@ def test_grid_syntax():
                      "macd": {"fast": (5.0, 10.0)}}
     with pytest.raises(ConfigError, match="not among --strategies"):
         parse_grids(["rsi.period=5"], ("sma_cross",))
+
+
+def test_cli_records_the_sweep_in_the_stores_mlflow(store):
+    import mlflow
+
+    out = run_cli(store, "--data", "SPX", "--timeframe", "1d", "--start", "2010-01-01",
+                  "--strategies", "sma_cross", "--grid", "fast=5,10,20",
+                  "--grid", "slow=50,100", "--track-top", "2", "--json", track=True)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    tracking = doc["tracking"]
+    assert tracking["recorded"] and tracking["children"] == 2, tracking
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{store / 'mlflow' / 'mlflow.db'}")
+    parent = client.get_run(tracking["run_id"])
+    assert parent.data.tags["lab.sweep_id"] == doc["sweep_id"]
+    assert parent.data.tags["source"] == "cli"
+    children = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        f"tags.mlflow.parentRunId = '{tracking['run_id']}'")
+    assert len(children) == 2
+    best = doc["top"][0]
+    first = [c for c in children if c.data.metrics.get("sharpe") is not None]
+    assert any(abs(c.data.metrics["sharpe"] - best["sharpe"]) < 1e-9 for c in first)
+    quiet = run_cli(store, "--resume", doc["sweep_id"], "--json")
+    assert quiet.returncode == 0 and json.loads(quiet.stdout)["tracking"] is None
