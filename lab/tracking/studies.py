@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from lab.core.urls import redact
 from lab.tracking import store
 from lab.tracking.sweeps import PARAM_MAX
-from lab.tracking.writer import flatten, git_state, metric_value, project_name
+from lab.tracking.writer import (common_tags, flatten, metric_value, open_run,
+                                 project_name)
 
 #: Metrics copied from a trial row to its child run, when present.
 TRIAL_METRICS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
@@ -95,19 +94,12 @@ def track_study(study_result, *, tracking_uri: str | None = None,
         c = store.client(uri)
         store.reap_dead_runs(c)
         exp_id = store.get_or_create_experiment(c, uri, exp_name)
-        commit, dirty = git_state()
         tags = {"lab.kind": "study", "lab.study_name": str(r.study_name),
                 "strategy": str(a.get("strategy")), "symbol": str(a.get("symbol")),
                 "timeframe": str(a.get("timeframe")),
                 "objectives": ",".join(r.objectives), "directions": ",".join(r.directions),
-                "storage": redact(r.storage)[:PARAM_MAX], "source": source,
-                "project": project_name(project), "git_commit": commit, "git_dirty": dirty,
-                "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})"}
-        tags.update(store.process_tags())
-        run = c.create_run(exp_id, tags=tags, run_name=f"study {r.study_name}")
-        run_id = run.info.run_id
-        status = "FAILED"
-        try:
+                "storage": redact(r.storage)[:PARAM_MAX], **common_tags(source, project)}
+        with open_run(c, exp_id, tags, f"study {r.study_name}") as (run_id, folder):
             trials = r.trials
             now = int(time.time() * 1000)
             state = trials["state"] if len(trials) else trials.get("state", [])
@@ -129,18 +121,9 @@ def track_study(study_result, *, tracking_uri: str | None = None,
                                  if (v := metric_value(raw)) is not None],
                         params=[Param(k, str(v)[:PARAM_MAX]) for k, v in
                                 sorted(params.items())])
-            with tempfile.TemporaryDirectory(prefix="lab-study-") as tmp:
-                folder = Path(tmp)
-                trials.to_csv(folder / "trials.csv", index=False)
-                trials.to_parquet(folder / "trials.parquet", index=False)
-                r.best.to_csv(folder / "best.csv", index=False)
-                c.log_artifacts(run_id, tmp)
-            status = "FINISHED"
-        finally:
-            try:
-                c.set_terminated(run_id, status=status)
-            except Exception:       # noqa: BLE001 - the reaper cleans up
-                pass
+            trials.to_csv(folder / "trials.csv", index=False)
+            trials.to_parquet(folder / "trials.parquet", index=False)
+            r.best.to_csv(folder / "best.csv", index=False)
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
         return StudyTrackingOutcome(False, run_id, exp_name, uri,
                                     error=f"{type(exc).__name__}: {exc}".strip())

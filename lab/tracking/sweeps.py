@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +34,8 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from lab.tracking import store
-from lab.tracking.writer import (TrackingOutcome, flatten, git_state, metric_value,
-                                 project_name, track_backtest)
+from lab.tracking.writer import (TrackingOutcome, common_tags, flatten, metric_value,
+                                 open_run, project_name, track_backtest)
 
 #: MLflow's limit on a parameter value, characters.
 PARAM_MAX = 6000
@@ -152,28 +151,15 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
         c = store.client(uri)
         store.reap_dead_runs(c)
         exp_id = store.get_or_create_experiment(c, uri, exp_name)
-        commit, dirty = git_state()
         spec_json = json.dumps(spec, sort_keys=True)
         tags = {"lab.kind": "sweep", "lab.sweep_id": str(sweep_result.id),
                 "strategies": ",".join(spec["strategies"]),
                 "symbols": ",".join(f"{s}@{tf}" for s, tf in spec["symbols"]),
-                "engine": str(spec.get("engine")), "source": source,
-                "project": project_name(project), "git_commit": commit, "git_dirty": dirty,
-                "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})"}
+                "engine": str(spec.get("engine")), **common_tags(source, project)}
         if len(spec_json) < 5000:
             tags["spec_json"] = spec_json
-        tags.update(store.process_tags())
-        run = c.create_run(exp_id, tags=tags, run_name=f"sweep {sweep_result.id}")
-        run_id = run.info.run_id
-        status = "FAILED"
-        try:
-            _log_parent(c, run_id, sweep_result, board, spec, trials)
-            status = "FINISHED"
-        finally:
-            try:
-                c.set_terminated(run_id, status=status)
-            except Exception:       # noqa: BLE001 - the reaper cleans up
-                pass
+        with open_run(c, exp_id, tags, f"sweep {sweep_result.id}") as (run_id, folder):
+            _log_parent(c, run_id, sweep_result, board, spec, trials, folder)
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
         return SweepTrackingOutcome(False, run_id, exp_name, uri,
                                     f"{type(exc).__name__}: {exc}".strip())
@@ -218,7 +204,7 @@ def _track_child(c, sweep_result, row, rank, recompute, uri, parent_id, asset_cl
 
 
 def _log_parent(c, run_id: str, sweep_result, board: pd.DataFrame, spec: dict,
-                trials: pd.DataFrame | None) -> None:
+                trials: pd.DataFrame | None, folder: Path) -> None:
     from mlflow.entities import Metric, Param
 
     results = sweep_result.results
@@ -234,12 +220,9 @@ def _log_parent(c, run_id: str, sweep_result, board: pd.DataFrame, spec: dict,
     params = [Param(k, v) for k, v in sorted(_spec_params(spec).items())]
     for i in range(0, max(len(params), len(metrics), 1), 100):
         c.log_batch(run_id, metrics=metrics[i:i + 100], params=params[i:i + 100])
-    with tempfile.TemporaryDirectory(prefix="lab-sweep-") as tmp:
-        folder = Path(tmp)
-        board.to_parquet(folder / "leaderboard.parquet", index=False)
-        board.to_csv(folder / "leaderboard.csv", index=False)
-        results.to_parquet(folder / "results.parquet", index=False)
-        if trials is not None:
-            trials.to_csv(folder / "trials_summary.csv", index=False)
-        (folder / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True))
-        c.log_artifacts(run_id, tmp)
+    board.to_parquet(folder / "leaderboard.parquet", index=False)
+    board.to_csv(folder / "leaderboard.csv", index=False)
+    results.to_parquet(folder / "results.parquet", index=False)
+    if trials is not None:
+        trials.to_csv(folder / "trials_summary.csv", index=False)
+    (folder / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True))

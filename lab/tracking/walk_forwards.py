@@ -50,15 +50,14 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
 from lab.tracking import store
 from lab.tracking.sweeps import PARAM_MAX
-from lab.tracking.writer import flatten, git_state, metric_value, project_name
+from lab.tracking.writer import (common_tags, flatten, metric_value, open_run,
+                                 project_name)
 
 #: Summary columns logged as metrics (all but ``rank`` and ``strategy``).
 SUMMARY_METRICS = ("oos_sharpe", "consistency", "oos_return", "is_sharpe", "sharpe_decay",
@@ -219,42 +218,26 @@ def track_walk_forward(wf_result, *, wf_id: str | None = None,
         c = store.client(uri)
         store.reap_dead_runs(c)
         exp_id = store.get_or_create_experiment(c, uri, exp_name)
-        commit, dirty = git_state()
         tags = {"lab.kind": "walkforward", "lab.wf_id": wf_id,
                 "symbol": str(m.get("symbol")), "timeframe": str(m.get("timeframe")),
                 "strategies": ",".join(strategies)[:PARAM_MAX],
                 "best_strategy": strategies[0] if strategies else "",
                 "mode": mode, "select": str(m.get("select")),
-                "objective": str(m.get("objective")), "source": source,
-                "project": project_name(project), "git_commit": commit, "git_dirty": dirty,
-                "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})"}
-        tags.update(store.process_tags())
-        run = c.create_run(exp_id, tags=tags, run_name=f"walk-forward {wf_id}")
-        run_id = run.info.run_id
-        status = "FAILED"
-        try:
+                "objective": str(m.get("objective")), **common_tags(source, project)}
+        with open_run(c, exp_id, tags, f"walk-forward {wf_id}") as (run_id, folder):
             now = int(time.time() * 1000)
             metrics = [Metric(k, v, now, 0) for k, raw in _parent_metrics(r).items()
                        if (v := metric_value(raw)) is not None]
             params = [Param(k, str(v)[:PARAM_MAX]) for k, v in
                       sorted(_parent_params(r, spec, dict(extra_params or {}), mode).items())]
             _log_batches(c, run_id, metrics, params)
-            with tempfile.TemporaryDirectory(prefix="lab-wf-") as tmp:
-                folder = Path(tmp)
-                r.summary.to_csv(folder / "summary.csv", index=False)
-                r.windows.to_csv(folder / "windows.csv", index=False)
-                r.summary.to_parquet(folder / "summary.parquet")
-                r.windows.to_parquet(folder / "windows.parquet")
-                r.equity.to_parquet(folder / "oos_equity.parquet")
-                r.in_sample.to_parquet(folder / "in_sample_equity.parquet")
-                (folder / "meta.json").write_text(json.dumps(m, indent=1, default=str))
-                c.log_artifacts(run_id, tmp)
-            status = "FINISHED"
-        finally:
-            try:
-                c.set_terminated(run_id, status=status)
-            except Exception:       # noqa: BLE001 - the reaper cleans up
-                pass
+            r.summary.to_csv(folder / "summary.csv", index=False)
+            r.windows.to_csv(folder / "windows.csv", index=False)
+            r.summary.to_parquet(folder / "summary.parquet")
+            r.windows.to_parquet(folder / "windows.parquet")
+            r.equity.to_parquet(folder / "oos_equity.parquet")
+            r.in_sample.to_parquet(folder / "in_sample_equity.parquet")
+            (folder / "meta.json").write_text(json.dumps(m, indent=1, default=str))
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
         return WalkForwardTrackingOutcome(False, run_id, exp_name, uri,
                                           error=f"{type(exc).__name__}: {exc}".strip())
@@ -279,10 +262,7 @@ def _track_child(c, exp_id: str, parent_id: str, r, row: Mapping[str, Any], wf_i
             "lab.wf_id": wf_id, "lab.rank": str(row.get("rank")), "strategy": strategy,
             "symbol": str(m.get("symbol")), "timeframe": str(m.get("timeframe")),
             "select": str(m.get("select")), "source": source}
-    child = c.create_run(exp_id, tags=tags, run_name=strategy)
-    cid = child.info.run_id
-    status = "FAILED"
-    try:
+    with open_run(c, exp_id, tags, strategy) as (cid, folder):
         g = r.windows[r.windows["strategy"] == strategy]
         g = g.drop(columns=[k for k in g.columns          # other strategies' parameters
                             if k.startswith("param_") and g[k].isna().all()])
@@ -302,21 +282,12 @@ def _track_child(c, exp_id: str, parent_id: str, r, row: Mapping[str, Any], wf_i
             params[f"grid.{name}"] = ",".join(f"{v:g}" for v in values)
         _log_batches(c, cid, metrics, [Param(k, str(v)[:PARAM_MAX])
                                        for k, v in sorted(params.items())])
-        with tempfile.TemporaryDirectory(prefix="lab-wf-child-") as tmp:
-            folder = Path(tmp)
-            g.to_csv(folder / "windows.csv", index=False)
-            cols = ["window", "train_start", "train_end", "test_start", "test_end",
-                    "eligible", "params"] + [k for k in g.columns if k.startswith("param_")]
-            g[[k for k in cols if k in g]].to_csv(folder / "params.csv", index=False)
-            if strategy in r.equity:
-                eq = r.equity[strategy].rename("equity")
-                eq.to_frame().assign(drawdown=eq / eq.cummax() - 1.0).to_parquet(
-                    folder / "equity.parquet")
-            c.log_artifacts(cid, tmp)
-        status = "FINISHED"
-    finally:
-        try:
-            c.set_terminated(cid, status=status)
-        except Exception:           # noqa: BLE001 - the reaper cleans up
-            pass
+        g.to_csv(folder / "windows.csv", index=False)
+        cols = ["window", "train_start", "train_end", "test_start", "test_end",
+                "eligible", "params"] + [k for k in g.columns if k.startswith("param_")]
+        g[[k for k in cols if k in g]].to_csv(folder / "params.csv", index=False)
+        if strategy in r.equity:
+            eq = r.equity[strategy].rename("equity")
+            eq.to_frame().assign(drawdown=eq / eq.cummax() - 1.0).to_parquet(
+                folder / "equity.parquet")
     return cid

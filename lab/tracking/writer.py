@@ -28,9 +28,10 @@ import re
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
@@ -135,22 +136,93 @@ def run_tags(result: BacktestResult, *, asset_class: str, family: str, source: s
     import lab
 
     s = result.summary()
-    commit, dirty = git_state()
     tags = {
         "strategy": result.strategy or "unnamed", "family": _value(family),
-        "asset_class": _value(asset_class), "project": project,
+        "asset_class": _value(asset_class),
         "symbol": result.symbol or "", "timeframe": result.timeframe or "",
         "start": s["start"] or "", "end": s["end"] or "", "bars": str(s["bars"]),
         "engine": result.engine, "data_fingerprint": result.fingerprint or "",
         "periods_per_year": f"{result.periods_per_year:g}",
-        "git_commit": commit, "git_dirty": dirty, "lab_version": lab.__version__,
-        "source": source,
+        "lab_version": lab.__version__,
         "config_json": json.dumps(s["config"], sort_keys=True),
         "params_json": json.dumps(result.params, default=str),
-        "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})",
     }
+    tags.update(common_tags(source, project))
+    return tags
+
+
+def common_tags(source: str, project: str | None) -> dict[str, str]:
+    """Tags every lab run carries, whatever it records.
+
+    Parameters
+    ----------
+    source : str
+        Who recorded it: ``"cli"``, ``"app"``, ``"job"``, ``"sweep"``...
+    project : str or None
+        Project name (``None`` or empty: ``$LAB_PROJECT``, else ``"lab"``).
+
+    Returns
+    -------
+    dict of str to str
+        ``source``, ``project``, ``git_commit``, ``git_dirty`` (``"true"`` /
+        ``"false"`` / ``"unknown"``), ``mlflow.source.type`` (``LOCAL``),
+        ``mlflow.source.name`` (``lab (<source>)``) and the writer's process tags
+        (``lab.pid``, ``lab.host``, ``lab.pid_start``) the reaper reads.
+    """
+    commit, dirty = git_state()
+    tags = {"source": source, "project": project_name(project),
+            "git_commit": commit, "git_dirty": dirty,
+            "mlflow.source.type": "LOCAL", "mlflow.source.name": f"lab ({source})"}
     tags.update(store.process_tags())
     return tags
+
+
+@contextmanager
+def open_run(c, experiment_id: str, tags: Mapping[str, str],
+             run_name: str) -> Iterator[tuple[str, Path]]:
+    """Create an MLflow run, let the block fill it, then close it.
+
+    Parameters
+    ----------
+    c : mlflow.MlflowClient
+        Client of the tracking store.
+    experiment_id : str
+        Experiment of the run.
+    tags : mapping of str to str
+        Tags of the run (e.g. ``common_tags(...)`` plus the run's own; a
+        ``mlflow.parentRunId`` tag nests it).
+    run_name : str
+        Name shown in the MLflow UI.
+
+    Yields
+    ------
+    run_id : str
+        The new run's id (status RUNNING inside the block).
+    folder : pathlib.Path
+        An empty temporary directory; the files left in it when the block ends normally
+        are logged as the run's artifacts (nothing is logged when it is empty). It is
+        deleted afterwards.
+
+    Notes
+    -----
+    The run is set FINISHED when the block (and the artifact upload) ends normally,
+    FAILED when it raises; the exception propagates. A failure of ``create_run`` raises
+    before any run exists. A failure of ``set_terminated`` itself is ignored: the run
+    stays RUNNING until ``store.reap_dead_runs`` marks it FAILED.
+    """
+    run_id = c.create_run(experiment_id, tags=dict(tags), run_name=run_name).info.run_id
+    status = "FAILED"
+    try:
+        with tempfile.TemporaryDirectory(prefix="lab-run-") as tmp:
+            yield run_id, Path(tmp)
+            if any(Path(tmp).iterdir()):
+                c.log_artifacts(run_id, tmp)
+        status = "FINISHED"
+    finally:
+        try:
+            c.set_terminated(run_id, status=status)
+        except Exception:           # noqa: BLE001 - the reaper or the next call cleans up
+            pass
 
 
 def write_artifacts(folder: Path, result: BacktestResult,
@@ -228,25 +300,17 @@ def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
                         project=project_name(project))
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
-        run = c.create_run(exp_id, tags=tags,
-                           run_name=f"{result.strategy} {result.symbol} {result.timeframe}")
-        run_id = run.info.run_id
-        status = "FAILED"
-        try:
-            _log_run(c, run_id, result, figures, tearsheet_html)
-            status = "FINISHED"
-        finally:
-            try:
-                c.set_terminated(run_id, status=status)
-            except Exception:       # noqa: BLE001 - the reaper or the next call cleans up
-                pass
+        with open_run(c, exp_id, tags, f"{result.strategy} {result.symbol} "
+                      f"{result.timeframe}") as (run_id, folder):
+            _log_run(c, run_id, result, figures, tearsheet_html, folder)
         return TrackingOutcome(True, run_id, exp_name, uri)
     except Exception as exc:        # noqa: BLE001 - tracking must never break a backtest
         return TrackingOutcome(False, run_id, exp_name, uri,
                                f"{type(exc).__name__}: {exc}".strip())
 
 
-def _log_run(c, run_id: str, result: BacktestResult, figures, tearsheet_html) -> None:
+def _log_run(c, run_id: str, result: BacktestResult, figures, tearsheet_html,
+             folder: Path) -> None:
     from mlflow.entities import Metric, Param
 
     params = {f"p.{k}": v for k, v in result.params.items()}
@@ -257,6 +321,4 @@ def _log_run(c, run_id: str, result: BacktestResult, figures, tearsheet_html) ->
     plist = [Param(k, str(v)) for k, v in sorted(params.items())]
     for i in range(0, max(len(plist), len(metrics), 1), 100):     # MLflow: <= 100 params
         c.log_batch(run_id, metrics=metrics[i:i + 100], params=plist[i:i + 100])
-    with tempfile.TemporaryDirectory(prefix="lab-run-") as tmp:
-        write_artifacts(Path(tmp), result, figures, tearsheet_html)
-        c.log_artifacts(run_id, tmp)
+    write_artifacts(folder, result, figures, tearsheet_html)
