@@ -62,18 +62,20 @@ def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> 
     """
     lev, unit = config.leverage, fill * config.multiplier
     c = config.commission
-    if config.size_type is SizeType.EQUITY_FRACTION:
-        budget = config.size * equity
+
+    def affordable(budget: float) -> float:    # as lab.kernels.engine._affordable_nb
         if c.model is CommissionModel.PERCENT and c.minimum == 0.0 \
                 and c.maximum_fraction == 0.0:
-            q = budget / (unit * (1.0 / lev + c.rate))
-        else:
-            q = budget * lev / unit
-            q = (budget - fee(q, fill)) * lev / unit
+            return budget / (unit * (1.0 / lev + c.rate))
+        q0 = budget * lev / unit
+        return (budget - fee(q0, fill)) * lev / unit
+
+    if config.size_type is SizeType.EQUITY_FRACTION:
+        q = affordable(config.size * equity)
     else:
         q = config.size if config.size_type is SizeType.QUANTITY else config.size / unit
-        q_max = (equity - fee(q, fill)) * lev / unit
-        q = min(q, q_max)
+        if q * unit / lev + fee(q, fill) > equity:
+            q = affordable(equity)
     if config.whole_units:
         q = math.floor(q + 1e-9)
     return float(q) if q > 0.0 else 0.0

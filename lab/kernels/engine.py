@@ -122,27 +122,32 @@ def _record_order_nb(orders, cnt, i, side, qty, price, fee, reason):
 
 
 @njit(cache=True)
+def _affordable_nb(p, budget, fill, unit, lev):
+    """Largest quantity whose margin (notional / leverage) + commission fit ``budget``:
+    exact for a plain percent commission, else the fee of the fee-less quantity is set
+    aside first (a fee that grows with the quantity keeps the sum within budget)."""
+    if int(p[P_COMM_MODEL]) == 0 and p[P_COMM_MIN] == 0.0 and p[P_COMM_MAXF] == 0.0:
+        return budget / (unit * (1.0 / lev + p[P_COMM_RATE]))
+    q = budget * lev / unit
+    return (budget - _fee_nb(p, q, fill)) * lev / unit
+
+
+@njit(cache=True)
 def _entry_qty_nb(p, equity, fill):
-    """Quantity for an entry at ``fill`` so that margin + commission fit the budget."""
+    """Quantity for an entry at ``fill`` so that margin + commission fit the budget
+    (a fraction of equity, or a fixed quantity / notional capped at what equity buys)."""
     lev = p[P_LEVERAGE]
-    mult = p[P_MULT]
-    unit = fill * mult                       # notional of one unit
+    unit = fill * p[P_MULT]                  # notional of one unit
     size_type = int(p[P_SIZE_TYPE])
     if size_type == 0:
-        budget = p[P_SIZE] * equity          # margin + fee must fit in this
-        if int(p[P_COMM_MODEL]) == 0 and p[P_COMM_MIN] == 0.0 and p[P_COMM_MAXF] == 0.0:
-            q = budget / (unit * (1.0 / lev + p[P_COMM_RATE]))
-        else:
-            q = budget * lev / unit
-            q = (budget - _fee_nb(p, q, fill)) * lev / unit
+        q = _affordable_nb(p, p[P_SIZE] * equity, fill, unit, lev)
     else:
         if size_type == 1:
             q = p[P_SIZE]
         else:
             q = p[P_SIZE] / unit
-        q_max = (equity - _fee_nb(p, q, fill)) * lev / unit
-        if q > q_max:
-            q = q_max
+        if q * unit / lev + _fee_nb(p, q, fill) > equity:
+            q = _affordable_nb(p, equity, fill, unit, lev)
     if p[P_WHOLE] > 0.5:
         q = np.floor(q + 1e-9)
     if not (q > 0.0):

@@ -298,6 +298,21 @@ def test_quantity_beyond_the_buying_power_is_capped():
     assert t.qty == pytest.approx(10.0)               # 1,000 of cash buys 10 at 1x
 
 
+@pytest.mark.parametrize("size_type,size", [("quantity", 50), ("notional", 5_000)])
+@pytest.mark.parametrize("leverage", [1.0, 3.0])
+def test_a_capped_quantity_spends_exactly_the_equity_on_margin_and_fee(size_type, size,
+                                                                       leverage):
+    """The cap is the quantity whose margin + its own commission equal the equity (not
+    the commission of the larger quantity asked for)."""
+    bars = make_bars([100, 100, 100, 110, 110])
+    c = cfg(size_type=size_type, size=size, leverage=leverage, commission=percent(0.01))
+    r = run(bars, make_signals(5, el=[1]), c)
+    entry = r.orders.iloc[0]
+    assert entry["qty"] * entry["price"] / leverage + entry["fee"] == pytest.approx(CASH,
+                                                                                  rel=1e-12)
+    assert entry["fee"] == pytest.approx(0.01 * entry["qty"] * entry["price"], rel=1e-12)
+
+
 def test_no_entry_when_the_budget_buys_less_than_one_whole_unit():
     bars = make_bars([2000, 2000, 2000, 2100])
     r = run(bars, make_signals(4, el=[1]), cfg(whole_units=True))
