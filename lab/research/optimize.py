@@ -252,10 +252,14 @@ def _shares(n_trials: int | None, workers: int) -> list[int | None]:
 
 
 def _worker(kwargs: dict, stop, errors) -> None:
-    """Entry of a worker process: ``optimize`` with ``workers=1`` on the shared storage;
-    ``stop`` (an Event) is its cancel; a failure is put on ``errors`` and exits 1."""
+    """Entry of a worker process: ``optimize`` with ``workers=1`` on the shared storage.
+
+    It stops after the current trial when ``stop`` (an Event) is set or when its parent
+    died (killed, out of memory: the worker was handed to another parent), so no worker
+    outlives the process that started it. A failure is put on ``errors`` and exits 1."""
+    parent = os.getppid()
     try:
-        optimize(**kwargs, cancel=stop.is_set)
+        optimize(**kwargs, cancel=lambda: stop.is_set() or os.getppid() != parent)
     except BaseException as exc:     # noqa: BLE001 - the parent reports it
         errors.put(f"{type(exc).__name__}: {exc}")
         raise SystemExit(1) from None

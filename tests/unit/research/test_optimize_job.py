@@ -91,3 +91,33 @@ def test_two_worker_job_reports_progress_and_cancels_between_trials(root, tmp_pa
     assert res.trials["worker"].nunique() == 2
     left = {pid: _cmdline(pid) for pid in workers if _cmdline(pid)}
     assert not left, left
+
+
+def test_workers_stop_when_their_runner_is_killed(root, tmp_path):
+    import os
+    import signal
+    import time
+
+    storage = f"sqlite:///{tmp_path / 'orphan.db'}"
+    job_id = jobs.submit("optimize", {"symbol": "SPX", "timeframe": "1d",
+                                      "strategy": "sma_cross", "study_name": "orphan",
+                                      "storage": storage, "n_trials": 100000, "workers": 2,
+                                      "pruning": False, "track": False}, root)
+    deadline = time.monotonic() + 180
+    workers, job = [], jobs.get(job_id, root)
+    while time.monotonic() < deadline and not (len(workers) == 2 and job.done >= 10):
+        time.sleep(0.3)
+        job = jobs.get(job_id, root)
+        assert job.status in ("queued", "running"), job.error
+        if job.pid:
+            workers = [c for c in _children(job.pid) if b"spawn_main" in _cmdline(c)]
+    assert len(workers) == 2 and job.done >= 10
+    os.kill(job.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_cmdline(w) for w in workers):
+        time.sleep(0.2)
+    assert not any(_cmdline(w) for w in workers), "workers outlived their runner"
+    assert jobs.get(job_id, root).status == "failed"          # a dead runner is reported
+    res = load_study_result("orphan", storage)
+    assert "RUNNING" not in set(res.trials["state"])        # each ended its last trial
+    assert res.n_complete >= 10
