@@ -5,13 +5,16 @@ and sliced per window. That is valid because a strategy's signal at bar i uses b
 0..i only (no look-ahead, checked by the strategy tests), so the signals of a slice are
 the full signals restricted to it, computed with the warm-up of the earlier bars.
 
-On each train window the sweep kernel (``lab.kernels.sweep.simulate_many_nb``) scores
-every parameter set (``select="grid"``), or Optuna's TPE sampler proposes sets from the
-grid values (``select="optuna"``, seeded); among the sets with at least ``min_trades``
-trades the one with the highest ``objective`` is chosen and run on the test window by
-the vectorized engine. Every fold starts flat with fresh capital (``config.cash``), or
+A candidate is a parameter set with one (stop-loss, take-profit, leverage) level; the
+levels are the product of the ``sl``, ``tp`` and ``leverage`` lists (default: the
+config's own values only). On each train window the sweep kernel
+(``lab.kernels.sweep.simulate_many_nb``) scores every candidate in one call, each column
+with its own execution parameters (``select="grid"``), or Optuna's TPE sampler proposes
+candidates from the grid values and the searched levels (``select="optuna"``, seeded);
+among the candidates with at least ``min_trades`` trades the one with the highest
+``objective`` is chosen and run on the test window by the vectorized engine. Every fold starts flat with fresh capital (``config.cash``), or
 with the previous fold's final equity when ``compound`` is set. A fold with no eligible
-set stays out of the market (flat equity, no parameters).
+candidate stays out of the market (flat equity, no parameters).
 
 The out-of-sample (OOS) equity is stitched: with fresh capital the fold P&L is added to
 the running total (``cash + sum of fold P&L``); compounded folds are concatenated as
@@ -46,12 +49,14 @@ from lab.core.strategy import Signals
 from lab.core.types import AssetClass, periods_per_year
 from lab.research.walk_forward_windows import Window, walk_forward_windows
 
-__all__ = ["SELECT", "WalkForwardCancelled", "WalkForwardResult", "Window",
-           "run_walk_forward", "walk_forward_windows", "load_walk_forward",
+__all__ = ["LEVELS", "SELECT", "WalkForwardCancelled", "WalkForwardResult", "Window",
+           "run_walk_forward", "walk_forward_spec", "walk_forward_windows", "load_walk_forward",
            "save_walk_forward", "SUMMARY_COLUMNS"]
 
 #: Parameter selection methods.
 SELECT = ("grid", "optuna")
+#: Execution levels a walk-forward can search (``param_<name>`` in the windows).
+LEVELS = ("sl", "tp", "leverage")
 #: Metrics kept for each window in sample (``is_``) and out of sample (``oos_``).
 WINDOW_METRICS = ("sharpe", "total_return", "cagr", "max_drawdown", "trades", "win_rate",
                   "profit_factor")
@@ -76,19 +81,23 @@ class WalkForwardResult:
         consistency, then OOS return (all descending).
     windows : DataFrame
         One row per strategy and window: ``strategy, window, train_start, train_end,
-        test_start, test_end`` (UTC bar open times, inclusive), ``params`` (JSON, None
-        when no set was eligible), ``param_<name>``, ``eligible`` (sets with enough
-        trades; with Optuna, among the sets it scored), ``is_<metric>`` and ``oos_<metric>`` for ``WINDOW_METRICS``.
+        test_start, test_end`` (UTC bar open times, inclusive), ``params`` (the
+        strategy's parameters as JSON, None when no candidate was eligible),
+        ``param_<name>`` (each strategy parameter, then ``param_sl`` / ``param_tp``
+        (fractions of the entry price, NaN = off) and ``param_leverage`` of the chosen
+        candidate), ``eligible`` (candidates with enough trades; with Optuna, among the
+        ones it scored), ``is_<metric>`` and ``oos_<metric>`` for ``WINDOW_METRICS``.
     equity : DataFrame
         Stitched OOS equity, one column per strategy, indexed by the test bars (account
         currency).
     in_sample : DataFrame
-        Reference: the equity over the same bars of the parameter set that is best on
-        the whole data (what an in-sample optimization would have shown), one column per
+        Reference: the equity over the same bars of the candidate (parameter set and
+        levels) that is best on the whole data (what an in-sample optimization would have shown), one column per
         strategy, starting at ``config.cash``.
     meta : dict
         Inputs: strategies, windows (positions), select, objective, min_trades, compound,
-        config, asset_class, timeframe, symbol, periods_per_year.
+        config, asset_class, timeframe, symbol, periods_per_year, grids, levels
+        (``{"sl": [...], "tp": [...], "leverage": [...]}``, None = off).
     """
 
     summary: pd.DataFrame
@@ -110,22 +119,30 @@ def _slice_signals(signals: Sequence[Signals], sl: slice) -> tuple[np.ndarray, .
     return tuple(out)
 
 
-def _stats(ohlc: tuple[np.ndarray, ...], signals: Sequence[Signals], cols: Sequence[int],
-           sl: slice, config: ExecutionConfig, ppy: float) -> np.ndarray:
-    """Sweep-kernel statistics of parameter sets ``cols`` on bars ``sl``.
+def _stats(ohlc: tuple[np.ndarray, ...], signals: Sequence[Signals], cands: Sequence[int],
+           sl: slice, level_params: np.ndarray, ppy: float) -> np.ndarray:
+    """Sweep-kernel statistics of candidates ``cands`` on bars ``sl``, in one kernel call.
+
+    Parameters
+    ----------
+    cands : sequence of int
+        Candidate ids ``set * n_levels + level`` (levels fastest, as a sweep's rows).
+    level_params : ndarray, float64, shape (n_levels, N_PARAMS)
+        Kernel parameter rows (``params_vector``) of each (sl, tp, leverage) level.
 
     Returns
     -------
-    ndarray, float64, shape (len(cols), N_STATS)
+    ndarray, float64, shape (len(cands), N_STATS)
     """
-    from lab.engines.vectorized import params_vector
     from lab.kernels.sweep import simulate_many_nb
     from lab.research.sweep_exec import _KERNEL_LOCK
 
-    chosen = [signals[c] for c in cols]
-    el, xl, es, xs = _slice_signals(chosen, sl)
-    params = np.ascontiguousarray(np.tile(params_vector(config), (len(chosen), 1)))
-    sig_col = np.arange(len(chosen), dtype=np.int64)
+    n_levels = len(level_params)
+    sets = list(dict.fromkeys(c // n_levels for c in cands))     # signals once per set
+    pos = {j: k for k, j in enumerate(sets)}
+    el, xl, es, xs = _slice_signals([signals[j] for j in sets], sl)
+    params = np.ascontiguousarray(level_params[[c % n_levels for c in cands]])
+    sig_col = np.array([pos[c // n_levels] for c in cands], dtype=np.int64)
     o, h, l, c = (np.ascontiguousarray(a[sl]) for a in ohlc)
     with _KERNEL_LOCK:
         return simulate_many_nb(o, h, l, c, el, xl, es, xs, sig_col, params, float(ppy))
@@ -142,13 +159,16 @@ def _best(values: np.ndarray, trades: np.ndarray, min_trades: int) -> int | None
 def _select_optuna(score: Callable[[list[int]], np.ndarray], grid: Mapping[str, tuple],
                    index_of: Mapping[tuple, int], objective_col: int, trades_col: int,
                    min_trades: int, n_trials: int, seed: int) -> tuple[int | None, int]:
-    """TPE search over the grid values.
+    """TPE search over categorical dimensions (grid values, searched levels).
+
+    ``grid`` maps each dimension to its values; ``index_of`` maps a combination (in
+    ``grid`` order) to a candidate id; a combination it lacks scores -inf.
 
     Returns
     -------
     (int or None, int)
-        Index of the best scored set with enough trades (None if none), and how many
-        of the scored sets had enough trades.
+        Id of the best scored candidate with enough trades (None if none), and how many
+        of the scored candidates had enough trades.
     """
     import optuna
 
@@ -199,6 +219,71 @@ def _nanmean(values) -> float:
 
 
 # -- the walk-forward ---------------------------------------------------------------------
+def walk_forward_spec(strategies: Sequence[str] | str, *, config: ExecutionConfig | None = None,
+                      grids: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+                      sl: Sequence[float | None] | None = None,
+                      tp: Sequence[float | None] | None = None,
+                      leverage: Sequence[float] | None = None, symbol: str | None = None,
+                      timeframe: str = "1d", min_trades: int = 3):
+    """The candidates of a walk-forward as a ``SweepSpec`` (grids x levels), checked.
+
+    Parameters
+    ----------
+    strategies, config, grids, symbol, timeframe, min_trades
+        As ``run_walk_forward``.
+    sl, tp : sequence of float or None, optional
+        Stop-loss / take-profit levels, fractions of the entry price (0.02 = 2 %); None
+        inside the sequence = off. Default: the config's own value only.
+    leverage : sequence of float, optional
+        Leverage levels (1 = cash account, up to ``MAX_LEVERAGE``). Default: the
+        config's own value only.
+
+    Returns
+    -------
+    SweepSpec
+        Its ``exec_levels()`` are every (sl, tp, leverage) combination.
+
+    Raises
+    ------
+    ConfigError
+        A level list that is empty or not a list, a level that is not a number or not
+        above 0, or a level the execution settings reject (e.g. leverage below 1, or too
+        high for the maintenance margin), each naming the level.
+    ParamError, UnknownStrategyError
+        As ``SweepSpec``.
+    """
+    from lab.research.sweep_spec import SweepSpec
+
+    config = config or ExecutionConfig()
+    strategies = (strategies,) if isinstance(strategies, str) else tuple(strategies)
+    given = {"sl": sl, "tp": tp, "leverage": leverage}
+    for name, values in given.items():
+        if values is None:
+            given[name] = (getattr(config, name),)
+        elif isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise ConfigError(f"{name} levels must be a list such as "
+                              f"{'[1, 2]' if name == 'leverage' else '[None, 0.02]'}"
+                              f"{'' if name == 'leverage' else ' (fractions; None = off)'}, "
+                              f"got {values!r}")
+        else:
+            given[name] = tuple(values)
+    spec = SweepSpec(strategies=strategies, symbols=((symbol or "data", timeframe),),
+                     grids={k: {p: tuple(v) for p, v in g.items()}
+                            for k, g in (grids or {}).items()},
+                     config=config, min_trades=min_trades, **given)
+    for name in LEVELS:
+        for v in getattr(spec, name):
+            try:
+                config.replace(**{name: v})
+            except ConfigError as exc:
+                raise ConfigError(f"{name} level {v!r} does not fit the execution settings: "
+                                  f"{exc}") from None
+    if len(spec.exec_levels()) != len(spec.sl) * len(spec.tp) * len(spec.leverage):
+        raise ConfigError("some (sl, tp, leverage) combinations do not fit the execution "
+                          "settings; narrow the level lists")
+    return spec
+
+
 def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
                      config: ExecutionConfig | None = None, windows: Sequence[Window],
                      grids: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
@@ -206,6 +291,9 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
                      compound: bool = False, asset_class: AssetClass | str = AssetClass.EQUITY,
                      timeframe: str = "1d", symbol: str | None = None,
                      n_trials: int | None = None, seed: int = 0,
+                     sl: Sequence[float | None] | None = None,
+                     tp: Sequence[float | None] | None = None,
+                     leverage: Sequence[float] | None = None,
                      progress: Callable[[int, int], None] | None = None,
                      cancel: Callable[[], bool] | None = None) -> WalkForwardResult:
     """Walk-forward validation of ``strategies`` on ``bars``.
@@ -217,26 +305,35 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
     strategies : sequence of str
         Registered signal strategies.
     config : ExecutionConfig, optional
-        Execution (cash in account currency, costs, direction, sizing, sl/tp fractions).
+        Execution (cash in account currency, costs, direction, sizing, sl/tp fractions);
+        its ``sl``, ``tp`` and ``leverage`` are replaced by each candidate's levels.
     windows : sequence of Window
         From ``walk_forward_windows`` (positions into ``bars``).
     grids : mapping, optional
         Per-strategy grid overrides ``{"sma_cross": {"fast": (5, 10)}}``; other
         parameters sweep ``ParamSpec.grid()`` (as ``SweepSpec``).
     select : {"grid", "optuna"}
-        Score every set on each train window, or let Optuna TPE (seeded with ``seed``)
-        score ``n_trials`` proposals (default min(50, grid size)).
+        Score every candidate on each train window, or let Optuna TPE (seeded with
+        ``seed``) score ``n_trials`` proposals (default min(50, candidates)); each grid
+        parameter and each level list with more than one value (``sl``, ``tp``,
+        ``leverage``) is a categorical dimension.
     objective : str
         Statistic to maximize, a name of ``lab.kernels.sweep.STAT_NAMES`` ("sharpe",
         "total_return", "cagr", "sortino", "calmar", ...).
     min_trades : int
-        Fewest train-window trades for a set to be chosen.
+        Fewest train-window trades for a candidate to be chosen.
     compound : bool
         Start each fold with the previous fold's final equity instead of ``config.cash``.
     asset_class, timeframe : str
         Annualization (``lab.core.types.periods_per_year``).
     symbol : str, optional
         Recorded in ``meta``.
+    sl, tp : sequence of float or None, optional
+        Stop-loss / take-profit levels to choose from, fractions of the entry price
+        (0.02 = 2 %), None inside the sequence = off, e.g. ``(None, 0.02, 0.04)``.
+        Default: the config's own value only (results as without levels).
+    leverage : sequence of float, optional
+        Leverage levels to choose from (>= 1; 1 = cash account). Default: the config's.
     progress : callable(done, total), optional
         Called after each (strategy, window), counted in windows.
     cancel : callable() -> bool, optional
@@ -249,12 +346,12 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
     Raises
     ------
     ConfigError
-        No windows, a window outside the bars, unknown ``select`` or ``objective``.
+        No windows, a window outside the bars, unknown ``select`` or ``objective``, a bad
+        level (``walk_forward_spec``).
     ParamError, UnknownStrategyError, DataError
     """
     from lab.engines import vectorized
     from lab.kernels.sweep import STAT_NAMES
-    from lab.research.sweep_spec import SweepSpec
 
     config = config or ExecutionConfig()
     strategies = (strategies,) if isinstance(strategies, str) else tuple(strategies)
@@ -270,10 +367,14 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
         if not (0 <= w.train.start < w.train.stop <= w.test.start < w.test.stop <= n):
             raise ConfigError(f"window {w} does not fit {n} bars with test after train")
     vectorized.check_bars(bars)
-    spec_all = SweepSpec(strategies=strategies, symbols=((symbol or "data", timeframe),),
-                         grids={k: {p: tuple(v) for p, v in g.items()}
-                                for k, g in (grids or {}).items()},
-                         config=config, min_trades=min_trades)
+    spec_all = walk_forward_spec(strategies, config=config, grids=grids, sl=sl, tp=tp,
+                                 leverage=leverage, symbol=symbol, timeframe=timeframe,
+                                 min_trades=min_trades)
+    levels = spec_all.exec_levels()                     # (sl, tp, leverage), leverage fastest
+    level_cfg = [spec_all.level_config(*lv) for lv in levels]
+    level_params = np.stack([vectorized.params_vector(c) for c in level_cfg])
+    n_lev = len(levels)
+    searched = [k for k, name in enumerate(LEVELS) if len(getattr(spec_all, name)) > 1]
     ppy = periods_per_year(timeframe, asset_class)
     ohlc = tuple(np.ascontiguousarray(bars[k].to_numpy(dtype=np.float64))
                  for k in ("open", "high", "low", "close"))
@@ -292,25 +393,28 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
             raise ConfigError(f"{strategy} has no valid parameter set in its grid")
         signals = spec.signals_batch(bars, sets)            # once, on the full data
         grid = spec_all.grid_values(strategy)
-        index_of = {tuple(p.to_dict()[k] for k in grid): j for j, p in enumerate(sets)}
+        n_cand = len(sets) * n_lev                          # candidate = set * n_lev + level
+        dims = {**grid, **{LEVELS[k]: list(getattr(spec_all, LEVELS[k])) for k in searched}}
+        index_of = {tuple(p.to_dict()[k] for k in grid) + tuple(lv[k] for k in searched):
+                    j * n_lev + li for j, p in enumerate(sets) for li, lv in enumerate(levels)}
         parts: list[pd.Series] = []
         cash = float(config.cash)
         for wi, w in enumerate(windows):
             if cancel is not None and cancel():
                 raise WalkForwardCancelled(f"cancelled at {strategy} window {wi + 1} of "
                                            f"{len(windows)}")
-            score = lambda cols, _w=w: _stats(ohlc, signals, cols, _w.train, config, ppy)  # noqa: E731
+            score = lambda cols, _w=w: _stats(ohlc, signals, cols, _w.train,  # noqa: E731
+                                              level_params, ppy)
             if select == "grid":
-                st = score(list(range(len(sets))))
+                st = score(list(range(n_cand)))
                 k = _best(st[:, obj_col], st[:, tr_col], min_trades)
                 eligible = int((st[:, tr_col] >= min_trades).sum())
                 chosen, is_row = k, (None if k is None else st[k])
             else:
-                trials = int(n_trials or min(50, len(sets)))
-                chosen, eligible = _select_optuna(score, grid, index_of, obj_col, tr_col,
+                trials = int(n_trials or min(50, n_cand))
+                chosen, eligible = _select_optuna(score, dims, index_of, obj_col, tr_col,
                                                   min_trades, trials, seed + wi)
                 is_row = None if chosen is None else score([chosen])[0]
-            fold_cfg = config.replace(cash=cash) if compound and cash > 0 else config
             test_bars = bars.iloc[w.test]
             row: dict[str, Any] = {
                 "strategy": strategy, "window": wi + 1,
@@ -324,11 +428,16 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
                 oos = {m: (0.0 if m in ("total_return", "cagr", "max_drawdown", "trades")
                            else math.nan) for m in WINDOW_METRICS}
             else:
-                p = sets[chosen]
+                j, li = divmod(chosen, n_lev)
+                p = sets[j]
                 row["params"] = json.dumps(p.to_dict(), sort_keys=True)
                 for name, v in p.to_dict().items():
                     row[f"param_{name}"] = float(v)
-                s = signals[chosen]
+                for name, v in zip(LEVELS, levels[li]):
+                    row[f"param_{name}"] = math.nan if v is None else float(v)
+                fold_cfg = level_cfg[li].replace(cash=cash) if compound and cash > 0 \
+                    else level_cfg[li]
+                s = signals[j]
                 sig = Signals(s.entries_long[w.test], s.exits_long[w.test],
                               s.entries_short[w.test], s.exits_short[w.test])
                 res = vectorized.run(test_bars, sig, fold_cfg, periods_per_year=ppy)
@@ -345,13 +454,14 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
             if progress is not None:
                 progress(done, total)
         equity_cols[strategy] = _stitch(parts, float(config.cash), compound)
-        # in-sample reference: the best set on all bars, over the test span
-        full = _stats(ohlc, signals, list(range(len(sets))), slice(0, n), config, ppy)
+        # in-sample reference: the best candidate on all bars, over the test span
+        full = _stats(ohlc, signals, list(range(n_cand)), slice(0, n), level_params, ppy)
         k = _best(full[:, obj_col], full[:, tr_col], min_trades)
         if k is None:
             ref = pd.Series(float(config.cash), index=idx[first_test:])
         else:
-            r = vectorized.run(bars, signals[k], config, periods_per_year=ppy).equity
+            r = vectorized.run(bars, signals[k // n_lev], level_cfg[k % n_lev],
+                               periods_per_year=ppy).equity
             base = float(r.iloc[first_test - 1]) if first_test > 0 else float(config.cash)
             ref = r.iloc[first_test:] / base * float(config.cash) if base > 0 else \
                 r.iloc[first_test:] * 0.0
@@ -365,7 +475,8 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
             "asset_class": str(AssetClass(asset_class).value), "timeframe": timeframe,
             "symbol": symbol, "periods_per_year": float(ppy),
             "grids": {s: {k: list(v) for k, v in spec_all.grid_values(s).items()}
-                      for s in strategies}}
+                      for s in strategies},
+            "levels": {name: list(getattr(spec_all, name)) for name in LEVELS}}
     return WalkForwardResult(summary=summary, windows=windows_df,
                              equity=pd.DataFrame(equity_cols), in_sample=pd.DataFrame(is_cols),
                              meta=meta)
