@@ -4,14 +4,18 @@ Example::
 
     python -m lab walkforward --data BTCUSD_COINBASE --timeframe 1h \\
         --strategies sma_cross,rsi --windows 5 --train-fraction 0.7 \\
-        --grid sma_cross.fast=5,10,20 --select grid --objective sharpe --min-trades 3
+        --grid sma_cross.fast=5,10,20 --select grid --objective sharpe --min-trades 3 \\
+        --sl none,0.02,0.04 --tp none,0.06 --leverage 1,2
 
 Windows are ``--windows N --train-fraction F`` (N test windows ending at the last bar,
 train = F of train + test) or ``--train-bars N --test-bars M`` (optionally with
 ``--windows`` to keep the last ones); ``--anchored`` starts every train window at the
-first bar. ``--grid`` is as in ``lab sweep``. The execution options are those of
-``lab backtest``. stdout gets the leaderboard (OOS Sharpe, then consistency, then OOS
-return) and the per-window choices, or JSON with ``--json``. The walk-forward is
+first bar. ``--grid`` is as in ``lab sweep``, and so are ``--sl`` / ``--tp`` (fractions
+of the entry price, ``none`` = off) and ``--leverage``: lists of levels chosen on each
+train window with the parameter set (a single value fixes it; default off, off, 1).
+The other execution options are those of ``lab backtest``. stdout gets the leaderboard
+(OOS Sharpe, then consistency, then OOS return) and the per-window choices, or JSON
+with ``--json``. The walk-forward is
 recorded in MLflow (experiment ``<project>.walkforward``, a child run per strategy)
 unless ``--no-track``; the run id is printed (``tracking`` in the JSON).
 """
@@ -29,8 +33,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from lab.cli import _add_execution_args
 
     p = subparsers.add_parser(
-        "walkforward", help="walk-forward validation: optimize on train windows, test on "
-                            "the next", description=__doc__.split("\n\n")[0])
+        "walkforward", conflict_handler="resolve",
+        help="walk-forward validation: optimize on train windows, test on the next",
+        description=__doc__.split("\n\n")[0])
     p.add_argument("--data", required=True, help="stored symbol (see `datasets`)")
     p.add_argument("--timeframe", help="bar size (default: the finest stored)")
     p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
@@ -63,12 +68,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="do not record the walk-forward in MLflow (recorded by default)")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_execution_args(p)
+    p.add_argument("--sl", help="stop-loss levels to choose from, fractions of the entry "
+                                "price, comma separated; 'none' = off (e.g. none,0.02,0.04)")
+    p.add_argument("--tp", help="take-profit levels, as --sl")
+    p.add_argument("--leverage", help="leverage levels, comma separated (1 = cash; e.g. 1,2)")
     return p
 
 
 def _payload(args: argparse.Namespace, asset_class: str) -> dict:
     from lab.cli import _end_ts, _ts, execution_config
-    from lab.cli.sweep import parse_grids
+    from lab.cli.sweep import _floats, parse_grids
 
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     windows = {"n_windows": args.windows, "anchored": bool(args.anchored)}
@@ -81,6 +90,7 @@ def _payload(args: argparse.Namespace, asset_class: str) -> dict:
                        train_fraction=(args.train_fraction if args.train_fraction is not None
                                        else 0.7))
     start, end = _ts(args.start), _end_ts(args.end)
+    base = argparse.Namespace(**{**vars(args), "sl": None, "tp": None, "leverage": 1.0})
     return {"data": args.data, "timeframe": args.timeframe,
             "start": None if start is None else str(start),
             "end": None if end is None else str(end), "strategies": list(strategies),
@@ -88,7 +98,11 @@ def _payload(args: argparse.Namespace, asset_class: str) -> dict:
             "select": args.select, "objective": args.objective,
             "min_trades": args.min_trades, "compound": args.compound,
             "n_trials": args.trials, "seed": args.seed,
-            "config": execution_config(args, asset_class).to_dict()}
+            "sl": None if args.sl is None else list(_floats(args.sl, "sl", True)),
+            "tp": None if args.tp is None else list(_floats(args.tp, "tp", True)),
+            "leverage": None if args.leverage is None else
+            list(_floats(args.leverage, "leverage")),
+            "config": execution_config(base, asset_class).to_dict()}
 
 
 def _num(v):
@@ -136,9 +150,9 @@ def main(args: argparse.Namespace) -> int:
           f"select {m['select']} by {m['objective']} (min {m['min_trades']} trades)"
           f"{', compounded' if m['compound'] else ''}")
     print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    cols = ["strategy", "window", "test_start", "test_end", "params", "is_sharpe",
-            "oos_sharpe", "oos_total_return"]
-    print(result.windows[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    cols = ["strategy", "window", "test_start", "test_end", "params", "param_sl", "param_tp",
+            "param_leverage", "is_sharpe", "oos_sharpe", "oos_total_return"]
+    print(result.windows[[c for c in cols if c in result.windows]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if folder is not None:
         print(f"saved to {folder}")
     if tracking is not None:

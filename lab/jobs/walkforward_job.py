@@ -10,9 +10,14 @@ Payload::
                  "anchored": False},
      "select": "grid", "objective": "sharpe", "min_trades": 3, "compound": False,
      "n_trials": None, "seed": 0,
+     "sl": [None, 0.02], "tp": [None, 0.06],          # optional levels to choose from,
+     "leverage": [1, 2],                               # fractions (None = off) / multiples
      "config": ExecutionConfig.to_dict(),
      "track": True,                                    # record it in MLflow at the end
      "wf_id": "wf-..."}                                # set at submission
+
+``sl``, ``tp`` and ``leverage`` (lists; absent or None = the config's own value only)
+are chosen per train window with the parameter set (``run_walk_forward``).
 
 Progress is counted in (strategy, window) folds; cancel is checked before each fold.
 The result is written to ``<data>/walkforward/<wf_id>/`` (``save_walk_forward``), then
@@ -60,11 +65,12 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
     Raises
     ------
     ConfigError, ParamError, UnknownStrategyError
+        Also for a bad ``sl`` / ``tp`` / ``leverage`` level list, naming the level.
     """
     from lab.core import registry
     from lab.core.config import ExecutionConfig
     from lab.core.errors import ConfigError
-    from lab.research.walk_forward import SELECT
+    from lab.research.walk_forward import LEVELS, SELECT, walk_forward_spec
 
     out = dict(payload)
     out["strategies"] = _strategies(payload)
@@ -74,7 +80,12 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
         raise ConfigError("a walk-forward needs data: a stored symbol")
     if out.get("select", "grid") not in SELECT:
         raise ConfigError(f"unknown selection {out.get('select')!r}; use one of {SELECT}")
-    ExecutionConfig.from_dict(dict(out.get("config") or {}))
+    config = ExecutionConfig.from_dict(dict(out.get("config") or {}))
+    levels = {k: out.get(k) for k in LEVELS}
+    walk_forward_spec(out["strategies"], config=config, grids=out.get("grids") or None,
+                      **levels)
+    for k, v in levels.items():                          # JSON lists, null = off
+        out[k] = None if v is None else list(v)
     out["wf_id"] = payload.get("wf_id") or new_wf_id()
     win = dict(out.get("windows") or {})
     n_win = int(win.get("n_windows") or 1)
@@ -122,6 +133,7 @@ def execute(payload: dict[str, Any], root: str | Path | None = None,
         min_trades=int(payload.get("min_trades", 3)), compound=bool(payload.get("compound")),
         asset_class=catalog.asset_class(symbol), timeframe=timeframe, symbol=symbol,
         n_trials=payload.get("n_trials"), seed=int(payload.get("seed") or 0),
+        sl=payload.get("sl"), tp=payload.get("tp"), leverage=payload.get("leverage"),
         progress=progress, cancel=cancel)
     return result, bars
 

@@ -13,7 +13,9 @@ What is written (names are the contract a reader can rely on):
   ``train_bars`` / ``test_bars`` (of the first window, bars), ``start`` (first train
   bar), ``oos_start`` / ``oos_end`` (first and last test bar; ISO 8601 UTC), the
   requested layout as ``window.<key>`` (``window.train_fraction``...) when given, the
-  grids as ``grid.<strategy>.<param>``, any ``extra_params`` as given, and the base
+  grids as ``grid.<strategy>.<param>``, the execution levels chosen from as
+  ``levels.sl`` / ``levels.tp`` (fractions of the entry price, ``none`` = off) and
+  ``levels.leverage`` (comma separated), any ``extra_params`` as given, and the base
   execution config as ``x.<field>``;
   metrics: ``strategies``, ``n_windows``, the summary of the best strategy (rank 1)
   under plain names and every strategy's under ``<strategy>.<metric>`` (with
@@ -27,9 +29,11 @@ What is written (names are the contract a reader can rely on):
   walkforward_strategy``, ``lab.wf_id``, ``strategy``, ``lab.rank``) with that
   strategy's summary as metrics, its per-window figures as metric histories
   ``window.<metric>`` (step = window number), params: the set chosen on its last window
-  as ``p.<name>`` (and as JSON in ``last_window_params``), ``windows_chosen`` (windows
-  with an eligible set) and its grid as ``grid.<param>``; artifacts ``windows.csv`` (its
-  rows), ``params.csv`` (the chosen parameters per window) and ``equity.parquet``
+  as ``p.<name>`` (and as JSON in ``last_window_params``) with its levels ``p.sl``,
+  ``p.tp`` (fractions, ``none`` = off) and ``p.leverage`` (absent when the last window
+  chose nothing), ``windows_chosen`` (windows with an eligible candidate) and its grid
+  as ``grid.<param>``; artifacts ``windows.csv`` (its rows), ``params.csv`` (the chosen
+  parameters and levels per window) and ``equity.parquet``
   (``equity``: its stitched OOS equity, account currency; ``drawdown``: fraction <= 0;
   as a backtest's, so the Runs page can compare it).
 
@@ -66,6 +70,8 @@ SUMMARY_METRICS = ("oos_sharpe", "consistency", "oos_return", "is_sharpe", "shar
 #: Per-window columns logged on a child run as ``window.<name>`` histories.
 WINDOW_HISTORY = ("is_sharpe", "oos_sharpe", "oos_total_return", "oos_max_drawdown",
                   "oos_trades")
+#: Execution levels a walk-forward chooses (``meta["levels"]``, ``param_<name>``).
+LEVELS = ("sl", "tp", "leverage")
 #: Keys of a requested window layout (``walk_forward_windows`` arguments).
 WINDOW_KEYS = ("n_windows", "train_fraction", "train_bars", "test_bars", "anchored")
 
@@ -105,6 +111,11 @@ def window_mode(windows: list[Mapping[str, int]], anchored: bool | None = None) 
     return "anchored" if len(windows) > 1 and len(starts) == 1 else "rolling"
 
 
+def _level(v: Any) -> str:
+    """A level as logged: ``"none"`` for off (None / NaN), else ``f"{v:g}"``."""
+    return "none" if v is None or v != v else f"{float(v):g}"
+
+
 def _iso(v: Any) -> str:
     return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
@@ -136,6 +147,8 @@ def _parent_params(r, spec: Mapping[str, Any], extra: Mapping[str, Any],
     for strategy, grid in (m.get("grids") or {}).items():
         for name, values in grid.items():
             params[f"grid.{strategy}.{name}"] = ",".join(f"{v:g}" for v in values)
+    for name, values in (m.get("levels") or {}).items():
+        params[f"levels.{name}"] = ",".join(_level(v) for v in values)
     params.update({k: v for k, v in extra.items() if v is not None})
     params.update({f"x.{k}": v for k, v in flatten(m.get("config") or {}).items()})
     return params
@@ -264,8 +277,10 @@ def _track_child(c, exp_id: str, parent_id: str, r, row: Mapping[str, Any], wf_i
             "select": str(m.get("select")), "source": source}
     with open_run(c, exp_id, tags, strategy) as (cid, folder):
         g = r.windows[r.windows["strategy"] == strategy]
+        levels = {f"param_{n}" for n in LEVELS}
         g = g.drop(columns=[k for k in g.columns          # other strategies' parameters
-                            if k.startswith("param_") and g[k].isna().all()])
+                            if k.startswith("param_") and k not in levels
+                            and g[k].isna().all()])
         now = int(time.time() * 1000)
         metrics = [Metric(k, v, now, 0) for k in ("rank", *SUMMARY_METRICS)
                    if (v := metric_value(row.get(k))) is not None]
@@ -276,6 +291,9 @@ def _track_child(c, exp_id: str, parent_id: str, r, row: Mapping[str, Any], wf_i
         last = g["params"].iloc[-1] if len(g) else None
         params: dict[str, Any] = {f"p.{k}": v for k, v in
                                   (json.loads(last) if isinstance(last, str) else {}).items()}
+        if isinstance(last, str):                      # the last window's levels
+            params.update({f"p.{n}": _level(g[f"param_{n}"].iloc[-1]) for n in LEVELS
+                           if f"param_{n}" in g})
         params["last_window_params"] = last
         params["windows_chosen"] = len(chosen)
         for name, values in ((m.get("grids") or {}).get(strategy) or {}).items():

@@ -16,13 +16,14 @@ import streamlit as st
 
 from lab import jobs
 from lab.core.errors import LabError
-from lab.research.walk_forward import (WalkForwardResult, load_walk_forward,
-                                       walk_forward_root, walk_forward_windows)
+from lab.research.walk_forward import (LEVELS, WalkForwardResult, load_walk_forward,
+                                       walk_forward_root, walk_forward_spec,
+                                       walk_forward_windows)
 from lab.tracking.writer import project_name
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import load_bars
-from lab.ui.sweep_form import _grid_inputs, _init, sweepable
+from lab.ui.sweep_form import _grid_inputs, _init, parse_levels, sweepable
 from lab.ui.widgets import data_picker, execution_inputs
 
 KIND = "walkforward"
@@ -81,12 +82,24 @@ def walk_forward_form(key: str = "wf") -> dict | None:
     compound = st.toggle("Compound folds", key=f"{key}_compound",
                          help="Each test window starts with the previous one's final "
                               "equity (default: fresh capital per window)")
+    levels = _level_inputs(key, errors)
     config = None
     with st.expander("Execution settings: cash, direction, costs, sizing, stops"):
+        st.caption("Stop-loss, take-profit and leverage levels given above replace the "
+                   "stop, target and leverage set here.")
         try:
             config = execution_inputs(data["asset_class"], key)
         except LabError as exc:
             errors.append(f"Execution settings: {exc}")
+    if strategies and config is not None and not errors:
+        try:
+            spec = walk_forward_spec(strategies, config=config, grids=grids,
+                                     min_trades=int(min_trades), **levels)
+            n_lev = len(spec.exec_levels())
+            st.caption("Candidates per train window: " + "; ".join(
+                f"{s} {len(spec.parameter_sets(s)):,} sets x {n_lev} levels" for s in strategies))
+        except LabError as exc:
+            errors.append(str(exc))
     n_bars = None
     try:
         bars = load_bars(data["symbol"], data["timeframe"], data["start"], data["end"],
@@ -108,8 +121,42 @@ def walk_forward_form(key: str = "wf") -> dict | None:
                 "select": select, "objective": objective, "min_trades": int(min_trades),
                 "compound": bool(compound),
                 "n_trials": int(trials) if select == "optuna" else None, "seed": 0,
+                **{k: None if v is None else list(v) for k, v in levels.items()},
                 "config": config.to_dict()}
     return None
+
+
+def _level_inputs(key: str, errors: list[str]) -> dict:
+    """Stop-loss / take-profit (% of entry, ``off``) and leverage levels to choose from.
+
+    Returns
+    -------
+    dict
+        ``{"sl", "tp", "leverage"}``: tuples (sl/tp as fractions, None = off), or None
+        for an empty input (the execution settings' own value). A bad entry is appended
+        to ``errors``.
+    """
+    l1, l2, l3 = st.columns(3)
+    texts = {
+        "sl": l1.text_input("Stop-loss levels (% of entry)", key=f"{key}_sl_levels",
+                            placeholder="from execution settings",
+                            help="Chosen per train window with the parameters; "
+                                 "comma-separated, 'off' for none: off, 1, 2.5"),
+        "tp": l2.text_input("Take-profit levels (% of entry)", key=f"{key}_tp_levels",
+                            placeholder="from execution settings", help="As stop-loss"),
+        "leverage": l3.text_input("Leverage levels", key=f"{key}_lev_levels",
+                                  placeholder="from execution settings",
+                                  help="1 = cash account; e.g. 1, 2, 3")}
+    out: dict = {}
+    for name, text in texts.items():
+        out[name] = None
+        if text.strip():
+            try:
+                out[name] = parse_levels(text, {"sl": "Stop-loss", "tp": "Take-profit"}
+                                         .get(name, "Leverage"), percent=name != "leverage")
+            except LabError as exc:
+                errors.append(str(exc))
+    return out
 
 
 def window_caption(index: pd.DatetimeIndex, ws) -> str:
@@ -173,11 +220,29 @@ def sharpe_scatter(result: WalkForwardResult) -> go.Figure:
 
 
 def drift_figure(result: WalkForwardResult, strategy: str) -> go.Figure:
-    """Chosen parameter values per window (parameter drift) of ``strategy``."""
+    """Chosen parameter values per window (parameter drift) of ``strategy``.
+
+    The levels that were searched (more than one value in ``meta["levels"]``) are drawn
+    dotted on a second axis: sl / tp in % of the entry price (0 = off), leverage in x.
+    Windows without a chosen candidate are gaps.
+    """
     g = result.windows[result.windows["strategy"] == strategy]
+    level_cols = {f"param_{n}" for n in LEVELS}
     fig = go.Figure()
-    for c in [c for c in g.columns if c.startswith("param_") and g[c].notna().any()]:
+    for c in [c for c in g.columns if c.startswith("param_") and c not in level_cols
+              and g[c].notna().any()]:
         fig.add_scatter(x=g["window"], y=g[c], mode="lines+markers", name=c[6:])
+    meta_levels = result.meta.get("levels") or {}
+    searched = [n for n in LEVELS if len(meta_levels.get(n) or []) > 1 and f"param_{n}" in g]
+    for n in searched:
+        v = g[f"param_{n}"].where(g["params"].isna(), g[f"param_{n}"].fillna(0.0))
+        pct = n != "leverage"
+        fig.add_scatter(x=g["window"], y=v * 100 if pct else v, mode="lines+markers",
+                        yaxis="y2", line=dict(dash="dot"),
+                        name=f"{n} (% of entry, 0 = off)" if pct else f"{n} (x)")
+    if searched:
+        fig.update_layout(yaxis2=dict(title="level: % of entry / leverage x",
+                                      overlaying="y", side="right", rangemode="tozero"))
     fig.update_xaxes(dtick=1)
     fig.update_layout(title=f"Parameter drift: {strategy}", xaxis_title="window",
                       yaxis_title="chosen value", height=360, margin=dict(t=50, b=30))
@@ -224,7 +289,8 @@ def result_view(root: str | Path, key: str = "wf") -> None:
     m = res.meta
     st.caption(f"{m['symbol']} {m['timeframe']} · {len(m['windows'])} windows · select "
                f"{m['select']} by {m['objective']} (≥ {m['min_trades']} train trades) · "
-               f"{'compounded' if m['compound'] else 'fresh capital per window'}")
+               f"{'compounded' if m['compound'] else 'fresh capital per window'}"
+               f"{level_caption(m.get('levels') or {})}")
     run_id = tracked_run(root, wf_id)
     if run_id:
         st.caption(f"Recorded in MLflow: run `{run_id}` (experiment "
@@ -246,13 +312,26 @@ def result_view(root: str | Path, key: str = "wf") -> None:
     st.plotly_chart(sharpe_scatter(res), key=f"{key}_scatter")
     st.markdown("**Windows**")
     cols = ["strategy", "window", "train_start", "train_end", "test_start", "test_end",
-            "params", "eligible", "is_sharpe", "oos_sharpe", "is_total_return",
+            "params", "param_sl", "param_tp", "param_leverage", "eligible", "is_sharpe", "oos_sharpe", "is_total_return",
             "oos_total_return", "oos_trades"]
     st.dataframe(res.windows[[c for c in cols if c in res.windows]], hide_index=True,
                  key=f"{key}_windows")
     strategy = st.selectbox("Parameter drift of", list(res.summary["strategy"]),
                             key=f"{key}_drift_strategy")
     st.plotly_chart(drift_figure(res, strategy), key=f"{key}_drift")
+
+
+def level_caption(levels: dict) -> str:
+    """``" · levels sl off/2%/4% x tp off/6% x leverage 1/2"`` for the searched level
+    lists (more than one value), else ``""``."""
+    def fmt(name, v):
+        if v is None:
+            return "off"
+        return f"{v:g}" if name == "leverage" else f"{v * 100:g}%"
+
+    parts = [f"{n} " + "/".join(fmt(n, v) for v in levels[n]) for n in LEVELS
+             if len(levels.get(n) or []) > 1]
+    return f" · levels {' x '.join(parts)}" if parts else ""
 
 
 def _fmt(v, pattern: str) -> str:
