@@ -88,3 +88,60 @@ def test_job_cancel_stops_between_folds(store):
     job = run_job(job_id, store, ctx)
     assert job.status == "cancelled"
     assert not (store / "walkforward").exists()
+
+
+def test_cli_levels_are_chosen_per_window(store):
+    out = run_cli(store, "--data", "BTCUSD_COINBASE", "--timeframe", "4h",
+                  "--strategies", "sma_cross", "--windows", "2", "--train-fraction", "0.7",
+                  "--grid", "fast=5,10", "--grid", "slow=50", "--min-trades", "1",
+                  "--sl", "none,0.02,0.04", "--tp", "none,0.06", "--leverage", "1,2",
+                  "--no-track", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["meta"]["levels"] == {"sl": [None, 0.02, 0.04], "tp": [None, 0.06],
+                                     "leverage": [1.0, 2.0]}
+    # the base config holds no stop, target or leverage of its own
+    assert doc["meta"]["config"]["sl"] is None and doc["meta"]["config"]["leverage"] == 1.0
+    for w in doc["windows"]:
+        assert w["param_sl"] in (None, 0.02, 0.04) and w["param_tp"] in (None, 0.06)
+        assert w["param_leverage"] in (1.0, 2.0) and w["eligible"] <= 2 * 3 * 2 * 2
+
+
+def test_cli_bad_level_exit_2(store):
+    out = run_cli(store, "--data", "BTCUSD_COINBASE", "--timeframe", "1d",
+                  "--strategies", "sma_cross", "--windows", "2", "--sl", "none,abc",
+                  "--no-track")
+    assert out.returncode == 2
+    assert "--sl value 'abc' is not a number (or 'none')" in out.stderr
+
+
+@pytest.mark.parametrize("levels, match", [
+    ({"sl": "0.02"}, "sl levels must be a list"),
+    ({"tp": [None, -1]}, "tp level -1 must be a fraction above 0"),
+    ({"leverage": [0.5]}, "leverage level 0.5 does not fit the execution settings"),
+    ({"leverage": []}, "leverage needs at least one level"),
+])
+def test_job_payload_bad_levels_are_refused_at_submission(levels, match):
+    from lab.core.errors import ConfigError
+    from lab.jobs.walkforward_job import prepare
+
+    with pytest.raises(ConfigError, match=match):
+        prepare({"data": "BTCUSD_COINBASE", "strategies": ["sma_cross"], **levels})
+
+
+def test_job_kind_with_levels(store):
+    from lab import jobs
+    from lab.jobs.runner import run_job
+
+    job_id = jobs.submit("walkforward", {
+        "data": "BTCUSD_COINBASE", "timeframe": "1d", "strategies": ["sma_cross"],
+        "grids": {"sma_cross": {"fast": [5, 10], "slow": [50]}},
+        "windows": {"n_windows": 2, "train_fraction": 0.7}, "min_trades": 1,
+        "sl": [None, 0.05], "tp": (None,), "leverage": [1, 2], "track": False},
+        root=store, spawn=False)
+    assert jobs.get(job_id, store).payload["tp"] == [None]        # JSON list
+    job = run_job(job_id, store)
+    assert job.status == "done", job.error
+    res = load_walk_forward(job.result["folder"])
+    assert res.meta["levels"] == {"sl": [None, 0.05], "tp": [None], "leverage": [1.0, 2.0]}
+    assert set(res.windows["param_leverage"].dropna()) <= {1.0, 2.0}

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.xdist_group("tracking")
 
 GRIDS = {"sma_cross": {"fast": (5, 10), "slow": (50, 100)},
          "rsi": {"period": (7, 14), "lower": (25.0, 30.0), "upper": (70.0, 75.0)}}
+GRIDS_SMA = {"sma_cross": GRIDS["sma_cross"]}
 JOB_PAYLOAD = {"data": "AAPL", "timeframe": "1d", "strategies": ["sma_cross"],
                "grids": {"sma_cross": {"fast": [10], "slow": [50, 100]}},
                "windows": {"n_windows": 2, "train_fraction": 0.7}, "min_trades": 1}
@@ -260,3 +261,26 @@ def test_cli_no_track_records_nothing(data_root, capsys):
     assert not (data_root / "mlflow").exists()
     assert main(_cli(data_root, "--no-track", "--json")) == 0
     assert json.loads(capsys.readouterr().out)["tracking"] is None
+
+
+def test_levels_are_recorded_on_the_parent_and_each_child(spx_daily, uri, project):
+    bars = spx_daily.loc["2015":"2018"]
+    ws = walk_forward_windows(bars.index, n_windows=2, train_fraction=0.7)
+    res = run_walk_forward(bars, "sma_cross", windows=ws, grids=GRIDS_SMA, min_trades=1,
+                           asset_class="index", timeframe="1d", symbol="SPX",
+                           sl=(None, 0.02), tp=(None,), leverage=(1, 2))
+    out = track_walk_forward(res, wf_id="wf-test-levels", tracking_uri=uri, project=project)
+    assert out.recorded and out.error is None, out.error
+    c = store.client(uri)
+    params = c.get_run(out.run_id).data.params
+    assert (params["levels.sl"], params["levels.tp"], params["levels.leverage"]) == \
+        ("none,0.02", "none", "1,2")
+    child = c.get_run(out.children[0]).data.params
+    last = res.windows.iloc[-1]
+    for name in ("sl", "tp", "leverage"):
+        v = last[f"param_{name}"]
+        assert child[f"p.{name}"] == ("none" if math.isnan(v) else f"{v:g}")
+    chosen = pd.read_csv(c.download_artifacts(out.children[0], "params.csv"))
+    assert {"param_sl", "param_tp", "param_leverage"} <= set(chosen.columns)
+    assert chosen["param_leverage"].tolist() == res.windows["param_leverage"].tolist()
+
