@@ -64,3 +64,51 @@ def test_start_runs_a_job_and_shows_the_result(lab_env):
     windows = at.dataframe[1].value
     assert list(windows["window"]) == [1, 2, 3]
     assert len(at.get("plotly_chart")) == 3            # equity, scatter, drift
+
+
+def test_level_inputs_size_the_candidates_and_reach_the_job(lab_env):
+    at = small(open_page())
+    at.text_input(key="wf_sl_levels").set_value("off, 2")
+    at.text_input(key="wf_lev_levels").set_value("1, x").run()
+    assert any("Leverage: 'x' is not a number" in e.value for e in at.error)
+    assert at.button(key="wf_start").disabled
+    at.text_input(key="wf_lev_levels").set_value("1, 2").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("sma_cross 6 sets x 4 levels" in c.value for c in at.caption)
+    at.button(key="wf_start").click().run()
+    job_id = at.session_state["wf_watch"]
+    payload = jobs.get(job_id).payload
+    assert (payload["sl"], payload["tp"], payload["leverage"]) == ([None, 0.02], None, [1.0, 2.0])
+    job = jobs.wait(job_id, timeout=120)
+    assert job.status == "done", job.error
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("levels sl off/2% x leverage 1/2" in c.value for c in at.caption)
+    windows = at.dataframe[1].value
+    assert {"param_sl", "param_leverage"} <= set(windows.columns)
+
+
+def test_drift_figure_draws_searched_levels_on_a_second_axis():
+    import math
+
+    import pandas as pd
+
+    from lab.research.walk_forward import WalkForwardResult
+    from lab.ui.walk_forward_views import drift_figure
+
+    windows = pd.DataFrame({
+        "strategy": ["s"] * 3, "window": [1, 2, 3],
+        "params": ['{"fast": 5}', '{"fast": 10}', None], "param_fast": [5.0, 10.0, math.nan],
+        "param_sl": [math.nan, 0.02, math.nan], "param_tp": [math.nan] * 3,
+        "param_leverage": [2.0, 1.0, math.nan]})
+    res = WalkForwardResult(pd.DataFrame(), windows, pd.DataFrame(), pd.DataFrame(),
+                            meta={"levels": {"sl": [None, 0.02], "tp": [None],
+                                             "leverage": [1.0, 2.0]}})
+    traces = {t.name: t for t in drift_figure(res, "s").data}
+    assert set(traces) == {"fast", "sl (% of entry, 0 = off)", "leverage (x)"}
+    sl = traces["sl (% of entry, 0 = off)"]
+    assert sl.yaxis == "y2" and list(sl.y[:2]) == [0.0, 2.0] and math.isnan(sl.y[2])
+    assert list(traces["leverage (x)"].y[:2]) == [2.0, 1.0]
+    # nothing searched: the strategy's parameters only
+    res.meta["levels"] = {"sl": [None], "tp": [None], "leverage": [1.0]}
+    assert [t.name for t in drift_figure(res, "s").data] == ["fast"]
