@@ -152,7 +152,8 @@ def main(args: argparse.Namespace) -> int:
     print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     cols = ["strategy", "window", "test_start", "test_end", "params", "param_sl", "param_tp",
             "param_leverage", "is_sharpe", "oos_sharpe", "oos_total_return"]
-    print(result.windows[[c for c in cols if c in result.windows]].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(result.windows[[c for c in cols if c in result.windows]]
+          .to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if folder is not None:
         print(f"saved to {folder}")
     if tracking is not None:

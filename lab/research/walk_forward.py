@@ -12,9 +12,10 @@ config's own values only). On each train window the sweep kernel
 with its own execution parameters (``select="grid"``), or Optuna's TPE sampler proposes
 candidates from the grid values and the searched levels (``select="optuna"``, seeded);
 among the candidates with at least ``min_trades`` trades the one with the highest
-``objective`` is chosen and run on the test window by the vectorized engine. Every fold starts flat with fresh capital (``config.cash``), or
-with the previous fold's final equity when ``compound`` is set. A fold with no eligible
-candidate stays out of the market (flat equity, no parameters).
+``objective`` is chosen and run on the test window by the vectorized engine. Every
+fold starts flat with fresh capital (``config.cash``), or with the previous fold's final
+equity when ``compound`` is set. A fold with no eligible candidate stays out of the
+market (flat equity, no parameters).
 
 The out-of-sample (OOS) equity is stitched: with fresh capital the fold P&L is added to
 the running total (``cash + sum of fold P&L``); compounded folds are concatenated as
@@ -92,8 +93,8 @@ class WalkForwardResult:
         currency).
     in_sample : DataFrame
         Reference: the equity over the same bars of the candidate (parameter set and
-        levels) that is best on the whole data (what an in-sample optimization would have shown), one column per
-        strategy, starting at ``config.cash``.
+        levels) that is best on the whole data (what an in-sample optimization would
+        have shown), one column per strategy, starting at ``config.cash``.
     meta : dict
         Inputs: strategies, windows (positions), select, objective, min_trades, compound,
         config, asset_class, timeframe, symbol, periods_per_year, grids, levels

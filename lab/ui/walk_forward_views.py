@@ -312,8 +312,8 @@ def result_view(root: str | Path, key: str = "wf") -> None:
     st.plotly_chart(sharpe_scatter(res), key=f"{key}_scatter")
     st.markdown("**Windows**")
     cols = ["strategy", "window", "train_start", "train_end", "test_start", "test_end",
-            "params", "param_sl", "param_tp", "param_leverage", "eligible", "is_sharpe", "oos_sharpe", "is_total_return",
-            "oos_total_return", "oos_trades"]
+            "params", "param_sl", "param_tp", "param_leverage", "eligible", "is_sharpe",
+            "oos_sharpe", "is_total_return", "oos_total_return", "oos_trades"]
     st.dataframe(res.windows[[c for c in cols if c in res.windows]], hide_index=True,
                  key=f"{key}_windows")
     strategy = st.selectbox("Parameter drift of", list(res.summary["strategy"]),
