@@ -48,6 +48,7 @@ from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, LabError
 from lab.core.strategy import Signals
 from lab.core.types import AssetClass, periods_per_year
+from lab.research.walk_forward_select import best_index, score_candidates, select_optuna
 from lab.research.walk_forward_windows import Window, walk_forward_windows
 
 __all__ = ["LEVELS", "SELECT", "WalkForwardCancelled", "WalkForwardResult", "Window",
@@ -106,99 +107,6 @@ class WalkForwardResult:
     equity: pd.DataFrame
     in_sample: pd.DataFrame
     meta: dict = field(default_factory=dict)
-
-
-# -- helpers ------------------------------------------------------------------------------
-def _slice_signals(signals: Sequence[Signals], sl: slice) -> tuple[np.ndarray, ...]:
-    """Four column-major bool matrices (bars of ``sl`` x sets)."""
-    out = []
-    for name in ("entries_long", "exits_long", "entries_short", "exits_short"):
-        a = np.empty((sl.stop - sl.start, len(signals)), dtype=np.bool_, order="F")
-        for j, s in enumerate(signals):
-            a[:, j] = getattr(s, name)[sl]
-        out.append(a)
-    return tuple(out)
-
-
-def _stats(ohlc: tuple[np.ndarray, ...], signals: Sequence[Signals], cands: Sequence[int],
-           sl: slice, level_params: np.ndarray, ppy: float) -> np.ndarray:
-    """Sweep-kernel statistics of candidates ``cands`` on bars ``sl``, in one kernel call.
-
-    Parameters
-    ----------
-    cands : sequence of int
-        Candidate ids ``set * n_levels + level`` (levels fastest, as a sweep's rows).
-    level_params : ndarray, float64, shape (n_levels, N_PARAMS)
-        Kernel parameter rows (``params_vector``) of each (sl, tp, leverage) level.
-
-    Returns
-    -------
-    ndarray, float64, shape (len(cands), N_STATS)
-    """
-    from lab.kernels.sweep import simulate_many_nb
-    from lab.research.sweep_exec import _KERNEL_LOCK
-
-    n_levels = len(level_params)
-    sets = list(dict.fromkeys(c // n_levels for c in cands))     # signals once per set
-    pos = {j: k for k, j in enumerate(sets)}
-    el, xl, es, xs = _slice_signals([signals[j] for j in sets], sl)
-    params = np.ascontiguousarray(level_params[[c % n_levels for c in cands]])
-    sig_col = np.array([pos[c // n_levels] for c in cands], dtype=np.int64)
-    o, h, l, c = (np.ascontiguousarray(a[sl]) for a in ohlc)
-    with _KERNEL_LOCK:
-        return simulate_many_nb(o, h, l, c, el, xl, es, xs, sig_col, params, float(ppy))
-
-
-def _best(values: np.ndarray, trades: np.ndarray, min_trades: int) -> int | None:
-    """Index of the largest finite value among rows with ``trades >= min_trades``."""
-    ok = (trades >= min_trades) & np.isfinite(values)
-    if not ok.any():
-        return None
-    return int(np.flatnonzero(ok)[np.argmax(values[ok])])
-
-
-def _select_optuna(score: Callable[[list[int]], np.ndarray], grid: Mapping[str, tuple],
-                   index_of: Mapping[tuple, int], objective_col: int, trades_col: int,
-                   min_trades: int, n_trials: int, seed: int) -> tuple[int | None, int]:
-    """TPE search over categorical dimensions (grid values, searched levels).
-
-    ``grid`` maps each dimension to its values; ``index_of`` maps a combination (in
-    ``grid`` order) to a candidate id; a combination it lacks scores -inf.
-
-    Returns
-    -------
-    (int or None, int)
-        Id of the best scored candidate with enough trades (None if none), and how many
-        of the scored candidates had enough trades.
-    """
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    names = list(grid)
-    seen: dict[int, np.ndarray] = {}
-
-    def fn(trial):
-        combo = tuple(trial.suggest_categorical(n, list(grid[n])) for n in names)
-        j = index_of.get(combo)
-        if j is None:                      # breaks the strategy's constraint
-            return -math.inf
-        if j not in seen:
-            seen[j] = score([j])[0]
-        row = seen[j]
-        v = row[objective_col]
-        if row[trades_col] < min_trades or not math.isfinite(v):
-            return -math.inf
-        return float(v)
-
-    sampler = optuna.samplers.TPESampler(seed=seed)
-    study = optuna.create_study(direction="maximize", sampler=sampler)
-    study.optimize(fn, n_trials=n_trials)
-    if not seen:
-        return None, 0
-    js = list(seen)
-    rows = np.stack([seen[j] for j in js])
-    k = _best(rows[:, objective_col], rows[:, trades_col], min_trades)
-    return (None if k is None else js[k]), int((rows[:, trades_col] >= min_trades).sum())
 
 
 def _stitch(parts: list[pd.Series], cash: float, compound: bool) -> pd.Series:
@@ -404,16 +312,16 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
             if cancel is not None and cancel():
                 raise WalkForwardCancelled(f"cancelled at {strategy} window {wi + 1} of "
                                            f"{len(windows)}")
-            score = lambda cols, _w=w: _stats(ohlc, signals, cols, _w.train,  # noqa: E731
-                                              level_params, ppy)
+            score = lambda cols, _w=w: score_candidates(  # noqa: E731
+                ohlc, signals, cols, _w.train, level_params, ppy)
             if select == "grid":
                 st = score(list(range(n_cand)))
-                k = _best(st[:, obj_col], st[:, tr_col], min_trades)
+                k = best_index(st[:, obj_col], st[:, tr_col], min_trades)
                 eligible = int((st[:, tr_col] >= min_trades).sum())
                 chosen, is_row = k, (None if k is None else st[k])
             else:
                 trials = int(n_trials or min(50, n_cand))
-                chosen, eligible = _select_optuna(score, dims, index_of, obj_col, tr_col,
+                chosen, eligible = select_optuna(score, dims, index_of, obj_col, tr_col,
                                                   min_trades, trials, seed + wi)
                 is_row = None if chosen is None else score([chosen])[0]
             test_bars = bars.iloc[w.test]
@@ -456,8 +364,9 @@ def run_walk_forward(bars: pd.DataFrame, strategies: Sequence[str] | str, *,
                 progress(done, total)
         equity_cols[strategy] = _stitch(parts, float(config.cash), compound)
         # in-sample reference: the best candidate on all bars, over the test span
-        full = _stats(ohlc, signals, list(range(n_cand)), slice(0, n), level_params, ppy)
-        k = _best(full[:, obj_col], full[:, tr_col], min_trades)
+        full = score_candidates(ohlc, signals, list(range(n_cand)), slice(0, n),
+                                level_params, ppy)
+        k = best_index(full[:, obj_col], full[:, tr_col], min_trades)
         if k is None:
             ref = pd.Series(float(config.cash), index=idx[first_test:])
         else:
