@@ -11,7 +11,8 @@ from lab.ui.walk_forward_views import jobs_panel, result_view, walk_forward_form
 
 st.title("Walk-forward")
 root = str(data_root().resolve())
-st.caption("Rolling or anchored windows: the best parameter set of each train window is "
+st.caption("Rolling or anchored windows: the best parameter set (and stop-loss, take-profit and "
+           "leverage levels, when several are given) of each train window is "
            "tested out-of-sample on the next window, and the out-of-sample equity is "
            "stitched. Runs as a background job that survives closing this tab.")
 

@@ -222,30 +222,41 @@ def sharpe_scatter(result: WalkForwardResult) -> go.Figure:
 def drift_figure(result: WalkForwardResult, strategy: str) -> go.Figure:
     """Chosen parameter values per window (parameter drift) of ``strategy``.
 
-    The levels that were searched (more than one value in ``meta["levels"]``) are drawn
-    dotted on a second axis: sl / tp in % of the entry price (0 = off), leverage in x.
-    Windows without a chosen candidate are gaps.
+    The levels that were searched (more than one value in ``meta["levels"]``) get panels
+    of their own below the strategy's parameters, sharing the window axis: stop-loss and
+    take-profit in % of the entry price (0 = off), leverage in x. Windows without a
+    chosen candidate are gaps.
     """
+    from plotly.subplots import make_subplots
+
     g = result.windows[result.windows["strategy"] == strategy]
     level_cols = {f"param_{n}" for n in LEVELS}
-    fig = go.Figure()
-    for c in [c for c in g.columns if c.startswith("param_") and c not in level_cols
-              and g[c].notna().any()]:
-        fig.add_scatter(x=g["window"], y=g[c], mode="lines+markers", name=c[6:])
     meta_levels = result.meta.get("levels") or {}
     searched = [n for n in LEVELS if len(meta_levels.get(n) or []) > 1 and f"param_{n}" in g]
+    panels = ["chosen value"]
+    if any(n != "leverage" for n in searched):
+        panels.append("% of entry")
+    if "leverage" in searched:
+        panels.append("leverage (x)")
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        row_heights=[0.6] + [0.4 / max(1, len(panels) - 1)] * (len(panels) - 1))
+    for c in [c for c in g.columns if c.startswith("param_") and c not in level_cols
+              and g[c].notna().any()]:
+        fig.add_scatter(x=g["window"], y=g[c], mode="lines+markers", name=c[6:], row=1, col=1)
     for n in searched:
         v = g[f"param_{n}"].where(g["params"].isna(), g[f"param_{n}"].fillna(0.0))
         pct = n != "leverage"
+        row = panels.index("% of entry" if pct else "leverage (x)") + 1
         fig.add_scatter(x=g["window"], y=v * 100 if pct else v, mode="lines+markers",
-                        yaxis="y2", line=dict(dash="dot"),
+                        line=dict(dash="dot"), row=row, col=1,
                         name=f"{n} (% of entry, 0 = off)" if pct else f"{n} (x)")
-    if searched:
-        fig.update_layout(yaxis2=dict(title="level: % of entry / leverage x",
-                                      overlaying="y", side="right", rangemode="tozero"))
+    for i, title in enumerate(panels, start=1):
+        fig.update_yaxes(title_text=title, row=i, col=1, rangemode="tozero" if i > 1 else None)
     fig.update_xaxes(dtick=1)
-    fig.update_layout(title=f"Parameter drift: {strategy}", xaxis_title="window",
-                      yaxis_title="chosen value", height=360, margin=dict(t=50, b=30))
+    fig.update_xaxes(title_text="window", row=len(panels), col=1)
+    fig.update_layout(title=f"Parameter drift: {strategy}", height=300 + 140 * (len(panels) - 1),
+                      margin=dict(t=50, b=80), legend=dict(orientation="h", yanchor="top",
+                                                           y=-0.12 - 0.04 * (len(panels) == 1)))
     return fig
 
 

@@ -88,7 +88,7 @@ def test_level_inputs_size_the_candidates_and_reach_the_job(lab_env):
     assert {"param_sl", "param_leverage"} <= set(windows.columns)
 
 
-def test_drift_figure_draws_searched_levels_on_a_second_axis():
+def test_drift_figure_draws_searched_levels_in_panels_of_their_own():
     import math
 
     import pandas as pd
@@ -104,11 +104,15 @@ def test_drift_figure_draws_searched_levels_on_a_second_axis():
     res = WalkForwardResult(pd.DataFrame(), windows, pd.DataFrame(), pd.DataFrame(),
                             meta={"levels": {"sl": [None, 0.02], "tp": [None],
                                              "leverage": [1.0, 2.0]}})
-    traces = {t.name: t for t in drift_figure(res, "s").data}
+    fig = drift_figure(res, "s")
+    traces = {t.name: t for t in fig.data}
     assert set(traces) == {"fast", "sl (% of entry, 0 = off)", "leverage (x)"}
-    sl = traces["sl (% of entry, 0 = off)"]
-    assert sl.yaxis == "y2" and list(sl.y[:2]) == [0.0, 2.0] and math.isnan(sl.y[2])
-    assert list(traces["leverage (x)"].y[:2]) == [2.0, 1.0]
+    sl, lev = traces["sl (% of entry, 0 = off)"], traces["leverage (x)"]
+    assert traces["fast"].yaxis == "y" and sl.yaxis == "y2" and lev.yaxis == "y3"
+    assert list(sl.y[:2]) == [0.0, 2.0] and math.isnan(sl.y[2])
+    assert list(lev.y[:2]) == [2.0, 1.0]
+    assert fig.layout.yaxis2.title.text == "% of entry"
+    assert fig.layout.yaxis3.title.text == "leverage (x)"
     # nothing searched: the strategy's parameters only
     res.meta["levels"] = {"sl": [None], "tp": [None], "leverage": [1.0]}
     assert [t.name for t in drift_figure(res, "s").data] == ["fast"]
