@@ -9,6 +9,8 @@ docs/engines.md) and that the engine's broker does what the kernel does.
 
 from __future__ import annotations
 
+import itertools
+
 import backtrader as bt
 import numpy as np
 import pytest
@@ -32,12 +34,15 @@ def golden_params():
         if not marks:
             out.append(pytest.param(fn, {}, id=name))
             continue
-        argnames, values = marks[0].args[0], marks[0].args[1]
-        names = [a.strip() for a in argnames.split(",")] if isinstance(argnames, str) \
-            else list(argnames)
-        for k, v in enumerate(values):
-            v = v if len(names) > 1 else (v,)
-            out.append(pytest.param(fn, dict(zip(names, v)), id=f"{name}[{k}]"))
+        axes = []                          # stacked parametrize marks: every combination
+        for m in marks:
+            argnames, values = m.args[0], m.args[1]
+            names = [a.strip() for a in argnames.split(",")] if isinstance(argnames, str) \
+                else list(argnames)
+            axes.append([dict(zip(names, v if len(names) > 1 else (v,))) for v in values])
+        for k, combo in enumerate(itertools.product(*axes)):
+            kwargs = {key: val for part in combo for key, val in part.items()}
+            out.append(pytest.param(fn, kwargs, id=f"{name}[{k}]"))
     return out
 
 
