@@ -171,6 +171,25 @@ def get_or_create_experiment(c, uri: str, name: str) -> str:
     return exp.experiment_id
 
 
+def open_experiment(uri: str, name: str):
+    """A client of ``uri`` (runs of dead processes marked FAILED first) and the id of
+    experiment ``name``, created when missing.
+
+    Returns
+    -------
+    (MlflowClient, str)
+
+    Raises
+    ------
+    Exception
+        Whatever MLflow raises for an unreachable or unwritable store (the trackers turn
+        it into an outcome with ``recorded=False``).
+    """
+    c = client(uri)
+    reap_dead_runs(c)
+    return c, get_or_create_experiment(c, uri, name)
+
+
 def all_experiment_ids(c) -> list[str]:
     """Ids of every active experiment of the store."""
     ids, token = [], None

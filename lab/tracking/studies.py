@@ -91,9 +91,7 @@ def track_study(study_result, *, tracking_uri: str | None = None,
 
         r = study_result
         a = dict(r.attrs or {})
-        c = store.client(uri)
-        store.reap_dead_runs(c)
-        exp_id = store.get_or_create_experiment(c, uri, exp_name)
+        c, exp_id = store.open_experiment(uri, exp_name)
         tags = {"lab.kind": "study", "lab.study_name": str(r.study_name),
                 "strategy": str(a.get("strategy")), "symbol": str(a.get("symbol")),
                 "timeframe": str(a.get("timeframe")),

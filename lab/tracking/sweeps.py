@@ -148,9 +148,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
     run_id = None
     try:
         spec = sweep_result.spec.to_dict()
-        c = store.client(uri)
-        store.reap_dead_runs(c)
-        exp_id = store.get_or_create_experiment(c, uri, exp_name)
+        c, exp_id = store.open_experiment(uri, exp_name)
         spec_json = json.dumps(spec, sort_keys=True)
         tags = {"lab.kind": "sweep", "lab.sweep_id": str(sweep_result.id),
                 "strategies": ",".join(spec["strategies"]),

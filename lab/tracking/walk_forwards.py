@@ -228,9 +228,7 @@ def track_walk_forward(wf_result, *, wf_id: str | None = None,
         mode = window_mode(list(m.get("windows") or []),
                            None if anchored is None else bool(anchored))
         strategies = [str(s) for s in r.summary["strategy"]]
-        c = store.client(uri)
-        store.reap_dead_runs(c)
-        exp_id = store.get_or_create_experiment(c, uri, exp_name)
+        c, exp_id = store.open_experiment(uri, exp_name)
         tags = {"lab.kind": "walkforward", "lab.wf_id": wf_id,
                 "symbol": str(m.get("symbol")), "timeframe": str(m.get("timeframe")),
                 "strategies": ",".join(strategies)[:PARAM_MAX],

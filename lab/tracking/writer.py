@@ -293,9 +293,7 @@ def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
     run_id = None
     try:
         exp_name = experiment_name(result, asset_class, family, project)
-        c = store.client(uri)
-        store.reap_dead_runs(c)
-        exp_id = store.get_or_create_experiment(c, uri, exp_name)
+        c, exp_id = store.open_experiment(uri, exp_name)
         tags = run_tags(result, asset_class=asset_class, family=family, source=source,
                         project=project_name(project))
         if parent_run_id:

@@ -1,7 +1,11 @@
-"""Job kind "optimize": a real runner process to completion, a bad payload refused."""
+"""Job kind "optimize": a real runner process to completion, two workers reporting progress
+and stopping on cancel or when their runner dies, bad payloads refused."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -61,27 +65,29 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def test_two_worker_job_reports_progress_and_cancels_between_trials(root, tmp_path):
-    import time
-
-    storage = f"sqlite:///{tmp_path / 'par.db'}"
+def _two_workers_running(root, storage: str, name: str, min_done: int):
+    """Submit an endless 2-worker study; return (job_id, job, worker pids) once both
+    workers run and ``min_done`` trials finished."""
     job_id = jobs.submit("optimize", {"symbol": "SPX", "timeframe": "1d",
-                                      "strategy": "sma_cross", "study_name": "par",
+                                      "strategy": "sma_cross", "study_name": name,
                                       "storage": storage, "n_trials": 100000, "workers": 2,
                                       "pruning": False, "track": False}, root)
     deadline = time.monotonic() + 180
-    job = jobs.get(job_id, root)
-    workers = []
-    while time.monotonic() < deadline:
+    workers, job = [], jobs.get(job_id, root)
+    while time.monotonic() < deadline and not (len(workers) == 2 and job.done >= min_done):
         time.sleep(0.3)
         job = jobs.get(job_id, root)
         assert job.status in ("queued", "running"), job.error
-        if job.pid and len(workers) < 2:
+        if job.pid:
             workers = [c for c in _children(job.pid) if b"spawn_main" in _cmdline(c)]
-        if job.done >= 20 and workers:
-            break
-    assert job.done >= 20 and job.total == 100000 and job.rate and job.rate > 0
-    assert len(workers) == 2          # the runner's worker processes
+    assert len(workers) == 2 and job.done >= min_done
+    return job_id, job, workers
+
+
+def test_two_worker_job_reports_progress_and_cancels_between_trials(root, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'par.db'}"
+    job_id, job, workers = _two_workers_running(root, storage, "par", 20)
+    assert job.total == 100000 and job.rate and job.rate > 0
     jobs.cancel(job_id, root)
     job = jobs.wait(job_id, root=root, timeout=120)
     assert job.status == "cancelled"
@@ -94,24 +100,8 @@ def test_two_worker_job_reports_progress_and_cancels_between_trials(root, tmp_pa
 
 
 def test_workers_stop_when_their_runner_is_killed(root, tmp_path):
-    import os
-    import signal
-    import time
-
     storage = f"sqlite:///{tmp_path / 'orphan.db'}"
-    job_id = jobs.submit("optimize", {"symbol": "SPX", "timeframe": "1d",
-                                      "strategy": "sma_cross", "study_name": "orphan",
-                                      "storage": storage, "n_trials": 100000, "workers": 2,
-                                      "pruning": False, "track": False}, root)
-    deadline = time.monotonic() + 180
-    workers, job = [], jobs.get(job_id, root)
-    while time.monotonic() < deadline and not (len(workers) == 2 and job.done >= 10):
-        time.sleep(0.3)
-        job = jobs.get(job_id, root)
-        assert job.status in ("queued", "running"), job.error
-        if job.pid:
-            workers = [c for c in _children(job.pid) if b"spawn_main" in _cmdline(c)]
-    assert len(workers) == 2 and job.done >= 10
+    job_id, job, workers = _two_workers_running(root, storage, "orphan", 10)
     os.kill(job.pid, signal.SIGKILL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and any(_cmdline(w) for w in workers):

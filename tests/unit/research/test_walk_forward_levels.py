@@ -9,7 +9,6 @@ import json
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -22,6 +21,7 @@ from lab.core.strategy import Signals, StrategySpec
 from lab.research.sweep_exec import kernel_stats
 from lab.kernels.sweep import STAT_NAMES
 from lab.research.walk_forward import run_walk_forward, walk_forward_windows
+from tests.unit.research.test_walk_forward import _poisoned
 
 SL, TP, LEV = (None, 0.01, 0.03), (None, 0.02), (1.0, 2.0)
 GRIDS = {"sma_cross": {"fast": (5, 20), "slow": (30, 120)}}
@@ -152,17 +152,6 @@ def test_oos_metrics_equal_run_backtest_on_the_test_bars(bars, windows, bar_move
     assert eq.iloc[-1] == pytest.approx(
         cash if compound else config.cash * (1 + res.windows["oos_total_return"].sum()),
         rel=1e-9)
-
-
-def _poisoned(bars, start, seed=1):
-    rng = np.random.default_rng(seed)
-    out = bars.copy()
-    f = rng.uniform(0.5, 1.5, size=len(out) - start)
-    for c in ("open", "high", "low", "close"):
-        out.iloc[start:, out.columns.get_loc(c)] *= f
-    out["high"] = out[["open", "high", "low", "close"]].max(axis=1)
-    out["low"] = out[["open", "high", "low", "close"]].min(axis=1)
-    return out
 
 
 @pytest.mark.parametrize("select", ["grid", "optuna"])
