@@ -33,7 +33,8 @@ with st.container(border=True):
         st.session_state.pop("bt_engine", None)
     engine = e1.selectbox("Engine", engines, key="bt_engine",
                           help="vectorized: numba, full semantics; backtrader: event-driven "
-                               "broker; vectorbt: Portfolio.from_signals (no leverage)")
+                               "broker; vectorbt: Portfolio.from_signals (no leverage, no "
+                               "minimum order value)")
     others = ["none"] if native else ["none"] + [e for e in ENGINES if e != engine]
     compare = e2.selectbox("Compare with", others, key="bt_compare",
                            help="Run the same backtest on a second engine and list the "

@@ -38,6 +38,10 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", type=float, default=1.0,
                    help="fraction of equity (1 = all), units, or currency, per --size-type")
     g.add_argument("--whole-units", action="store_true", help="round quantities down")
+    g.add_argument("--min-notional", type=float, default=0.0,
+                   help="smallest entry order value, currency: a smaller entry is not "
+                        "placed, exits always are (e.g. 10 as Binance MIN_NOTIONAL; "
+                        "default 0 = off)")
     g.add_argument("--leverage", type=float, default=1.0, help="1 = cash account, up to 100")
     g.add_argument("--maintenance-margin", type=float, default=0.005,
                    help="fraction of notional (0.005 = 0.5 %%)")
@@ -129,7 +133,7 @@ def execution_config(args: argparse.Namespace, asset_class: str):
         maintenance_margin=args.maintenance_margin, sl=args.sl, tp=args.tp,
         both_hit=args.both_hit, commission=commission, slippage=args.slippage,
         multiplier=args.multiplier, size_type=args.size_type, size=args.size,
-        whole_units=args.whole_units)
+        whole_units=args.whole_units, min_notional=args.min_notional)
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:

@@ -93,6 +93,12 @@ class ExecutionConfig:
         See ``size_type``; for EQUITY_FRACTION, notional = size x equity x leverage.
     whole_units : bool
         Round quantities down to whole units (shares, contracts).
+    min_notional : float
+        Smallest entry order value, account currency (0 = off): an entry whose
+        notional (quantity x fill price x multiplier, after sizing and whole-unit
+        rounding) is below it is not placed (no order, no fee), as an exchange's
+        minimum order value (Binance ``MIN_NOTIONAL`` filter, 5-10 USDT on spot;
+        binance-docs "Filters"). Exits are never blocked.
     """
 
     cash: float = 10_000.0
@@ -108,6 +114,7 @@ class ExecutionConfig:
     size_type: SizeType = SizeType.EQUITY_FRACTION
     size: float = 1.0
     whole_units: bool = False
+    min_notional: float = 0.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -149,6 +156,13 @@ class ExecutionConfig:
         if not (0.0 <= self.slippage < 0.1):
             raise ConfigError(
                 f"slippage={self.slippage} must be a fraction in [0, 0.1) (0.0005 = 5 bps)"
+            )
+        if not (isinstance(self.min_notional, (int, float))
+                and not isinstance(self.min_notional, bool)
+                and math.isfinite(self.min_notional) and self.min_notional >= 0):
+            raise ConfigError(
+                f"min_notional={self.min_notional!r} must be a number >= 0, the smallest "
+                "entry order value in account currency (0 = off; e.g. 10 for 10 USDT)"
             )
         if self.size_type is SizeType.EQUITY_FRACTION and self.size > 1.0:
             raise ConfigError(

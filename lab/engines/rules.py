@@ -47,7 +47,8 @@ def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> 
     Parameters
     ----------
     config : ExecutionConfig
-        Sizing (``size_type``, ``size``, ``whole_units``), leverage, multiplier.
+        Sizing (``size_type``, ``size``, ``whole_units``, ``min_notional``), leverage,
+        multiplier.
     equity : float
         Equity available to the entry, account currency.
     fill : float
@@ -58,7 +59,8 @@ def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> 
     Returns
     -------
     float
-        Quantity > 0, or 0.0 when the budget buys nothing.
+        Quantity > 0, or 0.0 when the budget buys nothing or an order whose notional
+        (quantity x ``fill`` x multiplier) is below ``config.min_notional``.
     """
     lev, unit = config.leverage, fill * config.multiplier
     c = config.commission
@@ -78,7 +80,9 @@ def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> 
             q = affordable(equity)
     if config.whole_units:
         q = math.floor(q + 1e-9)
-    return float(q) if q > 0.0 else 0.0
+    if not q > 0.0 or q * unit < config.min_notional:
+        return 0.0
+    return float(q)
 
 
 def exit_levels(config: ExecutionConfig, side: float, fill: float) -> dict:

@@ -31,7 +31,7 @@ applied by scaling prices (notional = quantity x price x multiplier).
 
 Unsupported, with a ``ConfigError`` that names the setting: leverage above 1 (no
 margin in vectorbt; a short at 1x is liquidated like the kernel's, through the LIQ
-rows), commission minimums and caps, per-share / per-contract commission unless the
+rows), commission minimums and caps, a minimum notional, per-share / per-contract commission unless the
 size is a fixed quantity, and (found after the run) an entry the kernel would size
 or charge differently (a fixed quantity or notional beyond the buying power, whole
 units a hair below an integer) or an account that went below zero. vectorbt is
@@ -187,8 +187,8 @@ def check_config(config: ExecutionConfig) -> None:
     Raises
     ------
     ConfigError
-        Leverage above 1, a commission minimum or cap, or a per-share / per-contract
-        commission with a size other than a fixed quantity.
+        Leverage above 1, a commission minimum or cap, a per-share / per-contract
+        commission with a size other than a fixed quantity, or a minimum notional.
     """
     if config.leverage != 1.0:
         raise ConfigError(f"leverage={config.leverage:g}: vectorbt has no margin or "
@@ -199,6 +199,11 @@ def check_config(config: ExecutionConfig) -> None:
             f"commission minimum={c.minimum:g} / maximum_fraction={c.maximum_fraction:g}: "
             "vectorbt charges a fraction of the order value plus a fixed amount, with no "
             "minimum or cap; use engine='vectorized' or 'backtrader'")
+    if config.min_notional > 0:
+        raise ConfigError(
+            f"min_notional={config.min_notional:g}: vectorbt has a minimum order size in "
+            "units, not a minimum order value (notional); use min_notional=0 or "
+            "engine='vectorized'/'backtrader'")
     if c.model is not CommissionModel.PERCENT and c.rate > 0 \
             and config.size_type is not SizeType.QUANTITY:
         raise ConfigError(

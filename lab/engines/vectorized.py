@@ -51,6 +51,7 @@ def params_vector(config: ExecutionConfig) -> np.ndarray:
     p[k.P_SLIPPAGE] = config.slippage
     p[k.P_MULT] = config.multiplier
     p[k.P_CASH] = config.cash
+    p[k.P_MIN_NOTIONAL] = config.min_notional
     return p
 
 

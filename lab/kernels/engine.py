@@ -15,6 +15,8 @@ Semantics (also documented in ``lab.engines.vectorized``):
   lies between the entry and the liquidation price is hit first.
 * Market fills (signals, stops, end of data) pay slippage; take-profits (limit)
   and liquidations fill at their level.
+* An entry whose notional (quantity x fill x multiplier) is below the minimum
+  notional is not placed (no order, no fee); exits are never blocked.
 
 Arrays in, arrays out; no pandas.
 """
@@ -43,7 +45,8 @@ P_COMM_MAXF = 12
 P_SLIPPAGE = 13      # fraction of price
 P_MULT = 14          # contract multiplier
 P_CASH = 15          # starting equity
-N_PARAMS = 16
+P_MIN_NOTIONAL = 16  # smallest entry notional, account currency (0 = off)
+N_PARAMS = 17
 
 # State vector layout.
 S_CASH = 0
@@ -135,7 +138,8 @@ def _affordable_nb(p, budget, fill, unit, lev):
 @njit(cache=True)
 def _entry_qty_nb(p, equity, fill):
     """Quantity for an entry at ``fill`` so that margin + commission fit the budget
-    (a fraction of equity, or a fixed quantity / notional capped at what equity buys)."""
+    (a fraction of equity, or a fixed quantity / notional capped at what equity buys);
+    0 when that buys nothing or its notional is below ``p[P_MIN_NOTIONAL]``."""
     lev = p[P_LEVERAGE]
     unit = fill * p[P_MULT]                  # notional of one unit
     size_type = int(p[P_SIZE_TYPE])
@@ -150,7 +154,7 @@ def _entry_qty_nb(p, equity, fill):
             q = _affordable_nb(p, equity, fill, unit, lev)
     if p[P_WHOLE] > 0.5:
         q = np.floor(q + 1e-9)
-    if not (q > 0.0):
+    if not (q > 0.0) or q * unit < p[P_MIN_NOTIONAL]:
         return 0.0
     return q
 
@@ -159,7 +163,8 @@ def _entry_qty_nb(p, equity, fill):
 def open_position_nb(st, p, side, ref_price, i, orders, cnt):
     """Open a position of ``side`` (+1/-1) with a market order at ``ref_price``.
 
-    Returns True when a position was opened (False when the budget buys nothing).
+    Returns True when a position was opened (False when the budget buys nothing or
+    less than the minimum notional).
     """
     if st[S_BUST] > 0.5:
         return False

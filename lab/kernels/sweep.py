@@ -23,6 +23,15 @@ returns, which is below 1e-2 for any traded series (a per-bar Sharpe ratio of 0.
 an annual one of 9 on hourly bars), so the results match the two-pass definitions to
 about 1e-12; the tests check 1e-9 against ``lab.metrics``.
 
+Every setting of ``ExecutionConfig`` (e.g. ``min_notional``, ``P_MIN_NOTIONAL``) reaches
+the runs through the parameter rows and the shared step functions; nothing here reads a
+parameter slot of its own beyond cash, direction, multiplier and slippage.
+
+Cache: numba's cache of this module embeds the compiled step functions of
+``lab.kernels.engine`` but is invalidated only by a change of this file. After a change
+of ``engine.py``, touch this file (or clear the cache): a stale cache here also
+replaces the step functions of ``simulate_nb`` in the same process.
+
 Arrays in, arrays out; numba and numpy only.
 """
 

@@ -123,7 +123,8 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
 
 
 def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
-    """Cash, direction, leverage, stops, costs and sizing as an ``ExecutionConfig``.
+    """Cash, direction, leverage, stops, costs, sizing and minimum order value as an
+    ``ExecutionConfig``.
 
     Raises
     ------
@@ -166,8 +167,9 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
     slippage_bps = k3.number_input("Slippage (bps)", 0.0, 500.0, step=0.5, key=k("slip"),
                                    help="1 bp = 0.01 % of price, on market fills",
                                    **_init(k("slip"), value=0.0))
-    with st.expander("Advanced: sizing, contract, margin, stop/target rule"):
-        a1, a2, a3, a4 = st.columns(4)
+    with st.expander("Advanced: sizing, minimum order, contract, margin, "
+                     "stop/target rule"):
+        a1, a2, a3, a4, a5 = st.columns(5)
         size_types = ["equity_fraction", "quantity", "notional"]
         size_type = a1.selectbox("Sizing", size_types, key=k("size_type"),
                                  **_init(k("size_type"), index=0))
@@ -177,6 +179,11 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         whole = a3.checkbox("Whole units only", key=k("whole"), **_init(k("whole"), value=False))
         multiplier = a4.number_input("Contract multiplier", min_value=0.0001, key=k("mult"),
                                      **_init(k("mult"), value=1.0))
+        min_notional = a5.number_input(
+            "Minimum order value (0 = off)", min_value=0.0, step=1.0, key=k("min_notional"),
+            help="Account currency. An entry worth less (quantity x price x multiplier) is "
+                 "not placed, as an exchange's minimum notional (Binance: 5-10 USDT); "
+                 "exits always fill", **_init(k("min_notional"), value=0.0))
         b1, b2, b3, b4 = st.columns(4)
         mm = b1.number_input("Maintenance margin (%)", 0.0, 50.0, step=0.1, key=k("mm"),
                              **_init(k("mm"), value=0.5)) / 100
@@ -196,7 +203,7 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         both_hit=both_hit, commission=Commission(model, rate, cmin, cmax),
         slippage=slippage_bps / 10_000, multiplier=multiplier,
         size_type=size_type, size=size if size_type == "equity_fraction" else fixed,
-        whole_units=whole)
+        whole_units=whole, min_notional=float(min_notional))
 
 
 def reopen_state(run: dict, key: str = "bt") -> dict:
@@ -229,6 +236,7 @@ def reopen_state(run: dict, key: str = "bt") -> dict:
         f"{key}_size_type": cfg.size_type.value, f"{key}_whole": bool(cfg.whole_units),
         f"{key}_mult": float(cfg.multiplier), f"{key}_mm": float(cfg.maintenance_margin * 100),
         f"{key}_both": cfg.both_hit.value,
+        f"{key}_min_notional": float(cfg.min_notional),
     }
     if cfg.size_type.value == "equity_fraction":
         state[f"{key}_size"] = int(round(cfg.size * 100))

@@ -155,10 +155,11 @@ def test_a_recorded_run_reopens_with_its_exact_settings(lab_env):
                       "commission": {"model": "percent", "rate": 0.00002, "minimum": 0.0,
                                      "maximum_fraction": 0.0},
                       "slippage": 0.0001, "multiplier": 1.0, "size_type": "equity_fraction",
-                      "size": 0.5, "whole_units": False}}
+                      "size": 0.5, "whole_units": False, "min_notional": 25.0}}
     at.session_state["bt_reopen"] = run
     at.run()
     assert not at.exception, [e.message for e in at.exception]
+    assert at.number_input(key="bt_min_notional").value == 25.0
     at.button(key="bt_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     result = at.session_state["bt_last"]["result"]

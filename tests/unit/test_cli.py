@@ -53,9 +53,25 @@ def test_every_execution_option_is_accepted(sample_root):
               "--direction", "long", "--size-type", "quantity", "--size", "100",
               "--whole-units", "--leverage", "2", "--maintenance-margin", "0.25",
               "--sl", "0.05", "--tp", "0.1", "--both-hit", "target_first",
-              "--multiplier", "1", root=sample_root)
+              "--multiplier", "1", "--min-notional", "5", root=sample_root)
     assert out.returncode == 0, out.stderr
     assert "donchian" in out.stdout and "Sharpe" in out.stdout
+
+
+def test_min_notional_flag_reaches_the_config(sample_root):
+    from lab.cli import build_parser, execution_config
+
+    args = build_parser().parse_args(["backtest", "--data", "X", "--strategy", "rsi",
+                                      "--min-notional", "10"])
+    assert execution_config(args, "crypto").min_notional == 10.0
+    default = build_parser().parse_args(["backtest", "--data", "X", "--strategy", "rsi"])
+    assert execution_config(default, "crypto").min_notional == 0.0
+    out = lab("backtest", "--data", "BTCUSD_COINBASE", "--timeframe", "4h", "--leverage",
+              "20", "--min-notional", "10", "--json", root=sample_root)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["config"]["min_notional"] == 10.0
+    assert all(t["qty"] * t["entry_price"] >= 10.0 for t in doc["trades"])
 
 
 def test_backtest_reads_a_csv_file_validated_as_on_ingest(sample_root, sample_catalog, tmp_path):
@@ -85,6 +101,7 @@ def test_a_broken_file_is_refused_with_the_rule_and_rows(sample_root, sample_cat
     (["--param", "speed=3"], "unknown parameter"),
     (["--strategy", "nope"], "no strategy named"),
     (["--leverage", "500"], "between 1"),
+    (["--min-notional", "-5"], "min_notional=-5"),
     (["--data", "NOPE"], "stored symbols"),
 ])
 def test_bad_input_exits_2_with_a_one_line_fix(sample_root, args, words):

@@ -18,6 +18,10 @@ from lab.core import (AssetClass, Commission, ConfigError, ExecutionConfig, peri
     ({"size": 1.5}, "raise leverage instead"),
     ({"direction": "sideways"}, "sideways"),
     ({"leverage": 50, "maintenance_margin": 0.05}, "initial margin"),
+    ({"min_notional": -1}, "min_notional=-1 must be a number >= 0"),
+    ({"min_notional": float("nan")}, "smallest entry order value"),
+    ({"min_notional": float("inf")}, "0 = off"),
+    ({"min_notional": "10"}, "min_notional='10'"),
 ])
 def test_bad_execution_config_is_refused_with_a_hint(kwargs, words):
     with pytest.raises(ConfigError, match=words):
@@ -36,8 +40,16 @@ def test_negative_commission_is_refused():
 
 def test_config_round_trips_through_a_plain_dict():
     cfg = ExecutionConfig(direction="both", leverage=5, sl=0.02, tp=0.04,
-                          commission=Commission("per_share", 0.005, 1.0, 0.01))
+                          commission=Commission("per_share", 0.005, 1.0, 0.01),
+                          min_notional=10.0)
+    assert cfg.to_dict()["min_notional"] == 10.0
     assert ExecutionConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_config_recorded_before_min_notional_existed_reads_as_off():
+    d = ExecutionConfig().to_dict()
+    del d["min_notional"]
+    assert ExecutionConfig.from_dict(d).min_notional == 0.0
 
 
 @pytest.mark.parametrize("tf, ac, expected", [

@@ -41,6 +41,13 @@ def test_commission_vectorbt_cannot_express_is_refused(commission, size_type):
         vectorbt_engine.run(make_bars([1, 2, 3]), make_signals(3), cfg)
 
 
+def test_minimum_notional_is_refused_naming_the_minimum():
+    with pytest.raises(ConfigError, match="min_notional=10: vectorbt has a minimum order "
+                                          "size in units"):
+        vectorbt_engine.run(make_bars([1, 2, 3]), make_signals(3),
+                            ExecutionConfig(min_notional=10))
+
+
 def test_per_contract_with_fixed_quantity_and_multiplier_matches_the_fast_engine():
     bars = make_bars([70, 70, 70, 70.5, 70.5])
     sig = make_signals(5, el=[1], xl=[2])

@@ -317,3 +317,41 @@ def test_no_entry_when_the_budget_buys_less_than_one_whole_unit():
     bars = make_bars([2000, 2000, 2000, 2100])
     r = run(bars, make_signals(4, el=[1]), cfg(whole_units=True))
     assert r.trades.empty and math.isnan(r.metrics["win_rate"])
+
+
+# --- minimum notional ---------------------------------------------------------------
+
+@pytest.mark.parametrize("min_notional, traded", [(1000.01, False), (1000.0, True),
+                                                  (999.0, True)])
+def test_entry_below_the_minimum_notional_is_not_placed_equal_or_above_is(min_notional,
+                                                                          traded):
+    # all of the 1,000 buys 10 units at 100: a notional of exactly 1,000
+    bars = make_bars([100, 100, 100, 110, 110])
+    r = run(bars, make_signals(5, el=[1]), cfg(min_notional=min_notional))
+    if traded:
+        t = only_trade(r)
+        assert (t.entry_bar, t.qty, t.entry_price) == (2, 10.0, 100.0)
+    else:
+        assert r.trades.empty and r.orders.empty
+        assert (r.equity == CASH).all()
+
+
+def test_entry_refused_by_the_minimum_notional_pays_no_fee():
+    # 1,000 buys 1,000 / 100.1 units, 999.0 of notional after the 0.1 % commission
+    bars = make_bars([100, 100, 100, 110, 110])
+    r = run(bars, make_signals(5, el=[1]), cfg(commission=percent(0.001), min_notional=1000))
+    assert r.orders.empty and r.metrics["fees"] == 0.0
+    assert (r.equity == CASH).all()
+
+
+@pytest.mark.parametrize("sl, exit_bar, reason", [(None, 4, "signal"), (0.3, 3, "stop")])
+def test_exit_below_the_minimum_notional_still_fills_and_the_reentry_does_not(sl, exit_bar,
+                                                                               reason):
+    # 10 units at 100 (1,000 = the minimum); the price halves: the exit is worth 500 and
+    # fills; the entry signalled at bar 4 would be worth 500 and is not placed
+    bars = make_bars([100, 100, 100, 50, 50, 50, 50])
+    r = run(bars, make_signals(7, el=[1, 4], xl=[3]), cfg(sl=sl, min_notional=1000))
+    t = only_trade(r)
+    assert (t.exit_bar, t.exit_price, t.exit_reason) == (exit_bar, 50.0, reason)
+    assert t.pnl == -500.0
+    assert len(r.orders) == 2 and r.equity.iloc[-1] == 500.0

@@ -46,6 +46,13 @@ CONFIGS = {
                                            commission=Commission(rate=0.0005)),
     "lev100_bust": ExecutionConfig(direction="both", leverage=100, maintenance_margin=0.001,
                                    commission=Commission(rate=0.0004)),
+    "lev100_bust_min_notional": ExecutionConfig(direction="both", leverage=100,
+                                                maintenance_margin=0.001,
+                                                commission=Commission(rate=0.0004),
+                                                min_notional=10.0),
+    "whole_qty_min_notional": ExecutionConfig(direction="both", size_type="quantity", size=3,
+                                              whole_units=True, leverage=10, sl=0.01,
+                                              min_notional=25_000.0),
 }
 
 
