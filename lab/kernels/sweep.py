@@ -28,9 +28,8 @@ the runs through the parameter rows and the shared step functions; nothing here 
 parameter slot of its own beyond cash, direction, multiplier and slippage.
 
 Cache: numba's cache of this module embeds the compiled step functions of
-``lab.kernels.engine`` but is invalidated only by a change of this file. After a change
-of ``engine.py``, touch this file (or clear the cache): a stale cache here also
-replaces the step functions of ``simulate_nb`` in the same process.
+``lab.kernels.engine``; ``lab.kernels`` keys the cache folder on every kernel's source,
+so an edit of ``engine.py`` alone cannot load a stale copy here.
 
 Arrays in, arrays out; numba and numpy only.
 """
