@@ -14,45 +14,15 @@ import pandas as pd
 from lab.core.config import ExecutionConfig
 from lab.core.errors import DataError
 from lab.core.strategy import Signals
-from lab.core.types import BAR_COLUMNS, BothHitRule, CommissionModel, Direction, SizeType
+from lab.core.types import BAR_COLUMNS
+from lab.costs.kernel_params import (BOTH_HIT_CODE, COMMISSION_CODE, DIRECTION_CODE,
+                                      SIZE_CODE, params_vector)
 from lab.engines.result import BacktestResult, all_metrics, orders_frame, trades_frame
 
-_DIRECTION = {Direction.LONG: 0, Direction.SHORT: 1, Direction.BOTH: 2}
-_BOTH_HIT = {BothHitRule.STOP_FIRST: 0, BothHitRule.TARGET_FIRST: 1,
-             BothHitRule.NEAREST_TO_OPEN: 2}
-_SIZE = {SizeType.EQUITY_FRACTION: 0, SizeType.QUANTITY: 1, SizeType.NOTIONAL: 2}
-_COMM = {CommissionModel.PERCENT: 0, CommissionModel.PER_SHARE: 1,
-         CommissionModel.PER_CONTRACT: 2}
-
-
-def params_vector(config: ExecutionConfig) -> np.ndarray:
-    """The kernel's parameter vector (``lab.kernels.engine.P_*``) for ``config``.
-
-    Returns
-    -------
-    ndarray, float64, shape (N_PARAMS,)
-    """
-    from lab.kernels import engine as k
-
-    p = np.zeros(k.N_PARAMS)
-    p[k.P_DIRECTION] = _DIRECTION[config.direction]
-    p[k.P_LEVERAGE] = config.leverage
-    p[k.P_MM] = config.maintenance_margin
-    p[k.P_SL] = np.nan if config.sl is None else config.sl
-    p[k.P_TP] = np.nan if config.tp is None else config.tp
-    p[k.P_BOTH_HIT] = _BOTH_HIT[config.both_hit]
-    p[k.P_SIZE_TYPE] = _SIZE[config.size_type]
-    p[k.P_SIZE] = config.size
-    p[k.P_WHOLE] = 1.0 if config.whole_units else 0.0
-    p[k.P_COMM_MODEL] = _COMM[config.commission.model]
-    p[k.P_COMM_RATE] = config.commission.rate
-    p[k.P_COMM_MIN] = config.commission.minimum
-    p[k.P_COMM_MAXF] = config.commission.maximum_fraction
-    p[k.P_SLIPPAGE] = config.slippage
-    p[k.P_MULT] = config.multiplier
-    p[k.P_CASH] = config.cash
-    p[k.P_MIN_NOTIONAL] = config.min_notional
-    return p
+_DIRECTION = DIRECTION_CODE
+_BOTH_HIT = BOTH_HIT_CODE
+_SIZE = SIZE_CODE
+_COMM = COMMISSION_CODE
 
 
 def check_bars(bars: pd.DataFrame) -> None:

@@ -1,0 +1,187 @@
+"""The bot process: ``python -m lab bot run NAME`` (started by ``lab.live.supervisor``).
+
+It loads the frozen config from the ledger, opens the broker and the feed, rebuilds
+the bot's history, reconciles with the broker, then handles closed bars until the
+replay runs out (state ``finished``), a ``stop`` command or SIGTERM arrives (state
+``stopped``), or it crashes (exception: exit status 1, the supervisor restarts it).
+Commands (pause, resume, stop, flatten, halt) are read from the ledger between bars
+and while the feed waits.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from pathlib import Path
+
+from lab.core.errors import ConfigError, LabError
+from lab.live.bot import Bot
+from lab.live.config import BotConfig
+from lab.live.feeds import make_feed
+from lab.live.ledger import Ledger, data_root, ledger_path
+from lab.live.paper import PaperBroker, venue_path
+
+
+class StopRequested(Exception):
+    """A stop command or SIGTERM arrived while the feed waited."""
+
+
+def find_ledger(name: str, root: str | Path | None = None) -> Ledger:
+    """The ledger (paper, else live) holding bot ``name``.
+
+    Raises
+    ------
+    LabError
+        No such bot, listing where it looked.
+    """
+    for account in ("paper", "live"):
+        path = ledger_path(account, root)
+        if path.exists():
+            ledger = Ledger(path)
+            if ledger.bot(name) is not None:
+                return ledger
+            ledger.close()
+    raise LabError(f"no bot named {name!r} under {data_root(root) / 'live'}; see "
+                   "`python -m lab bot list`")
+
+
+def make_broker(config: BotConfig, uid: str, root: str | Path | None = None):
+    """The broker of a bot: its paper sub-account, or IB (``lab.live.ib``)."""
+    kind = config.broker["kind"]
+    if kind == "paper":
+        return PaperBroker(venue_path(data_root(root)), uid, config.symbol, config.execution)
+    try:
+        from lab.live.ib import IBBroker  # noqa: PLC0415 - optional, ib_async inside
+    except ImportError as exc:
+        raise ConfigError(f"the IB broker is not available in this build ({exc}); use the "
+                          "paper broker") from None
+    return IBBroker.from_config(config, uid)
+
+
+def open_catalog(root: str | Path | None = None):
+    """The bar catalog of the data folder (bundled samples on a fresh machine)."""
+    from lab.data import Catalog, build_sample_store
+
+    catalog = Catalog(data_root(root))
+    if catalog.datasets().empty:
+        build_sample_store(catalog)
+    return catalog
+
+
+class Runner:
+    """The loop of one bot process (see the module docstring)."""
+
+    def __init__(self, name: str, root: str | Path | None = None):
+        self.name = name
+        self.root = data_root(root)
+        self.ledger = find_ledger(name, self.root)
+        row = self.ledger.bot(name)
+        self.config = BotConfig.from_dict(row["config"])
+        self.uid = row["uid"]
+        self.stop = False
+        self.bot: Bot | None = None
+
+    def _on_sigterm(self, *_):
+        self.stop = True
+
+    def wait(self, seconds: float) -> None:
+        """The feed's sleep: reads commands every 0.2 s; raises ``StopRequested``."""
+        end = time.monotonic() + seconds
+        while True:
+            self.commands()
+            if self.stop:
+                raise StopRequested()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(0.2, left))
+
+    def commands(self) -> None:
+        """Apply pending commands (pause, resume, stop, flatten, halt)."""
+        bot = self.bot
+        for cmd in self.ledger.pending_commands(self.name):
+            c = cmd["command"]
+            if c == "pause":
+                bot.paused = True
+                self.ledger.update_bot(self.name, state="paused")
+                self.ledger.event(self.name, "pause", "paused: bars are marked, no orders")
+            elif c == "resume":
+                bot.paused = False
+                if bot.risk.state.value == "HALTED":
+                    bot.risk.resume()
+                self.ledger.update_bot(self.name, state="running", risk_state="ACTIVE",
+                                       risk_reason="")
+                self.ledger.event(self.name, "resume", "resumed")
+            elif c == "stop":
+                self.stop = True
+            elif c in ("flatten", "halt"):
+                i = max(bot.hist.n - 1, 0)
+                if c == "halt":
+                    bot.risk.halt("emergency stop")
+                    self.ledger.update_bot(self.name, risk_state="HALTED",
+                                           risk_reason="emergency stop")
+                bot.flatten(i, "flatten requested" if c == "flatten" else "emergency stop")
+            self.ledger.done_command(cmd["id"])
+
+    def run(self) -> int:
+        """Run until finished, stopped or crashed; returns the exit status."""
+        signal.signal(signal.SIGTERM, self._on_sigterm)
+        ledger, name = self.ledger, self.name
+        row = ledger.bot(name)
+        restart = row["state"] in ("running", "paused", "crashed", "starting")
+        paused = row["state"] == "paused"
+        try:
+            broker = make_broker(self.config, self.uid, self.root)
+            feed = make_feed(self.config, open_catalog(self.root))
+            feed._sleep = self.wait
+            self.bot = bot = Bot(ledger, self.config, broker, feed, pid=os.getpid())
+            ledger.update_bot(name, state="paused" if paused else "running", pid=os.getpid(),
+                              pid_start=_process_start(os.getpid()))
+            ledger.event(name, "restart" if restart else "start",
+                         f"{'restarted' if restart else 'started'} (pid {os.getpid()})",
+                         pid=os.getpid())
+            bot.rebuild()
+            why = bot.reconcile()
+            if why:
+                ledger.update_bot(name, last_error=why)
+            ledger.heartbeat(name, os.getpid(), bot.bars_seen)
+            self.commands()
+            finished = True
+            try:
+                for bar in feed.bars(after=bot.last_time):
+                    self.commands()
+                    if self.stop:
+                        finished = False
+                        break
+                    bot.on_bar(bar)
+            except StopRequested:
+                finished = False
+            if self.stop:
+                finished = False
+            state = "finished" if finished and feed.finite else "stopped"
+            ledger.update_bot(name, state=state, pid=None)
+            ledger.event(name, state, f"{state} after {bot.bars_seen} bars",
+                         bars_seen=bot.bars_seen)
+            return 0
+        except Exception as exc:  # noqa: BLE001 - recorded, then the supervisor decides
+            text = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+            ledger.update_bot(name, state="crashed", last_error=text, pid=None)
+            ledger.event(name, "error", f"bot crashed: {text}")
+            return 1
+
+
+def _process_start(pid: int) -> float | None:
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:  # noqa: BLE001 - unknown
+        return None
+
+
+def main(name: str, root: str | Path | None = None) -> int:
+    """Entry point of ``python -m lab bot run NAME``."""
+    return Runner(name, root).run()
