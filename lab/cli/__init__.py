@@ -1,7 +1,7 @@
 """Command line: ``python -m lab <command> ...``.
 
 Commands: ``backtest``, ``sweep`` (``lab.cli.sweep``), ``walkforward``
-(``lab.cli.walkforward``), ``ingest``, ``datasets``,
+(``lab.cli.walkforward``), ``bot`` (``lab.cli.bot``), ``ingest``, ``datasets``,
 ``strategies``. Rates are
 fractions everywhere (``--commission 0.001`` is 0.1 %, ``--slippage 0.0005`` is
 5 bps, ``--sl 0.02`` is 2 % of the entry price). Errors print one line that says
@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.cli import optimize as optimize_cli
 
     optimize_cli.add_parser(sub)
+
+    from lab.cli import bot as bot_cli
+
+    bot_cli.add_parser(sub)
 
     sub.add_parser("datasets", help="list stored symbols and timeframes")
     sub.add_parser("strategies", help="list strategies and their parameters")
@@ -288,6 +292,12 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     return optimize_cli.main(args)
 
 
+def _cmd_bot(args: argparse.Namespace) -> int:
+    from lab.cli import bot as bot_cli
+
+    return bot_cli.main(args)
+
+
 def _cmd_walkforward(args: argparse.Namespace) -> int:
     from lab.cli import walkforward as walkforward_cli
 
@@ -296,7 +306,7 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
 
 COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
             "strategies": _cmd_strategies, "sweep": _cmd_sweep,
-            "walkforward": _cmd_walkforward, "optimize": _cmd_optimize}
+            "walkforward": _cmd_walkforward, "optimize": _cmd_optimize, "bot": _cmd_bot}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -159,6 +159,8 @@ class BotConfig:
     risk : RiskLimits
     from_run : str or None
         The MLflow run the configuration was promoted from.
+    track : bool
+        Record each session of the bot as an MLflow run when it stops.
     """
 
     name: str
@@ -173,6 +175,7 @@ class BotConfig:
     feed: dict = field(default_factory=lambda: {"kind": "replay", "speed": 0.0})
     risk: RiskLimits = field(default_factory=RiskLimits)
     from_run: str | None = None
+    track: bool = True
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -217,7 +220,7 @@ class BotConfig:
                 "execution": self.execution.to_dict(), "asset_class": self.asset_class,
                 "account": self.account, "broker": dict(self.broker),
                 "feed": dict(self.feed), "risk": self.risk.to_dict(),
-                "from_run": self.from_run}
+                "from_run": self.from_run, "track": self.track}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "BotConfig":

@@ -130,7 +130,7 @@ class Runner:
         signal.signal(signal.SIGTERM, self._on_sigterm)
         ledger, name = self.ledger, self.name
         row = ledger.bot(name)
-        restart = row["state"] in ("running", "paused", "crashed", "starting")
+        restart = row["state"] in ("running", "paused", "crashed")
         paused = row["state"] == "paused"
         try:
             broker = make_broker(self.config, self.uid, self.root)
