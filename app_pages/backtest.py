@@ -10,6 +10,7 @@ from lab.metrics import METRIC_LABELS, format_metric
 from lab.ui.backtest_views import analytics_tab, engines_tab, tearsheet_tab, tracking_status
 from lab.ui.cache import background, extreme_moves, load_bars
 from lab.ui.charts import candlestick_figure, equity_drawdown_figure
+from lab.ui.live_views import run_id_of, start_bot_popover
 from lab.ui.widgets import (apply_reopen, data_picker, date_caption, execution_inputs,
                             strategy_picker)
 
@@ -133,3 +134,9 @@ c1.download_button("Download trades (CSV)", result.trades.to_csv(index=False),
 c2.download_button("Download equity (CSV)",
                    result.equity.to_frame().assign(drawdown=result.drawdown).to_csv(),
                    file_name=f"{stem}_equity.csv", mime="text/csv", key="bt_dl_equity")
+
+if result.engine == "vectorized" and result.strategy and not registry.get(result.strategy).is_native:
+    start_bot_popover("bt_bot", result.symbol, result.timeframe, result.strategy,
+                      result.params, result.config, d["asset_class"],
+                      from_run=run_id_of(last["future"]), start=bars.index[0],
+                      end=bars.index[-1])

@@ -86,12 +86,12 @@ def test_system_page_shows_package_versions_and_the_store(lab_env):
     assert any("datasets" in m.value for m in at.markdown)
 
 
-@pytest.mark.parametrize("page, words", [
-    ("app_pages/live.py", "paper bots"),
-])
-def test_pages_not_built_yet_say_what_they_will_do(lab_env, page, words):
-    at = open_page(page)
-    assert words in at.info[0].value
+def test_live_page_without_bots_offers_the_start_form(tmp_path, sample_root, monkeypatch):
+    (tmp_path / "store").symlink_to(sample_root / "store", target_is_directory=True)
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    at = open_page("app_pages/live.py")
+    assert any("No bots yet" in i.value for i in at.info)
+    assert any(b.label == "Start bot" for b in at.button)
 
 
 def test_home_page_counts_the_stored_datasets(lab_env):
