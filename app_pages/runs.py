@@ -3,6 +3,8 @@
 import pandas as pd
 import streamlit as st
 
+from lab.ui.live_views import start_bot_from
+
 from lab.metrics import (METRIC_LABELS, format_metric, monthly_returns, returns_from_equity,
                          rolling_sharpe, trade_pnl_stats)
 from lab.tracking import (MAIN_METRICS, TrackingError, compare_metrics, get_run,
@@ -116,6 +118,7 @@ if "tearsheet.html" in run["artifacts"]:
                        mime="text/html", key="runs_tearsheet")
 else:
     b3.caption("No tearsheet stored for this run")
+start_bot_from("runs_bot", run)
 
 tab_perf, tab_trades, tab_setup, tab_files = st.tabs(
     ["Performance", "Trades", "Parameters and config", "Tags and artifacts"])

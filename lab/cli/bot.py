@@ -78,6 +78,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true")
         if cmd == "logs":
             c.add_argument("--lines", type=int, default=50)
+    al = sub.add_parser("account-limits", help="show or set the account-wide risk limits")
+    al.add_argument("--account", choices=["paper", "live"], default="paper")
+    for name, typ, text in _RISK:
+        if name != "flatten_at_utc":
+            al.add_argument("--" + name.replace("_", "-"), type=typ, help="account: " + text)
+    al.add_argument("--clear", action="store_true", help="remove every account limit")
     ls = sub.add_parser("list", help="every bot with its state")
     ls.add_argument("--json", action="store_true")
     sub.add_parser("emergency-stop", help="flatten every bot and halt it (dead ones too)")
@@ -102,6 +108,17 @@ def main(args: argparse.Namespace) -> int:
                 print(_line(b))
             if not bots:
                 print("no bots; start one with `python -m lab bot start NAME --data SYMBOL`")
+        return 0
+    if cmd == "account-limits":
+        from lab.live.config import RiskLimits
+
+        given = {n: getattr(args, n) for n, _, _ in _RISK
+                 if n != "flatten_at_utc" and getattr(args, n) is not None}
+        if args.clear or given:
+            control.set_account_limits(RiskLimits(**given), args.account, root)
+        lim = control.account_limits(args.account, root)
+        print(json.dumps({k: v for k, v in lim.to_dict().items() if v not in (None, False)},
+                         indent=2))
         return 0
     if cmd == "emergency-stop":
         for line in control.emergency_stop(root):
@@ -212,13 +229,15 @@ def _run(name: str, root) -> int:
     if rc == 0:
         cfg = control.config(name, root)
         if cfg.track:
+            from lab.tracking import tracking_uri
             from lab.tracking.bots import track_bot_session
 
             status = control.status(name, root)
             fills = control.fills(name, root)
             out = track_bot_session(cfg.to_dict(), status, control.equity(name, root),
                                     control.trades(name, root),
-                                    sum(f["fee"] for f in fills))
+                                    sum(f["fee"] for f in fills),
+                                    tracking_uri=tracking_uri(root))
             if out.recorded:
                 control.set_session_run(name, out.run_id, root)
                 print(f"session recorded in MLflow: run {out.run_id}", flush=True)

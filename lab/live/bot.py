@@ -21,18 +21,24 @@ looked up at the broker by its client order id before it is ever sent.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 
 from lab.core import registry
 from lab.costs.kernel_params import DIRECTION_CODE, params_vector
 from lab.live.broker import BrokerError, DuplicateOrderError, OrderRequest
-from lab.live.config import BotConfig
+from lab.live.config import BotConfig, RiskLimits
 from lab.live.crash import crash_point
 from lab.live.ledger import Ledger
-from lab.live.risk import OrderCheck, RiskManager, RiskState
+from lab.live.risk import AccountView, OrderCheck, RiskManager, RiskState
 
 _COLS = ("open", "high", "low", "close", "volume")
+#: Shortest interval between two heartbeat writes, seconds (a replay at full speed
+#: would otherwise write one per bar).
+HEARTBEAT_S = 0.5
+_COLUMNS = pd.Index(_COLS, dtype=object)      # built once: a str Index per bar costs 0.1 ms
 
 
 class History:
@@ -59,7 +65,7 @@ class History:
         """The bars so far as an OHLCV DataFrame (UTC ``ts_event`` index)."""
         n = self.n
         index = pd.DatetimeIndex(self.ts[:n].view("M8[ns]"), name="ts_event").tz_localize("UTC")
-        return pd.DataFrame(self.v[:, :n].T, columns=list(_COLS), index=index, copy=False)
+        return pd.DataFrame(self.v[:, :n].T, columns=_COLUMNS, index=index, copy=False)
 
 
 class Bot:
@@ -92,7 +98,10 @@ class Bot:
         self.params = self.spec.params_cls.from_dict(dict(config.params))
         self.p = params_vector(config.execution)
         self.direction = DIRECTION_CODE[config.execution.direction]
-        self.risk = RiskManager(config.risk, row["risk_state"])
+        account = ledger.account_limits()
+        self.risk = RiskManager(config.risk, row["risk_state"],
+                                account_limits=RiskLimits.from_dict(account) if account
+                                else None, account_view=self._account_view)
         self.risk.reason = row["risk_reason"]
         self.paused = row["state"] == "paused"
         self.hist = History()
@@ -100,6 +109,8 @@ class Bot:
         self.bars_seen = int(row["bars_seen"])
         self.last_time: pd.Timestamp | None = None
         self._n_fills = ledger.fill_count(self.name)
+        self._pos_dirty = True
+        self._beat_at = 0.0
         self._open = {o["client_order_id"] for o in ledger.orders(self.name, "submitted")}
 
     # -- start-up -------------------------------------------------------------------------
@@ -193,9 +204,12 @@ class Bot:
         self.last_time = ts
         quiet = not plans and not eod
         with self.ledger.transaction():
+            n_before = self._n_fills
             self._sync_fills()
             self._sync_orders()
-            self._write_position(i)
+            if self._n_fills != n_before or self._pos_dirty:
+                self._write_position(i)
+                self._pos_dirty = False
             self.ledger.add_equity(self.name, i, iso, (o, h, l, c, v), acct.cash, self._qty(),
                                    acct.equity)
             if state is not before:
@@ -217,7 +231,10 @@ class Bot:
     def _finish_bar(self, iso: str) -> None:
         self.ledger.update_bot(self.name, bars_seen=self.bars_seen, last_bar_time=iso,
                                risk_state=self.risk.state.value, risk_reason=self.risk.reason)
-        self.ledger.heartbeat(self.name, self.pid, self.bars_seen)
+        now = time.monotonic()
+        if now - self._beat_at >= HEARTBEAT_S:
+            self.ledger.heartbeat(self.name, self.pid, self.bars_seen)
+            self._beat_at = now
 
     def _plan(self, i: int, close: float, equity: float) -> list[tuple]:
         """Orders for the pending action of this close: ``(request, price, position,
@@ -330,6 +347,9 @@ class Bot:
                                        self._qty(), acct.equity)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _account_view(self) -> AccountView:
+        return AccountView(**self.ledger.account_totals(self.name, time.time() - 60.0))
 
     def _qty(self) -> float:
         pos = self.broker.positions()

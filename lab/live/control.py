@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab.core.errors import LabError
-from lab.live.config import BotConfig, check_name
+from lab.live.config import BotConfig, RiskLimits, check_name
 from lab.live.ledger import Ledger, data_root, ledger_path
 from lab.live.runner import find_ledger, make_broker
 from lab.live.supervisor import REPO, child_env, log_path
@@ -172,6 +172,23 @@ def delete(name: str, root: str | Path | None = None) -> None:
         if _alive(row.get("pid")) or _alive(row.get("supervisor_pid")):
             raise LabError(f"bot {name!r} is running; stop it first")
         ledger.delete_bot(name)
+
+
+def set_account_limits(limits: RiskLimits, account: str = "paper",
+                       root: str | Path | None = None) -> None:
+    """Set the account-wide risk limits of a ledger (every bot of that account checks
+    them, from its next start on)."""
+    with _open(ledger_path(account, root)) as ledger:
+        ledger.set_account_limits(limits.to_dict())
+
+
+def account_limits(account: str = "paper", root: str | Path | None = None) -> RiskLimits:
+    """The account-wide risk limits (all off when none were set)."""
+    path = ledger_path(account, root)
+    if not path.exists():
+        return RiskLimits()
+    with _open(path) as ledger:
+        return RiskLimits.from_dict(ledger.account_limits())
 
 
 # -- reading ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ Tables (schema ``SCHEMA_VERSION``; ``MIGRATIONS`` upgrades older files in place)
 ``events``      start, stop, pause, resume, restarts, risk refusals, errors (JSON data)
 ``heartbeats``  latest sign of life of each bot process
 ``commands``    pause / resume / stop / flatten requests for a running bot
+``account``     account-wide settings: the account's risk limits (schema v2)
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from typing import Any, Iterator
 
 from lab.core.errors import LabError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS bots (
@@ -150,8 +151,16 @@ CREATE TABLE IF NOT EXISTS commands (
 CREATE INDEX IF NOT EXISTS commands_bot ON commands (bot, done_at);
 """
 
+# v2: account-wide settings (the account's risk limits)
+_SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS account (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
 #: ``MIGRATIONS[v]`` upgrades a file at schema version ``v`` to ``v + 1``.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
 
 BOT_STATES = ("created", "starting", "running", "paused", "stopped", "finished",
               "crashed", "failed", "halted")
@@ -505,6 +514,44 @@ class Ledger:
     def done_command(self, command_id: int) -> None:
         with self.transaction() as con:
             con.execute("UPDATE commands SET done_at = ? WHERE id = ?", (time.time(), command_id))
+
+
+    # -- the account --------------------------------------------------------------------
+
+    def account_limits(self) -> dict:
+        """The account's risk limits (``RiskLimits.to_dict()``; {} when none set)."""
+        row = self.con.execute("SELECT value FROM account WHERE key = 'risk'").fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def set_account_limits(self, limits: dict) -> None:
+        with self.transaction() as con:
+            con.execute("INSERT INTO account VALUES ('risk', ?) ON CONFLICT (key) DO UPDATE "
+                        "SET value = excluded.value", (_dumps(limits),))
+
+    def account_totals(self, exclude: str, since: float) -> dict:
+        """Sums over the account's bots for the account-wide limits: gross notional of
+        the bots other than ``exclude`` (|qty| x latest close x multiplier), equity of all
+        bots, orders created after ``since`` (epoch s), and the loss of the summed equity
+        since the first bar of the latest UTC day (fraction, None without data)."""
+        other, equity, first = 0.0, 0.0, 0.0
+        for bot in self.bots():
+            name = bot["name"]
+            mult = float(bot["config"]["execution"].get("multiplier", 1.0))
+            last = self.con.execute("SELECT time, close, position, equity FROM equity WHERE "
+                                    "bot = ? ORDER BY bar DESC LIMIT 1", (name,)).fetchone()
+            if last is None:
+                continue
+            equity += last["equity"]
+            if name != exclude:
+                other += abs(last["position"]) * last["close"] * mult
+            day = last["time"][:10]
+            row = self.con.execute("SELECT equity FROM equity WHERE bot = ? AND time >= ? "
+                                   "ORDER BY bar LIMIT 1", (name, day)).fetchone()
+            first += row[0] if row else last["equity"]
+        n = self.con.execute("SELECT COUNT(*) FROM orders WHERE created_at > ?",
+                             (since,)).fetchone()[0]
+        return {"other_notional": other, "equity": equity, "orders_last_minute": int(n),
+                "day_loss": (1.0 - equity / first) if first > 0 else None}
 
 
 def _bot_row(row: sqlite3.Row) -> dict:

@@ -15,7 +15,9 @@ separate from the bots' ledger, as a real broker keeps its own books: every bar 
 every order is committed there before the call returns, so a bot killed between a
 fill and its ledger write finds the fill again through ``fills(after=...)``.
 Each bot has its own paper sub-account (``account``) with the ``ExecutionConfig``'s
-starting cash.
+starting cash. A bar that fills nothing and finds no queued order changes only the
+mark; such bars are written at most once per ``QUIET_SAVE_S`` (processing one again
+after a crash gives the same empty result).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import time as time_module
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +38,8 @@ from lab.live.broker import (Account, BrokerError, DuplicateOrderError, Fill, Or
 from lab.live.ledger import connect
 
 VENUE_SCHEMA_VERSION = 1
+#: A bar that changes nothing but the mark is written at most this often (seconds).
+QUIET_SAVE_S = 1.0
 _REASONS = {0: "signal", 1: "stop", 2: "target", 3: "liquidation", 4: "end"}
 
 _VENUE_SCHEMA = """
@@ -129,6 +134,7 @@ class PaperBroker:
         self.last_time = row["last_time"]
         self.last_close = row["last_close"]
         self._has_queued = True          # read the book at the next bar
+        self._saved_at = 0.0
         self._n_fills = self.con.execute("SELECT COUNT(*) FROM fills WHERE account = ?",
                                          (account,)).fetchone()[0]
 
@@ -155,7 +161,11 @@ class PaperBroker:
                               json.dumps(order.to_dict()), time.time()))
             if order.timing == "now":
                 self._fill_now(order)
+            # the bars processed lazily so far are written with the order: after a
+            # crash the venue must not process them again with this order in the book
+            self._save_state()
             self.con.execute("COMMIT")
+            self._saved_at = time_module.monotonic()
             self._has_queued = True
         except BaseException:
             self.con.execute("ROLLBACK")
@@ -169,9 +179,12 @@ class PaperBroker:
         return _status(row) if row is not None else None
 
     def cancel(self, client_order_id: str) -> OrderStatus:
+        self.con.execute("BEGIN IMMEDIATE")
         self.con.execute("UPDATE orders SET status = 'cancelled', reason = 'cancelled by "
                          "request' WHERE client_order_id = ? AND account = ? AND status = "
                          "'submitted'", (client_order_id, self.account_id))
+        self._save_state()
+        self.con.execute("COMMIT")
         status = self.order(client_order_id)
         if status is None:
             raise BrokerError(f"no order with client order id {client_order_id!r}")
@@ -243,6 +256,12 @@ class PaperBroker:
         n_exec = int(cnt[1])
         k.intrabar_check_nb(st, p, open_, high, low, bar, trades, recs, cnt)
         fills = []
+        now = time_module.monotonic()
+        if not cnt[1] and not queued and now - self._saved_at < QUIET_SAVE_S:
+            # nothing happened: the books are unchanged but for the mark; replaying this
+            # bar after a crash gives the same (empty) result, so it is saved lazily
+            self.last_bar, self.last_time, self.last_close = bar, time, float(close)
+            return fills
         self.con.execute("BEGIN IMMEDIATE")
         try:
             for j in range(int(cnt[1])):
@@ -270,6 +289,7 @@ class PaperBroker:
             self._save_state()
             self.con.execute("COMMIT")
             self._has_queued = False
+            self._saved_at = now
         except BaseException:
             self.con.execute("ROLLBACK")
             self._reload()

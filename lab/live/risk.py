@@ -74,6 +74,28 @@ class OrderCheck:
 
 
 @dataclass(frozen=True)
+class AccountView:
+    """The rest of the account, for the account-wide limits.
+
+    Attributes
+    ----------
+    other_notional : float
+        Gross position notional of the account's other bots, account currency.
+    equity : float
+        Equity of the whole account (every bot's sub-account), account currency.
+    orders_last_minute : int
+        Orders the account's bots sent in the last 60 s.
+    day_loss : float or None
+        Loss of the whole account since the first equity of the UTC day (fraction).
+    """
+
+    other_notional: float = 0.0
+    equity: float = 0.0
+    orders_last_minute: int = 0
+    day_loss: float | None = None
+
+
+@dataclass(frozen=True)
 class RiskDecision:
     """Outcome of a check: ``accepted``, else the ``rule`` broken and its numbers."""
 
@@ -96,8 +118,11 @@ class RiskManager:
     """
 
     def __init__(self, limits: RiskLimits, state: RiskState | str = RiskState.ACTIVE,
-                 clock=time.time):
+                 clock=time.time, account_limits: RiskLimits | None = None,
+                 account_view=None):
         self.limits = limits
+        self.account_limits = account_limits
+        self.account_view = account_view
         self.state = RiskState(state)
         self.reason = ""
         self.clock = clock
@@ -190,4 +215,38 @@ class RiskManager:
         if o.equity <= 0 and (lim.max_concentration is not None or lim.max_leverage is not None):
             return RiskDecision(False, "max_leverage", "equity is not positive; no new "
                                 "exposure", {"equity": o.equity})
+        if self.account_limits is not None and self.account_limits.any_set:
+            return self._check_account(o, notional)
+        return RiskDecision(True)
+
+    def _check_account(self, o: OrderCheck, notional: float) -> RiskDecision:
+        """The account-wide limits: the same rules on the sum over the account's bots."""
+        acc = self.account_limits
+        view = self.account_view() if self.account_view is not None else AccountView()
+        if acc.max_daily_loss is not None and view.day_loss is not None and \
+                view.day_loss >= acc.max_daily_loss:
+            return RiskDecision(False, "account.max_daily_loss",
+                                f"account daily loss {view.day_loss:.4f} reached "
+                                f"{acc.max_daily_loss}; only orders that shrink pass",
+                                {"value": view.day_loss, "limit": acc.max_daily_loss})
+        if acc.max_orders_per_minute is not None and \
+                view.orders_last_minute >= acc.max_orders_per_minute:
+            return RiskDecision(False, "account.max_orders_per_minute",
+                                f"{view.orders_last_minute} account orders in the last minute, "
+                                f"limit {acc.max_orders_per_minute}",
+                                {"value": view.orders_last_minute,
+                                 "limit": acc.max_orders_per_minute})
+        total = view.other_notional + notional
+        checks = [("account.max_position_notional", acc.max_position_notional, total,
+                   "account gross notional")]
+        if view.equity > 0:
+            checks += [("account.max_concentration", acc.max_concentration,
+                        notional / view.equity, "position notional / account equity"),
+                       ("account.max_leverage", acc.max_leverage, total / view.equity,
+                        "account gross notional / account equity")]
+        for rule, limit, value, what in checks:
+            if limit is not None and value > limit:
+                return RiskDecision(False, rule, f"{what} after the order {value:.6g} exceeds "
+                                    f"{rule} {limit:g}", {"value": value, "limit": limit,
+                                                          "qty": o.qty, "price": o.price})
         return RiskDecision(True)

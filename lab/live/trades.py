@@ -61,5 +61,5 @@ def trades_from_fills(fills: list[dict], multiplier: float, leverage: float,
         entry = None
     frame = pd.DataFrame(rows, columns=TRADE_COLUMNS)
     for col in ("entry_time", "exit_time"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
+        frame[col] = pd.to_datetime(frame[col], utc=True).astype("datetime64[ns, UTC]")
     return frame

@@ -224,7 +224,7 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
                 execution, asset_class: str, *, from_run: str | None = None, start=None,
                 end=None) -> None:
     """Name, feed and risk limits of a new paper bot, and its Start button."""
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     default = f"{strategy}-{symbol}".replace("/", "")[:40] + f"-{int(time.time()) % 100000}"
     name = c1.text_input("Bot name", value=default, key=f"{key}_name")
     feed_kind = c2.radio("Feed", ["replay", "ccxt"], horizontal=True, key=f"{key}_feed",
@@ -232,6 +232,9 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
                               "exchange's public candles, polled (closed bars only)")
     speed = c3.number_input("Replay speed, bars/s (0 = fastest)", 0.0, 10_000.0, 20.0,
                             key=f"{key}_speed")
+    warmup = c4.number_input("Warm-up bars", 0, 100_000, 0, key=f"{key}_warmup",
+                             help="Bars of history before the first traded bar: the "
+                                  "strategy sees them, no order is placed on them")
     with st.expander("Risk limits (off by default for paper bots)"):
         r1, r2, r3, r4 = st.columns(4)
         dl = r1.number_input("Max daily loss, %", 0.0, 99.0, 0.0, key=f"{key}_dl")
@@ -251,10 +254,11 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
             if feed_kind == "replay":
                 feed = {"kind": "replay", "speed": float(speed),
                         "start": pd.Timestamp(start).isoformat() if start is not None else None,
-                        "end": pd.Timestamp(end).isoformat() if end is not None else None}
+                        "end": pd.Timestamp(end).isoformat() if end is not None else None,
+                        "warmup": int(warmup)}
             else:
                 feed = {"kind": "ccxt", "exchange": "binance", "market": "BTC/USDT",
-                        "poll_s": 10.0, "warmup": 500}
+                        "poll_s": 10.0, "warmup": int(warmup) or 500}
             cfg = BotConfig(name=name.strip(), symbol=symbol, timeframe=timeframe,
                             strategy=strategy, params=dict(params), execution=execution,
                             asset_class=asset_class, feed=feed, risk=risk,
@@ -290,3 +294,24 @@ def run_id_of(future) -> str | None:
     except Exception:  # noqa: BLE001 - a failed recording just has no run to link
         return None
     return outcome.run_id if outcome.recorded else None
+
+
+def start_bot_from(key: str, reopen: dict) -> None:
+    """"Start paper bot" for a research result given as Backtest-page settings
+    (``bt_reopen``: strategy, params, config, symbol, timeframe, start, end, run_id)."""
+    import json
+
+    from lab.core.config import ExecutionConfig
+    from lab.ui.cache import catalog
+
+    try:
+        params = reopen["params"]
+        params = json.loads(params) if isinstance(params, str) else dict(params or {})
+        config = ExecutionConfig.from_dict(reopen["config"])
+        asset_class = reopen.get("asset_class") or catalog().asset_class(reopen["symbol"])
+    except (LabError, KeyError, TypeError, ValueError) as exc:
+        st.caption(f"Cannot start a paper bot from this result: {exc}")
+        return
+    start_bot_popover(key, reopen["symbol"], reopen["timeframe"], reopen["strategy"], params,
+                      config, asset_class, from_run=reopen.get("run_id"),
+                      start=reopen.get("start"), end=reopen.get("end"))

@@ -261,6 +261,9 @@ def study_view(root: str, key: str = "op") -> None:
                  help="The Backtest page with this trial's settings"):
         st.session_state["bt_reopen"] = reopen_trial(res, row)
         st.switch_page("app_pages/backtest.py")
+    from lab.ui.live_views import start_bot_from
+
+    start_bot_from(f"{key}_bot", reopen_trial(res, row))
     _diagnostics(res, root, key)
     figs = study_figures(res.study, res.objectives)
     if figs:

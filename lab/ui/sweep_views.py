@@ -286,6 +286,9 @@ def _actions(res, board: pd.DataFrame, row: dict, root: str, key: str) -> None:
                  help="The Backtest page with this row's exact settings"):
         st.session_state["bt_reopen"] = reopen_run(row, res)
         st.switch_page("app_pages/backtest.py")
+    from lab.ui.live_views import start_bot_from
+
+    start_bot_from(f"{key}_bot", reopen_run(row, res))
     track_key = f"{key}_track_{res.id}"
     if b2.button("Record in MLflow", key=f"{key}_record",
                  help="Parent run with the spec and leaderboard; the top 5 rows as "

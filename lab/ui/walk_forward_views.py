@@ -330,6 +330,43 @@ def result_view(root: str | Path, key: str = "wf") -> None:
     strategy = st.selectbox("Parameter drift of", list(res.summary["strategy"]),
                             key=f"{key}_drift_strategy")
     st.plotly_chart(drift_figure(res, strategy), key=f"{key}_drift")
+    last = last_window_settings(res, str(best["strategy"]), wf_id)
+    if last is not None:
+        from lab.ui.live_views import start_bot_from
+
+        st.markdown(f"**Last window of {best['strategy']}**: params `{last['params']}`")
+        start_bot_from(f"{key}_bot", last)
+
+
+def last_window_settings(res: WalkForwardResult, strategy: str, wf_id: str) -> dict | None:
+    """Settings of ``strategy``'s last walk-forward window (its chosen parameters and
+    levels on the walk-forward's execution config), as the Backtest page reads them."""
+    import json
+    import math
+
+    from lab.core.config import ExecutionConfig
+
+    w = res.windows[res.windows["strategy"] == strategy]
+    if not len(w):
+        return None
+    row = w.sort_values("window").iloc[-1]
+    m = res.meta
+    config = ExecutionConfig.from_dict(m["config"])
+    changes = {}
+    for col, name in (("param_sl", "sl"), ("param_tp", "tp"), ("param_leverage", "leverage")):
+        if col in row.index:
+            v = row[col]
+            changes[name] = None if v is None or (isinstance(v, float) and math.isnan(v)) \
+                else float(v)
+    if changes.get("leverage") is None:
+        changes.pop("leverage", None)
+    config = config.replace(**changes) if changes else config
+    params = row["params"]
+    return {"run_id": f"walkforward:{wf_id}", "strategy": strategy,
+            "params": json.loads(params) if isinstance(params, str) else dict(params),
+            "config": config.to_dict(), "symbol": m["symbol"], "timeframe": m["timeframe"],
+            "asset_class": m.get("asset_class"), "start": str(row["test_start"]),
+            "end": None}
 
 
 def level_caption(levels: dict) -> str:

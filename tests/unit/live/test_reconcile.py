@@ -101,3 +101,25 @@ def test_bot_cli_trades_have_the_keys_of_lab_backtest(live_root, capsys):
     assert "MATCH" in capsys.readouterr().out
     assert main(store + ["bot", "status", "nope"]) == 2
     assert "no bot named 'nope'" in capsys.readouterr().err
+
+
+def test_account_limits_are_checked_across_the_bots_of_a_ledger(live_root):
+    control.create(_config("first", feed={**FEED, "end": "2018-01-16"}), live_root)
+    assert Runner("first", live_root).run() == 0
+    held = control.status("first", live_root)
+    assert held["position"] != 0                       # it ends holding a position
+    totals = Ledger(ledger_path("paper", live_root)).account_totals("second", 0.0)
+    last = control.equity("first", live_root).iloc[-1]
+    assert totals["other_notional"] == abs(held["position"]) * last["close"]
+    assert totals["equity"] == held["equity"]
+    # the second bot's entries would push the account's gross notional past the limit
+    control.set_account_limits(RiskLimits(max_position_notional=totals["other_notional"]
+                                          + 1.0), "paper", live_root)
+    control.create(_config("second"), live_root)
+    assert Runner("second", live_root).run() == 0
+    refusals = [e for e in control.events("second", live_root) if e["kind"] == "risk_refusal"]
+    assert refusals and {e["data"]["rule"] for e in refusals} == {
+        "account.max_position_notional"}
+    assert control.fills("second", live_root) == []
+    assert control.account_limits("paper", live_root).max_position_notional == \
+        totals["other_notional"] + 1.0

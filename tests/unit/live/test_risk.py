@@ -90,3 +90,21 @@ def test_refusal_names_rule_and_numbers():
     d = rm.check(OrderCheck(1, 2.0, 600.0, 0.0, 10_000))
     assert not d.accepted and d.rule == "max_position_notional"
     assert d.numbers["value"] == 1_200 and d.numbers["limit"] == 1_000
+
+
+def test_account_limits_sum_over_the_bots():
+    from lab.live.risk import AccountView
+
+    view = AccountView(other_notional=8_000, equity=20_000, orders_last_minute=0)
+    rm = RiskManager(RiskLimits(), account_limits=RiskLimits(max_position_notional=10_000),
+                     account_view=lambda: view)
+    ok = rm.check(OrderCheck(1, 1.0, 1_500, 0.0, 10_000))
+    assert ok.accepted
+    refused = rm.check(OrderCheck(1, 2.0, 1_500, 0.0, 10_000))
+    assert not refused.accepted and refused.rule == "account.max_position_notional"
+    assert refused.numbers["value"] == 11_000
+    assert rm.check(OrderCheck(-1, 5.0, 1_500, 5.0, 10_000, is_exit=True)).accepted
+    halted = RiskManager(RiskLimits(), account_limits=RiskLimits(max_daily_loss=0.05),
+                         account_view=lambda: AccountView(day_loss=0.06, equity=1.0))
+    d = halted.check(OrderCheck(1, 1.0, 1.0, 0.0, 10_000))
+    assert not d.accepted and d.rule == "account.max_daily_loss"
