@@ -34,7 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("bot", help="paper bots: start, watch, control",
                               description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="bot_command", required=True)
-    st = sub.add_parser("start", help="record a bot and start its process")
+    st = sub.add_parser("start", help="record a bot and start its process (an existing "
+                                      "bot, named alone, starts again)")
     st.add_argument("name")
     st.add_argument("--data", help="stored symbol (default: the --from-run run's)")
     st.add_argument("--timeframe", help="bar size; default: the run's, else the finest stored")
@@ -173,6 +174,12 @@ def _start(args) -> int:
     from lab.live.runner import open_catalog
 
     root = args.store
+    if not args.data and not args.from_run:
+        existing = {b["name"] for b in control.list_bots(root)}
+        if args.name in existing:                       # start an existing bot again
+            pid = control.start(args.name, root)
+            print(f"bot {args.name} started again, supervisor pid {pid}")
+            return 0
     run = None
     if args.from_run:
         from lab.tracking import get_run
