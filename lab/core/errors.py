@@ -46,3 +46,8 @@ class DataValidationError(DataError):
     def __init__(self, message: str, problems: list[dict] | None = None):
         super().__init__(message)
         self.problems = list(problems or [])
+
+
+class SourceError(DataError):
+    """A market data source failed (network error, timeout, refusal, unknown symbol,
+    a request beyond the source's limits). Nothing of the failed chunk was stored."""

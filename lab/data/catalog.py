@@ -91,6 +91,17 @@ class Catalog:
     def _dir(self, symbol: str, timeframe: str) -> Path:
         return self.store / f"symbol={quote(symbol, safe='')}" / f"timeframe={timeframe}"
 
+    def dataset_dir(self, symbol: str, timeframe: str) -> Path:
+        """Folder of a dataset (it may not exist yet); ``delete`` removes it whole, so
+        per-dataset state such as a download's progress file belongs here.
+
+        Raises
+        ------
+        DataError
+            For an invalid symbol or timeframe.
+        """
+        return self._dir(check_symbol(symbol), _check_timeframe(timeframe))
+
     def _metas(self, symbol: str | None = None) -> list[dict[str, Any]]:
         pattern = f"symbol={quote(symbol, safe='')}" if symbol is not None else "symbol=*"
         metas = []
@@ -354,7 +365,8 @@ class Catalog:
     # -- writing ----------------------------------------------------------------------
     def store_bars(self, bars: pd.DataFrame, symbol: str, timeframe: str, asset_class: str,
                    source: str, description: str = "",
-                   report: QualityReport | None = None) -> dict[str, Any]:
+                   report: QualityReport | None = None,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Store validated bars as ``symbol``/``timeframe`` (replacing any existing data).
 
         Parameters
@@ -375,6 +387,10 @@ class Catalog:
         report : QualityReport, optional
             Quality report to keep in the sidecar; computed with ``assess_quality``
             when omitted.
+        extra : dict, optional
+            More JSON-serializable sidecar entries (e.g. ``download``: how a source
+            fetched the bars, for ``refresh``; ``events``: splits and dividends).
+            They cannot replace the standard keys.
 
         Returns
         -------
@@ -407,6 +423,10 @@ class Catalog:
             "ingested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "schema": 1,
         }
+        for key, value in (extra or {}).items():
+            if key in meta:
+                raise DataError(f"extra sidecar key {key!r} would replace a standard one")
+            meta[key] = value
         folder = self._dir(symbol, timeframe)
         folder.mkdir(parents=True, exist_ok=True)
         table = to_arrow(bars)
