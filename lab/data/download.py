@@ -41,7 +41,7 @@ from lab.core.files import write_atomic
 from lab.core.types import AssetClass
 from lab.data.catalog import Catalog, check_symbol
 from lab.data.frames import to_utc
-from lab.data.quality import assess_quality
+from lab.data.quality import assess_quality, explain_moves
 from lab.data.sources.base import Source, gate_chunk, get_source, timeframe_delta
 
 STATE_FILE = "download.json"
@@ -239,7 +239,9 @@ def _normalize(spec: DownloadSpec, source: Source) -> DownloadSpec:
     if spec.timeframe not in source.timeframes:
         raise DataError(f"{source.name} does not serve {spec.timeframe!r} bars; choose one "
                         f"of {', '.join(source.timeframes)}")
-    asset_class = spec.asset_class or source.default_asset_class
+    asset_class = spec.asset_class or (source.asset_class_of(spec.symbol)
+                                        if hasattr(source, "asset_class_of")
+                                        else source.default_asset_class)
     try:
         asset_class = AssetClass(asset_class).value
     except ValueError:
@@ -270,9 +272,10 @@ class _Writer:
     """Merges validated windows into the stored dataset, grouping writes in time."""
 
     def __init__(self, catalog: Catalog, spec: DownloadSpec, source: Source,
-                 folder: Path, state: dict[str, Any]):
+                 folder: Path, state: dict[str, Any], replace: bool = False):
         self.catalog, self.spec, self.source = catalog, spec, source
         self.folder, self.state = folder, state
+        self.replace = replace
         self.pending: list[pd.DataFrame] = []
         self.pending_windows: list[tuple[int, int]] = []
         self.events: dict[str, Any] = {}
@@ -282,7 +285,7 @@ class _Writer:
         self.rows = 0
         self.first: str | None = None
         self.last: str | None = None
-        if catalog.has(spec.store_as, spec.timeframe):
+        if catalog.has(spec.store_as, spec.timeframe) and not replace:
             meta = catalog.info(spec.store_as, spec.timeframe)
             self.rows, self.first, self.last = meta["rows"], meta["first"], meta["last"]
             self.events = dict(meta.get("events") or {})
@@ -309,13 +312,14 @@ class _Writer:
         new = [b for b in self.pending if len(b)]
         if new:
             parts = []
-            if self.catalog.has(spec.store_as, spec.timeframe):
+            if self.catalog.has(spec.store_as, spec.timeframe) and not self.replace:
                 parts.append(self.catalog.load(spec.store_as, spec.timeframe))
             parts += new
             merged = pd.concat(parts)
             merged = merged[~merged.index.duplicated(keep="first")].sort_index()
             report = assess_quality(merged, spec.timeframe, spec.asset_class, self.notes,
                                     {"ts_event": "bar open time (UTC)"})
+            explain_moves(report, self.events)
             extra = {"download": spec.to_dict()}
             if self.events:
                 extra["events"] = self.events
@@ -323,6 +327,7 @@ class _Writer:
                 merged, spec.store_as, spec.timeframe, spec.asset_class,
                 self.source.describe(spec.symbol), self._description(), report, extra)
             self.rows, self.first, self.last = meta["rows"], meta["first"], meta["last"]
+            self.replace = False
         covered = [tuple(c) for c in self.state.get("covered", [])] + self.pending_windows
         self.state["covered"] = [list(c) for c in _merge(covered)]
         self.state["spec"] = spec.to_dict()
@@ -340,7 +345,7 @@ class _Writer:
 def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None, *,
              progress: Callable[[DownloadProgress], None] | None = None,
              cancel: Callable[[], bool] | None = None,
-             now: Any = None) -> DownloadResult:
+             now: Any = None, replace: bool = False) -> DownloadResult:
     """Download the bars ``spec`` asks for that the store lacks, window by window.
 
     Parameters
@@ -359,6 +364,9 @@ def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None,
         stored and ``DownloadCancelled`` is raised.
     now : time, optional
         The present (UTC; default the clock): only bars closed by then are fetched.
+    replace : bool
+        Fetch the whole range again and replace the stored bars (an adjusted series
+        changes backwards when a split or dividend arrives); the first write replaces.
 
     Returns
     -------
@@ -394,15 +402,15 @@ def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None,
     with _locked(folder, what):
         meta = _check_same_dataset(catalog, spec)
         state = _read_state(folder)
-        if state.get("spec") and \
-                DownloadSpec.from_dict(state["spec"]).identity() != spec.identity():
+        if replace or (state.get("spec") and
+                       DownloadSpec.from_dict(state["spec"]).identity() != spec.identity()):
             state = {}                      # left by a different download of this name
         covered = [tuple(c) for c in state.get("covered", [])]
-        if meta is not None:
+        if meta is not None and not replace:
             covered.append((to_utc(meta["first"]).value, (to_utc(meta["last"]) + step).value))
         windows = plan_windows(missing_ranges(start.value, end.value, covered),
                                source.chunk_span(spec.timeframe).value)
-        writer = _Writer(catalog, spec, source, folder, state)
+        writer = _Writer(catalog, spec, source, folder, state, replace)
         fetched = 0
         name = f"{source.describe(spec.symbol)} {spec.timeframe}"
         try:
@@ -448,7 +456,9 @@ def refresh(catalog: Catalog, symbol: str, timeframe: str | None = None, *,
             progress: Callable[[DownloadProgress], None] | None = None,
             cancel: Callable[[], bool] | None = None, now: Any = None,
             source: Source | None = None) -> list[DownloadResult]:
-    """Append the bars closed since the last stored one, from the same source.
+    """Append the bars closed since the last stored one, from the same source (a
+    source whose prices are adjusted backwards, e.g. Yahoo adjusted for splits and
+    dividends, downloads the whole range again instead).
 
     Parameters
     ----------
@@ -492,5 +502,7 @@ def refresh(catalog: Catalog, symbol: str, timeframe: str | None = None, *,
     out = []
     for spec in specs:
         spec = DownloadSpec(**{**spec.to_dict(), "end": None})
-        out.append(download(catalog, spec, source, progress=progress, cancel=cancel, now=now))
+        src = source or get_source(spec.source, **spec.options)
+        out.append(download(catalog, spec, src, progress=progress, cancel=cancel, now=now,
+                            replace=bool(getattr(src, "adjusts_history", False))))
     return out

@@ -348,3 +348,35 @@ def assess_quality(bars: pd.DataFrame, timeframe: str | None, asset_class: str,
                          f"{bars.index[np.flatnonzero(t % (bar_s * NS))[0]].isoformat()}); "
                          "resampled buckets start at 00:00 UTC")
     return report
+
+
+def explain_moves(report: QualityReport, events: dict[str, Any] | None) -> QualityReport:
+    """Name the split or dividend behind an extreme move (adds a warning per match).
+
+    Parameters
+    ----------
+    report : QualityReport
+        A report whose ``extreme_moves`` are listed; changed in place.
+    events : dict, optional
+        ``{"splits": [{"date": "YYYY-MM-DD", "ratio": float}], "dividends": [{"date",
+        "amount"}]}`` as a source keeps them (dates are exchange trading dates).
+
+    Returns
+    -------
+    QualityReport
+        The same report.
+    """
+    if not events:
+        return report
+    by_date: dict[str, list[str]] = {}
+    for s in events.get("splits", []):
+        by_date.setdefault(s["date"], []).append(f"a {s['ratio']:g}-for-1 split")
+    for d in events.get("dividends", []):
+        by_date.setdefault(d["date"], []).append(f"a dividend of {d['amount']:g}")
+    for move in report.extreme_moves:
+        day = pd.Timestamp(move["ts"]).strftime("%Y-%m-%d")
+        if day in by_date:
+            report.warnings.append(
+                f"the {move['move']:+.1%} move at {day} is {' and '.join(by_date[day])} "
+                "(unadjusted prices jump there; not a data error)")
+    return report
