@@ -77,6 +77,7 @@ class AssetClass(str, Enum):
 
 #: Timeframe strings accepted everywhere, mapped to their bar length in seconds.
 TIMEFRAME_SECONDS: dict[str, int] = {
+    "1s": 1,
     "1m": 60,
     "5m": 300,
     "15m": 900,

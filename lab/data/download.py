@@ -151,6 +151,7 @@ class DownloadResult:
     last: str | None
     windows: int
     complete: bool
+    cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +165,24 @@ class DownloadResult:
 
 class DownloadCancelled(DataError):
     """A download stopped because its cancel callback said so (finished windows stay)."""
+
+
+class CostNotAccepted(DataError):
+    """A paid download was not accepted at its price; nothing was fetched.
+
+    Attributes
+    ----------
+    cost : float
+        Price of the download, US dollars (the source's own estimate).
+    """
+
+    def __init__(self, cost: float, what: str, accepted: float | None):
+        self.cost = float(cost)
+        told = "no cost was accepted" if accepted is None else \
+            f"only ${accepted:,.2f} was accepted"
+        super().__init__(f"downloading {what} costs ${cost:,.2f} (Databento "
+                         f"metadata.get_cost) and {told}; nothing was downloaded. Accept "
+                         "it with --yes (CLI) or the Accept button (Data page)")
 
 
 # -- ranges ---------------------------------------------------------------------------
@@ -345,7 +364,8 @@ class _Writer:
 def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None, *,
              progress: Callable[[DownloadProgress], None] | None = None,
              cancel: Callable[[], bool] | None = None,
-             now: Any = None, replace: bool = False) -> DownloadResult:
+             now: Any = None, replace: bool = False,
+             max_cost: float | None = None) -> DownloadResult:
     """Download the bars ``spec`` asks for that the store lacks, window by window.
 
     Parameters
@@ -367,6 +387,11 @@ def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None,
     replace : bool
         Fetch the whole range again and replace the stored bars (an adjusted series
         changes backwards when a split or dividend arrives); the first write replaces.
+    max_cost : float, optional
+        For a source that charges (Databento): the most, in US dollars, the caller
+        accepted to pay for this download (after showing ``plan_download``'s cost).
+        The cost is asked again before fetching; above ``max_cost`` (or with None)
+        nothing is fetched and ``CostNotAccepted`` is raised.
 
     Returns
     -------
@@ -382,34 +407,24 @@ def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None,
         times); nothing of it is stored, earlier ones are.
     DownloadCancelled
         ``cancel`` returned True; finished windows are stored.
+    CostNotAccepted
+        The source charges and the cost exceeds ``max_cost``; nothing was fetched.
     DataError
         Invalid spec, the dataset is stored from elsewhere, or another download of it
         is running.
     """
     source = source or get_source(spec.source, **spec.options)
     spec = _normalize(spec, source)
-    step = timeframe_delta(spec.timeframe)
-    now_ts = to_utc(now, "now") if now is not None else pd.Timestamp.now(tz="UTC")
-    start = to_utc(spec.start, "start")
-    closed_end = now_ts - step + pd.Timedelta(1, "ns")  # opens <= now - step are closed
-    end = min(to_utc(spec.end, "end"), closed_end) if spec.end else closed_end
-    if start >= end:
-        raise DataError(f"nothing to download: start {start} is not before the end "
-                        f"{end} (bars must have closed by now, {now_ts})")
-    source.check_request(spec.symbol, spec.timeframe, start, end, now_ts)
     folder = catalog.dataset_dir(spec.store_as, spec.timeframe)
     what = f"{spec.store_as} {spec.timeframe}"
     with _locked(folder, what):
-        meta = _check_same_dataset(catalog, spec)
-        state = _read_state(folder)
-        if replace or (state.get("spec") and
-                       DownloadSpec.from_dict(state["spec"]).identity() != spec.identity()):
-            state = {}                      # left by a different download of this name
-        covered = [tuple(c) for c in state.get("covered", [])]
-        if meta is not None and not replace:
-            covered.append((to_utc(meta["first"]).value, (to_utc(meta["last"]) + step).value))
-        windows = plan_windows(missing_ranges(start.value, end.value, covered),
-                               source.chunk_span(spec.timeframe).value)
+        spec, (state, ranges, windows) = _plan(catalog, spec, source, now, replace)
+        cost = None
+        if hasattr(source, "estimate_cost") and windows:
+            cost = source.estimate_cost(spec.symbol, spec.timeframe, [
+                (pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC")) for lo, hi in ranges])
+            if max_cost is None or cost > max_cost + 1e-9:
+                raise CostNotAccepted(cost, source.describe(spec.symbol), max_cost)
         writer = _Writer(catalog, spec, source, folder, state, replace)
         fetched = 0
         name = f"{source.describe(spec.symbol)} {spec.timeframe}"
@@ -433,8 +448,81 @@ def download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None,
         finally:
             writer.flush()          # every validated window fetched so far is kept
     return DownloadResult(spec.store_as, spec.timeframe, fetched, writer.rows, writer.first,
-                          writer.last, len(windows),
-                          complete=True)
+                          writer.last, len(windows), complete=True, cost=cost)
+
+
+def _plan(catalog: Catalog, spec: DownloadSpec, source: Source, now: Any, replace: bool):
+    """(normalized spec, (state, missing ranges, windows)) of a download."""
+    spec = _normalize(spec, source)
+    step = timeframe_delta(spec.timeframe)
+    now_ts = to_utc(now, "now") if now is not None else pd.Timestamp.now(tz="UTC")
+    start = to_utc(spec.start, "start")
+    closed_end = now_ts - step + pd.Timedelta(1, "ns")  # opens <= now - step are closed
+    end = min(to_utc(spec.end, "end"), closed_end) if spec.end else closed_end
+    if start >= end:
+        raise DataError(f"nothing to download: start {start} is not before the end "
+                        f"{end} (bars must have closed by now, {now_ts})")
+    source.check_request(spec.symbol, spec.timeframe, start, end, now_ts)
+    folder = catalog.dataset_dir(spec.store_as, spec.timeframe)
+    meta = _check_same_dataset(catalog, spec)
+    state = _read_state(folder)
+    if replace or (state.get("spec") and
+                   DownloadSpec.from_dict(state["spec"]).identity() != spec.identity()):
+        state = {}                          # left by a different download of this name
+    covered = [tuple(c) for c in state.get("covered", [])]
+    if meta is not None and not replace:
+        covered.append((to_utc(meta["first"]).value, (to_utc(meta["last"]) + step).value))
+    ranges = missing_ranges(start.value, end.value, covered)
+    return spec, (state, ranges, plan_windows(ranges, source.chunk_span(spec.timeframe).value))
+
+
+@dataclass
+class DownloadPlan:
+    """What a download would fetch (``plan_download``).
+
+    Attributes
+    ----------
+    spec : DownloadSpec
+        Normalized (store name, asset class, ISO times filled in).
+    ranges : list of (str, str)
+        Missing ranges ``[start, end)`` to fetch, ISO UTC.
+    windows : int
+        Requests (windows) it will make.
+    cost : float or None
+        Price in US dollars when the source charges (Databento), else None.
+    """
+
+    spec: DownloadSpec
+    ranges: list[tuple[str, str]]
+    windows: int
+    cost: float | None
+
+    def summary(self) -> str:
+        if not self.windows:
+            return f"{self.spec.store_as} {self.spec.timeframe}: nothing missing, nothing to fetch"
+        price = f"; cost ${self.cost:,.2f} (Databento metadata.get_cost)" \
+            if self.cost is not None else ""
+        span = ", ".join(f"{a} .. {b}" for a, b in self.ranges[:3])
+        return (f"{self.spec.store_as} {self.spec.timeframe}: {self.windows} request(s) "
+                f"for {span}{' ...' if len(self.ranges) > 3 else ''}{price}")
+
+
+def plan_download(catalog: Catalog, spec: DownloadSpec, source: Source | None = None, *,
+                  now: Any = None, replace: bool = False) -> DownloadPlan:
+    """What ``download`` would fetch, and its cost, without fetching any bars.
+
+    Raises
+    ------
+    SourceError, DataError
+        As for ``download`` (before anything is fetched).
+    """
+    source = source or get_source(spec.source, **spec.options)
+    spec, (_, ranges, windows) = _plan(catalog, spec, source, now, replace)
+    stamps = [(pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC")) for lo, hi in ranges]
+    cost = source.estimate_cost(spec.symbol, spec.timeframe, stamps) \
+        if hasattr(source, "estimate_cost") and windows else None
+    return DownloadPlan(spec, [(a.isoformat(), b.isoformat()) for a, b in stamps],
+                        len(windows), cost)
 
 
 def stored_spec(catalog: Catalog, symbol: str, timeframe: str) -> DownloadSpec:
@@ -455,7 +543,8 @@ def stored_spec(catalog: Catalog, symbol: str, timeframe: str) -> DownloadSpec:
 def refresh(catalog: Catalog, symbol: str, timeframe: str | None = None, *,
             progress: Callable[[DownloadProgress], None] | None = None,
             cancel: Callable[[], bool] | None = None, now: Any = None,
-            source: Source | None = None) -> list[DownloadResult]:
+            source: Source | None = None,
+            max_cost: float | None = None) -> list[DownloadResult]:
     """Append the bars closed since the last stored one, from the same source (a
     source whose prices are adjusted backwards, e.g. Yahoo adjusted for splits and
     dividends, downloads the whole range again instead).
@@ -468,7 +557,7 @@ def refresh(catalog: Catalog, symbol: str, timeframe: str | None = None, *,
         Stored symbol.
     timeframe : str, optional
         One stored timeframe; default every downloaded timeframe of ``symbol``.
-    progress, cancel, now, source
+    progress, cancel, now, source, max_cost
         As for ``download``.
 
     Returns
@@ -504,5 +593,6 @@ def refresh(catalog: Catalog, symbol: str, timeframe: str | None = None, *,
         spec = DownloadSpec(**{**spec.to_dict(), "end": None})
         src = source or get_source(spec.source, **spec.options)
         out.append(download(catalog, spec, src, progress=progress, cancel=cancel, now=now,
-                            replace=bool(getattr(src, "adjusts_history", False))))
+                            replace=bool(getattr(src, "adjusts_history", False)),
+                            max_cost=max_cost))
     return out

@@ -12,6 +12,7 @@ from typing import IO
 from lab.data.catalog import Catalog, check_symbol
 from lab.data.quality import QualityReport
 from lab.data.sources.csv import read_bars_file
+from lab.data.sources.dbn import is_dbn_name
 from lab.data.validate import problem, refuse
 
 #: Largest upload accepted by ``ingest_upload``, bytes (matches .streamlit/config.toml
@@ -28,8 +29,25 @@ def _store(catalog: Catalog, bars, report: QualityReport, name: str, symbol: str
     return report
 
 
+def _read(source, name: str, timeframe: str | None, asset_class: str | None):
+    """(bars, report, asset class): CSV / Parquet through ``read_bars_file``, Databento
+    DBN through ``read_dbn`` (its schema gives the timeframe)."""
+    if is_dbn_name(name):
+        from lab.data.sources.dbn import read_dbn
+
+        bars, report, info = read_dbn(source, filename=name, asset_class=asset_class)
+        if timeframe is not None and timeframe != info["timeframe"]:
+            refuse(name, [problem("timeframe_mismatch", f"the file holds {info['schema']} "
+                                  f"records ({info['timeframe']} bars), not {timeframe}")])
+        return bars, report, info["asset_class"]
+    asset_class = asset_class or "equity"
+    bars, report = read_bars_file(source, timeframe=timeframe, asset_class=asset_class,
+                                  filename=name)
+    return bars, report, asset_class
+
+
 def ingest_file(catalog: Catalog, path: str | Path, symbol: str, timeframe: str | None = None,
-                asset_class: str = "equity", source: str | None = None,
+                asset_class: str | None = "equity", source: str | None = None,
                 description: str = "") -> QualityReport:
     """Read, validate and store a CSV or Parquet file of bars.
 
@@ -38,15 +56,17 @@ def ingest_file(catalog: Catalog, path: str | Path, symbol: str, timeframe: str 
     catalog : Catalog
         Where to store the bars.
     path : str or Path
-        The file (.csv, .csv.gz, .txt, .tsv, .parquet; see ``read_bars_file``).
+        The file (.csv, .csv.gz, .txt, .tsv, .parquet, see ``read_bars_file``; or a
+        Databento .dbn / .dbn.zst of OHLCV records, see ``lab.data.sources.dbn``).
     symbol : str
         Symbol to store under; an existing dataset of the same symbol and timeframe is
         replaced.
     timeframe : str, optional
         Bar size; inferred from the median bar spacing when omitted.
-    asset_class : str
+    asset_class : str, optional
         ``equity``, ``index``, ``fx``, ``crypto`` or ``future`` (selects the calendar of
-        the gap check and, downstream, annualization and costs).
+        the gap check and, downstream, annualization and costs). None: ``future`` for
+        a DBN file of CME Globex (GLBX.*), else ``equity``.
     source : str, optional
         Provenance text; defaults to ``"file:<name>"``.
     description : str
@@ -66,14 +86,14 @@ def ingest_file(catalog: Catalog, path: str | Path, symbol: str, timeframe: str 
         For a missing file or an invalid symbol, timeframe or asset class.
     """
     symbol = check_symbol(symbol)
-    bars, report = read_bars_file(path, timeframe=timeframe, asset_class=asset_class)
     name = Path(path).name
+    bars, report, asset_class = _read(Path(path), name, timeframe, asset_class)
     return _store(catalog, bars, report, name, symbol, asset_class,
                   source or f"file:{name}", description)
 
 
 def ingest_upload(catalog: Catalog, data: bytes | IO[bytes], filename: str, symbol: str,
-                  timeframe: str | None = None, asset_class: str = "equity",
+                  timeframe: str | None = None, asset_class: str | None = "equity",
                   source: str | None = None, description: str = "",
                   max_bytes: int = MAX_UPLOAD_BYTES) -> QualityReport:
     """Validate and store uploaded bytes (e.g. from ``st.file_uploader``).
@@ -113,7 +133,6 @@ def ingest_upload(catalog: Catalog, data: bytes | IO[bytes], filename: str, symb
     if size > max_bytes:
         refuse(name, [problem("file_too_large", f"the upload is over {max_bytes / 2**20:.0f} MB "
                               f"(read {size / 2**20:.1f} MB before stopping)")])
-    bars, report = read_bars_file(io.BytesIO(bytes(data)), timeframe=timeframe,
-                                  asset_class=asset_class, filename=name)
+    bars, report, asset_class = _read(io.BytesIO(bytes(data)), name, timeframe, asset_class)
     return _store(catalog, bars, report, name, symbol, asset_class,
                   source or f"upload:{name}", description)

@@ -21,7 +21,12 @@ MAX_LISTED_ROWS = 20
 #: How to fix each rule; quoted in the error message.
 FIXES: dict[str, str] = {
     "empty_file": "export the bars again; the file must have a header and at least one row",
-    "unsupported_format": "save the bars as .csv (or .csv.gz) or .parquet",
+    "unsupported_format": "save the bars as .csv (or .csv.gz) or .parquet, or give a "
+                          "Databento .dbn / .dbn.zst file of OHLCV records",
+    "timeframe_mismatch": "leave the timeframe out (a DBN file states its own) or pick "
+                          "the file of that schema",
+    "several_instruments": "one dataset holds one instrument; download a continuous "
+                           "symbol (MCL.c.0) or a single contract",
     "unreadable_file": "check that the file is a valid CSV/Parquet export (one header line, "
                        "the same number of fields on every line, UTF-8 text)",
     "file_too_large": "split the file by date range, or ingest it from disk with ingest_file",

@@ -63,3 +63,16 @@ def yahoo_server(tmp_path_factory):
     }
     with YahooServer(instruments) as server:
         yield server
+
+
+@pytest.fixture
+def databento_server(monkeypatch):
+    """A ``DatabentoServer`` (HTTPS) with ``DATABENTO_API_KEY``, ``LAB_DATABENTO_GATEWAY``
+    and ``REQUESTS_CA_BUNDLE`` set for the test."""
+    from tests.venues.databento_server import DatabentoServer
+
+    with DatabentoServer() as server:
+        monkeypatch.setenv("DATABENTO_API_KEY", "db-TESTKEY0000000000000000000000")
+        monkeypatch.setenv("LAB_DATABENTO_GATEWAY", server.gateway)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_bundle))
+        yield server
