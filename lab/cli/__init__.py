@@ -1,7 +1,8 @@
 """Command line: ``python -m lab <command> ...``.
 
 Commands: ``backtest``, ``sweep`` (``lab.cli.sweep``), ``walkforward``
-(``lab.cli.walkforward``), ``bot`` (``lab.cli.bot``), ``ingest``, ``datasets``,
+(``lab.cli.walkforward``), ``bot`` (``lab.cli.bot``), ``ingest``, ``download`` and
+``refresh`` (``lab.cli.download``), ``datasets``,
 ``strategies``. Rates are
 fractions everywhere (``--commission 0.001`` is 0.1 %, ``--slippage 0.0005`` is
 5 bps, ``--sl 0.02`` is 2 % of the entry price). Errors print one line that says
@@ -80,12 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--json", action="store_true", help="print JSON (metrics, trades, fingerprint)")
     _add_execution_args(bt)
 
-    ing = sub.add_parser("ingest", help="validate a CSV / Parquet file and add it to the store")
+    ing = sub.add_parser("ingest", help="validate a CSV / Parquet / Databento DBN file and add "
+                                        "it to the store")
     ing.add_argument("path")
     ing.add_argument("--symbol", required=True)
     ing.add_argument("--timeframe", help="bar size; inferred from the timestamps when omitted")
-    ing.add_argument("--asset-class", default="equity",
-                     choices=["equity", "index", "fx", "crypto", "future"])
+    ing.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
+                     help="default equity; a DBN file of a futures dataset (GLBX.MDP3 ...) "
+                          "future")
     ing.add_argument("--description", default="")
     ing.add_argument("--json", action="store_true")
 
@@ -104,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lab.cli import bot as bot_cli
 
     bot_cli.add_parser(sub)
+
+    from lab.cli import download as download_cli
+
+    download_cli.add_parsers(sub)
 
     sub.add_parser("datasets", help="list stored symbols and timeframes")
     sub.add_parser("strategies", help="list strategies and their parameters")
@@ -298,6 +305,18 @@ def _cmd_bot(args: argparse.Namespace) -> int:
     return bot_cli.main(args)
 
 
+def _cmd_download(args: argparse.Namespace) -> int:
+    from lab.cli import download as download_cli
+
+    return download_cli.cmd_download(args)
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from lab.cli import download as download_cli
+
+    return download_cli.cmd_refresh(args)
+
+
 def _cmd_walkforward(args: argparse.Namespace) -> int:
     from lab.cli import walkforward as walkforward_cli
 
@@ -306,7 +325,8 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
 
 COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
             "strategies": _cmd_strategies, "sweep": _cmd_sweep,
-            "walkforward": _cmd_walkforward, "optimize": _cmd_optimize, "bot": _cmd_bot}
+            "walkforward": _cmd_walkforward, "optimize": _cmd_optimize, "bot": _cmd_bot,
+            "download": _cmd_download, "refresh": _cmd_refresh}
 
 
 def main(argv: list[str] | None = None) -> int:

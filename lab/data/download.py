@@ -66,7 +66,8 @@ class DownloadSpec:
     end : str or None
         Exclusive end of the bar open times, ISO; None = up to the last closed bar.
     store_as : str
-        Symbol in the catalog.
+        Symbol in the catalog; default the source's own naming (ccxt:
+        ``BTCUSDT_BINANCE``; yfinance and Databento: the symbol itself).
     asset_class : str
         ``equity``, ``index``, ``fx``, ``crypto`` or ``future``.
     options : dict
@@ -268,8 +269,10 @@ def _normalize(spec: DownloadSpec, source: Source) -> DownloadSpec:
                         f"{', '.join(a.value for a in AssetClass)}") from None
     start = to_utc(spec.start, "start").isoformat()
     end = to_utc(spec.end, "end").isoformat() if spec.end else None
+    default_name = source.store_name(spec.symbol) if hasattr(source, "store_name") \
+        else spec.symbol
     return DownloadSpec(spec.source, spec.symbol, spec.timeframe, start, end,
-                        check_symbol(spec.store_as or spec.symbol), asset_class,
+                        check_symbol(spec.store_as or default_name), asset_class,
                         dict(source.options()))
 
 

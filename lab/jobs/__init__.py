@@ -20,7 +20,8 @@ saying so (killed, out of memory, machine restarted) is found by its pid and rep
 as ``failed``; ``cancelled`` and ``failed`` jobs can be resumed.
 
 Kinds: ``"sweep"`` (``lab.jobs.sweep_job``), ``"walkforward"``
-(``lab.jobs.walkforward_job``), ``"optimize"`` (``lab.jobs.optimize_job``).
+(``lab.jobs.walkforward_job``), ``"optimize"`` (``lab.jobs.optimize_job``),
+``"download"`` (``lab.jobs.download_job``).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ _REPO = Path(__file__).resolve().parents[2]
 #: Kinds of job and the module whose ``prepare(payload)`` and ``run(payload, ctx)``
 #: handle them.
 KINDS = {"sweep": "lab.jobs.sweep_job", "walkforward": "lab.jobs.walkforward_job",
-         "optimize": "lab.jobs.optimize_job"}
+         "optimize": "lab.jobs.optimize_job", "download": "lab.jobs.download_job"}
 
 
 class JobError(LabError):

@@ -15,7 +15,8 @@ Use::
         exchange = server.ccxt_exchange()          # a ccxt.binance pointed at it
         exchange.fetch_ohlcv("BTC/USDT", "1h", since=..., limit=1000)
 
-``server.requests`` lists the (path, query) pairs received; ``server.fail_after`` makes
+``server.requests`` lists the (path, query) pairs received; ``server.delay_s`` slows
+each klines answer (to stop a download part way); ``server.fail_after`` makes
 kline requests after the n-th one fail (HTTP 500, or a hang when ``fail_mode="hang"``)
 to test errors and timeouts; ``server.corrupt`` maps a kline open time (ms) to field
 overrides to serve a bad bar.
@@ -118,6 +119,7 @@ class BinanceServer:
         self.fail_after: int | None = None
         self.fail_mode = "error"
         self.corrupt: dict[int, dict[str, str]] = {}
+        self.delay_s = 0.0                 # seconds to wait before answering klines
         self._server: ThreadingHTTPServer | None = None
         self._release = threading.Event()
 
@@ -164,6 +166,13 @@ class BinanceServer:
         return {"urls": {"api": {"public": self.api_url}},
                 "options": {"fetchMarkets": ["spot"], "fetchCurrencies": False}}
 
+    def env(self) -> dict[str, str]:
+        """Environment for a child process (``python -m lab download ccxt ...``) to reach
+        this server: ``LAB_CCXT_CONFIG_BINANCE`` with the URL."""
+        import json as _json
+
+        return {"LAB_CCXT_CONFIG_BINANCE": _json.dumps(self.ccxt_config())}
+
     def ccxt_exchange(self, **extra):
         import ccxt
 
@@ -178,6 +187,8 @@ class BinanceServer:
             return 200, exchange_info(self.assets)
         if path.endswith("/klines"):
             self.kline_requests += 1
+            if self.delay_s:
+                self._release.wait(self.delay_s)
             if self.fail_after is not None and self.kline_requests > self.fail_after:
                 if self.fail_mode == "hang":
                     self._release.wait(30)

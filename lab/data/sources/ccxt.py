@@ -184,6 +184,11 @@ class CcxtSource:
     def describe(self, symbol: str) -> str:
         return f"ccxt {self.exchange} {symbol}"
 
+    def store_name(self, symbol: str) -> str:
+        """Default catalog symbol: ``BTC/USDT`` on binance -> ``BTCUSDT_BINANCE``."""
+        pair = symbol.split(":")[0].replace("/", "").replace("-", "")
+        return f"{pair}_{self.exchange.upper()}"
+
     def options(self) -> dict[str, Any]:
         # the client config (hosts, proxies, timeouts) is a matter of the environment
         # (LAB_CCXT_CONFIG), not of the dataset: it is not kept
