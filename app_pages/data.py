@@ -1,4 +1,5 @@
-"""Data page: the catalog, a chart of any stored range, and upload with validation."""
+"""Data page: the catalog, a chart of any stored range, downloads from ccxt, Yahoo and
+Databento as background jobs, refresh, and upload (CSV, Parquet, DBN) with validation."""
 
 import pandas as pd
 import streamlit as st
@@ -7,16 +8,14 @@ from lab.core.errors import DataValidationError, LabError
 from lab.data import ingest_upload
 from lab.ui.cache import catalog, datasets, load_bars
 from lab.ui.charts import candlestick_figure
+from lab.ui.data_sources import catalog_table, download_section
 from lab.ui.widgets import data_picker
 
 st.title("Data")
 
 st.subheader("Catalog")
+catalog_table()
 ds = datasets()
-st.dataframe(ds, hide_index=True, width="stretch",
-             column_config={"start": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                            "end": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
-                            "rows": st.column_config.NumberColumn(format="%d")})
 
 st.subheader("Chart")
 d = data_picker("data")
@@ -29,17 +28,23 @@ if info:
     with st.expander("Quality report and source"):
         st.json(info, expanded=False)
 
+st.subheader("Download")
+download_section("dl")
+
 st.subheader("Upload")
 st.caption("CSV or Parquet with a timestamp column and open, high, low, close (volume "
-           "optional). The file is validated before anything is stored.")
+           "optional), or a Databento DBN file (.dbn, .dbn.zst) of OHLCV records. The file "
+           "is validated before anything is stored.")
 with st.form("upload", clear_on_submit=False):
-    up = st.file_uploader("File", type=["csv", "parquet"], key="data_upload")
+    up = st.file_uploader("File", type=["csv", "parquet", "dbn", "zst"], key="data_upload")
     c1, c2, c3 = st.columns(3)
     symbol = c1.text_input("Store as symbol", key="data_up_symbol", placeholder="e.g. SPY")
     timeframe = c2.selectbox("Timeframe", ["infer", "1m", "5m", "15m", "30m", "1h", "4h", "1d",
                                            "1w"], key="data_up_tf")
-    asset_class = c3.selectbox("Asset class", ["equity", "index", "fx", "crypto", "future"],
-                               key="data_up_ac")
+    asset_class = c3.selectbox("Asset class", ["auto", "equity", "index", "fx", "crypto",
+                                               "future"], key="data_up_ac",
+                               help="auto: future for a DBN file of a futures exchange, "
+                                    "else equity")
     submitted = st.form_submit_button("Validate and store", type="primary")
 
 if submitted:
@@ -49,7 +54,7 @@ if submitted:
         try:
             report = ingest_upload(catalog(), up.getvalue(), up.name, symbol=symbol.strip(),
                                    timeframe=None if timeframe == "infer" else timeframe,
-                                   asset_class=asset_class)
+                                   asset_class=None if asset_class == "auto" else asset_class)
         except DataValidationError as exc:
             st.error(f"Refused, nothing was stored: {exc}")
             st.dataframe(pd.DataFrame(exc.problems), hide_index=True, width="stretch")
