@@ -6,8 +6,18 @@ download driver (``lab.data.download``) splits a request into windows of at most
 has to answer "the bars whose open time lies in [start, end)" within its own per-call
 limits (a ccxt exchange's ``limit``, Yahoo's intraday look-back, Databento's cost).
 
-Sources: ``ccxt`` (``lab.data.sources.ccxt``), ``yfinance``, ``databento``; IB history
-plugs in the same way. ``get_source(name, **options)`` builds one.
+Sources: ``ccxt`` (``lab.data.sources.ccxt``), ``yfinance`` (``.yahoo``), ``databento``;
+IB history plugs in the same way (``register_source("ib", "lab.live.ib...")``, or an
+entry in ``SOURCES``). ``get_source(name, **options)`` builds one.
+
+A new source implements the ``Source`` protocol: ``name``, ``timeframes``,
+``default_asset_class``, ``describe``, ``options`` (JSON, rebuilds it for ``refresh``),
+``check_request`` (refuse what its limits forbid, before anything is fetched),
+``chunk_span`` (time per window) and ``fetch`` (bars opening in [start, end) as a
+``Chunk``; errors as one-line ``SourceError``). Optional: ``store_name(symbol)`` (default
+catalog name), ``asset_class_of(symbol)``, ``estimate_cost(symbol, timeframe, ranges)``
+(US dollars; the driver then requires the cost to be accepted) and ``adjusts_history``
+(True: ``refresh`` downloads everything again).
 """
 
 from __future__ import annotations
@@ -116,6 +126,21 @@ class Source(Protocol):
             to do.
         """
         ...
+
+
+def register_source(name: str, module: str) -> None:
+    """Make ``get_source(name)`` build sources from ``module`` (dotted path of a module
+    defining ``make_source(**options) -> Source``), e.g. IB history from
+    ``lab.live.ib``. The module is imported only when such a source is built.
+
+    Raises
+    ------
+    DataError
+        ``name`` is already taken by another module.
+    """
+    if SOURCES.get(name, module) != module:
+        raise DataError(f"source {name!r} is already registered to {SOURCES[name]}")
+    SOURCES[name] = module
 
 
 def get_source(name: str, **options: Any) -> Source:
