@@ -51,6 +51,9 @@ def test_uploading_a_bad_file_is_refused_and_a_good_one_is_stored(server, browse
     page = browser.new_page(viewport={"width": 1400, "height": 1600})
     page.goto(url + "/data", wait_until="networkidle")
     page.get_by_text("Validate and store").wait_for(timeout=60_000)
+    # the button can show before the form's widgets have rendered (a busy machine)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').wait_for(state="attached",
+                                                                          timeout=120_000)
 
     def upload(path: Path, symbol: str) -> None:
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
