@@ -87,7 +87,7 @@ class YahooServer:
     """Yahoo Finance chart API on 127.0.0.1 (a free port).
 
     ``requests`` lists the (path, query) pairs received; ``fail_chart_after`` makes
-    chart requests after the n-th fail with HTTP 500.
+    chart requests after the n-th fail with HTTP 500; ``hang_chart_s`` delays them.
     """
 
     def __init__(self, instruments: dict[str, YahooInstrument]):
@@ -95,6 +95,7 @@ class YahooServer:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.chart_requests = 0
         self.fail_chart_after: int | None = None
+        self.hang_chart_s = 0.0            # delay chart answers (to test timeouts)
         self._server: ThreadingHTTPServer | None = None
 
     def start(self) -> "YahooServer":
@@ -130,6 +131,8 @@ class YahooServer:
             return 200, "Tst7crumb.x", {"Content-Type": "text/plain;charset=utf-8"}
         if path.startswith("/v8/finance/chart/"):
             self.chart_requests += 1
+            if self.hang_chart_s:
+                threading.Event().wait(self.hang_chart_s)
             if self.fail_chart_after is not None and self.chart_requests > self.fail_chart_after:
                 return 500, {"chart": {"result": None, "error": {
                     "code": "Internal Server Error", "description": "test failure"}}}, {}

@@ -103,6 +103,17 @@ def test_unknown_symbol_and_server_error_are_one_line(yahoo_server):
     assert "\n" not in str(err.value) and "nothing of this chunk was stored" in str(err.value)
 
 
+def test_timeout_is_named_and_stores_nothing(tmp_path, yahoo_server):
+    src = YahooSource("raw", base_url=yahoo_server.base_url, timeout=1.0)
+    src.check_request("AAPL", "1d", pd.Timestamp("2004-01-01", tz="UTC"), NOW, NOW)
+    yahoo_server.hang_chart_s = 5.0
+    catalog = Catalog(tmp_path)
+    with pytest.raises(SourceError, match="timed out") as err:
+        download(catalog, DownloadSpec(**{**_spec("raw").to_dict(), "start": "2004-01-01"}),
+                 src, now=NOW)
+    assert "\n" not in str(err.value) and catalog.datasets().empty
+
+
 def test_refresh_of_an_adjusted_dataset_downloads_it_again(tmp_path, yahoo_server):
     catalog = Catalog(tmp_path)
     src = YahooSource("all", base_url=yahoo_server.base_url)
