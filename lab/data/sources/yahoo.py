@@ -147,9 +147,9 @@ class YahooSource:
             status = getattr(getattr(exc, "response", None), "status_code", None)
             if not isinstance(exc, yfe.YFTzMissingError) and status != 404:
                 raise self._failure(exc, what) from None
-            raise SourceError(f"{what}: Yahoo knows no symbol {symbol!r} (no time zone, "
-                              "possibly delisted); check it on finance.yahoo.com (indices "
-                              "start with ^, e.g. ^GSPC)") from None
+            raise SourceError(f"{what}: Yahoo found no symbol {symbol!r} (no time zone: "
+                              "unknown, delisted, or Yahoo did not answer); check it on "
+                              "finance.yahoo.com (indices start with ^, e.g. ^GSPC)") from None
 
     @staticmethod
     def _failure(exc: Exception, what: str) -> SourceError:

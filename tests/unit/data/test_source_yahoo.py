@@ -95,8 +95,9 @@ def test_request_beyond_yahoo_limits_is_refused_naming_the_limit():
 def test_unknown_symbol_and_server_error_are_one_line(yahoo_server):
     src = YahooSource("all", base_url=yahoo_server.base_url)
     a, b = pd.Timestamp("2010-01-01", tz="UTC"), pd.Timestamp("2011-01-01", tz="UTC")
-    with pytest.raises(SourceError, match="knows no symbol 'NOPE'"):
+    with pytest.raises(SourceError, match="found no symbol 'NOPE'"):
         src.fetch("NOPE", "1d", a, b)
+    src.fetch("AAPL", "1d", a - pd.Timedelta(days=400), a)   # AAPL's time zone known now
     yahoo_server.fail_chart_after = yahoo_server.chart_requests
     with pytest.raises(SourceError) as err:
         src.fetch("AAPL", "1d", a, b)
@@ -104,8 +105,9 @@ def test_unknown_symbol_and_server_error_are_one_line(yahoo_server):
 
 
 def test_timeout_is_named_and_stores_nothing(tmp_path, yahoo_server):
-    src = YahooSource("raw", base_url=yahoo_server.base_url, timeout=1.0)
+    src = YahooSource("raw", base_url=yahoo_server.base_url)
     src.check_request("AAPL", "1d", pd.Timestamp("2004-01-01", tz="UTC"), NOW, NOW)
+    src.timeout = 1.0                     # the split history and time zone are known now
     yahoo_server.hang_chart_s = 5.0
     catalog = Catalog(tmp_path)
     with pytest.raises(SourceError, match="timed out") as err:
