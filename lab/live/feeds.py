@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from lab.core.errors import ConfigError, DataError
+from lab.core.errors import DataError
 from lab.core.types import timeframe_seconds
 
 Bar = tuple  # (pd.Timestamp, open, high, low, close, volume)
@@ -83,74 +83,84 @@ class ReplayFeed:
 
 
 class CcxtFeed:
-    """Closed bars of a market polled through ccxt's ``fetch_ohlcv`` (public, no key).
+    """Closed bars of a market polled through ccxt (public OHLCV, no key), by
+    ``lab.data.sources.ccxt.latest_closed_bars``: the bar still forming is never given.
 
     Parameters
     ----------
-    exchange : ccxt exchange object or str
-        e.g. ``"binance"``; an object lets a test point its ``urls`` at a local server.
     market : str
         ccxt market symbol, e.g. ``"BTC/USDT"``.
     timeframe : str
+    exchange : str
+        ccxt exchange id (default Binance); ``LAB_CCXT_CONFIG`` may point it elsewhere
+        (e.g. a local test server).
     poll_s : float
         Seconds between polls.
     warmup : int
-        Closed bars fetched as history at start.
-    clock : callable
-        Wall-clock milliseconds since the epoch (a bar counts as closed once
-        ``open time + timeframe <= clock()``).
+        Closed bars of history at start.
+    stored : DataFrame, optional
+        Stored bars of this market (``Catalog.load``): the warm-up comes from them, and
+        the feed continues after the last stored bar.
+    client : ccxt.Exchange, optional
+        A client to use (built by ``make_exchange`` otherwise).
+    clock : callable, optional
+        The present as a UTC Timestamp (default the wall clock).
 
-    Notes
-    -----
-    Exchanges return the still-forming bar last; it is dropped until it has closed.
+    Raises
+    ------
+    SourceError
+        From ccxt: unknown exchange or market, network errors (one line).
     """
 
     finite = False
 
-    def __init__(self, exchange, market: str, timeframe: str, poll_s: float = 10.0,
-                 warmup: int = 500, clock=None, sleep=_time.sleep):
-        if isinstance(exchange, str):
-            import ccxt
+    def __init__(self, market: str, timeframe: str, exchange: str = "binance",
+                 poll_s: float = 10.0, warmup: int = 500, stored: pd.DataFrame | None = None,
+                 client=None, clock=None, sleep=_time.sleep):
+        from lab.data.sources import ccxt as source
 
-            if not hasattr(ccxt, exchange):
-                raise ConfigError(f"unknown ccxt exchange {exchange!r} (e.g. 'binance')")
-            exchange = getattr(ccxt, exchange)({"enableRateLimit": True})
-        self.exchange = exchange
+        self._source = source
+        self.client = client if client is not None else source.make_exchange(exchange)
         self.market = market
         self.timeframe = timeframe
-        self.step_ms = timeframe_seconds(timeframe) * 1000
+        self.step = pd.Timedelta(seconds=timeframe_seconds(timeframe))
         self.poll_s = float(poll_s)
         self.n_warmup = int(warmup)
-        self._clock = clock or (lambda: int(_time.time() * 1000))
+        self._stored = stored
+        self._clock = clock or (lambda: pd.Timestamp.now(tz="UTC"))
         self._sleep = sleep
         self.stopped = False
 
-    def _closed(self, since_ms: int | None, limit: int) -> list[list]:
-        rows = self.exchange.fetch_ohlcv(self.market, self.timeframe, since=since_ms,
-                                         limit=limit)
-        now = self._clock()
-        return [r for r in rows if r[0] + self.step_ms <= now]
+    def _latest(self, since=None, limit: int = 1000) -> pd.DataFrame:
+        return self._source.latest_closed_bars(self.market, self.timeframe, client=self.client,
+                                               since=since, limit=limit, now=self._clock())
 
     def warmup(self) -> pd.DataFrame:
-        """The latest ``warmup`` closed bars."""
+        """The latest ``warmup`` closed bars (stored ones first, then the exchange's)."""
         if self.n_warmup <= 0:
             return _frame([])
-        since = self._clock() - (self.n_warmup + 1) * self.step_ms
-        return _frame(self._closed(since, self.n_warmup + 1)[-self.n_warmup:])
+        if self._stored is not None and len(self._stored):
+            return self._stored.iloc[-self.n_warmup:][list(_OHLCV)]
+        return self._latest(limit=self.n_warmup)[list(_OHLCV)]
 
     def bars(self, after: pd.Timestamp | None = None) -> Iterator[Bar]:
-        """Closed bars after ``after``, polling every ``poll_s`` seconds, forever (until
-        ``stopped`` is set)."""
-        last_ms = None if after is None else int(pd.Timestamp(after).value // 1_000_000)
+        """Closed bars after ``after`` (or after the warm-up), polling every ``poll_s``
+        seconds until ``stopped`` is set."""
+        last = after
+        if last is None:
+            warm = self.warmup()
+            last = warm.index[-1] if len(warm) else None
         while not self.stopped:
-            since = last_ms + self.step_ms if last_ms is not None else None
-            for r in self._closed(since, 1000):
-                if last_ms is not None and r[0] <= last_ms:
+            new = self._latest(since=None if last is None else last + self.step)
+            for t, row in zip(new.index, new[list(_OHLCV)].to_numpy(dtype=np.float64)):
+                if last is not None and t <= last:
                     continue
-                last_ms = r[0]
-                yield (pd.Timestamp(r[0], unit="ms", tz="UTC"), float(r[1]), float(r[2]),
-                       float(r[3]), float(r[4]), float(r[5]))
+                last = t
+                yield (t, *row)
             self._sleep(self.poll_s)
+
+
+_OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def _frame(rows: list[list]) -> pd.DataFrame:
@@ -166,11 +176,9 @@ def make_feed(config, catalog) -> ReplayFeed | CcxtFeed:
         return ReplayFeed(catalog, config.symbol, config.timeframe, feed.get("start"),
                           feed.get("end"), float(feed.get("speed", 0.0)),
                           int(feed.get("warmup", 0)))
-    exchange = feed.get("exchange", "binance")
-    if feed.get("urls"):
-        import ccxt
-
-        exchange = getattr(ccxt, exchange)({"enableRateLimit": False})
-        exchange.urls["api"] = dict(feed["urls"])
-    return CcxtFeed(exchange, feed.get("market", "BTC/USDT"), config.timeframe,
-                    float(feed.get("poll_s", 10.0)), int(feed.get("warmup", 500)))
+    stored = None
+    if catalog.has(config.symbol, config.timeframe):
+        stored = catalog.load(config.symbol, config.timeframe)
+    return CcxtFeed(feed.get("market", "BTC/USDT"), config.timeframe,
+                    feed.get("exchange", "binance"), float(feed.get("poll_s", 10.0)),
+                    int(feed.get("warmup", 500)), stored=stored)

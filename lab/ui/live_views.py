@@ -19,8 +19,8 @@ from lab.live.config import BotConfig, RiskLimits
 from lab.ui.charts import candlestick_figure
 
 #: Seconds between refreshes of the bots table and of a bot's detail.
-TABLE_REFRESH_S = 2.0
-DETAIL_REFRESH_S = 3.0
+TABLE_REFRESH_S = 3.0
+DETAIL_REFRESH_S = 5.0
 
 
 def _age(seconds: float | None) -> str:
@@ -136,6 +136,10 @@ def bot_detail(name: str) -> None:
         return
     _actions(name, s)
     _detail_body(name)
+    with st.container(border=True):
+        st.markdown("**Replay check** · the backtest of the bars this bot has seen, with its "
+                    "frozen config (computed when the page loads; press R to recompute)")
+        _replay_check(name)
 
 
 @st.fragment(run_every=DETAIL_REFRESH_S)
@@ -162,27 +166,45 @@ def _detail_body(name: str) -> None:
     m[5].metric("Heartbeat", _age(s["heartbeat_age_s"]))
     eq = control.equity(name)
     trades = control.trades(name)
-    tabs = st.tabs(["Chart", "Replay check", "Orders", "Fills", "Events", "Log"])
+    tabs = st.tabs(["Chart", "Orders", "Fills", "Events", "Log"])
     with tabs[0]:
         if len(eq):
-            st.plotly_chart(candlestick_figure(eq, trades, height=420), width="stretch",
+            st.plotly_chart(fills_figure(eq, trades, control.fills(name)), width="stretch",
                             key=f"lv_candles_{name}")
         else:
             st.info("No bars yet.")
     with tabs[1]:
-        _replay_check(name)
-    with tabs[2]:
         st.dataframe(pd.DataFrame(control.orders(name)), hide_index=True, width="stretch")
-    with tabs[3]:
+    with tabs[2]:
         st.dataframe(pd.DataFrame(control.fills(name)), hide_index=True, width="stretch")
-    with tabs[4]:
+    with tabs[3]:
         ev = pd.DataFrame(control.events(name, last=200))
         if len(ev):
             ev["ts"] = pd.to_datetime(ev["ts"], unit="s", utc=True)
             st.dataframe(ev[["ts", "kind", "message"]].iloc[::-1], hide_index=True,
                          width="stretch")
-    with tabs[5]:
+    with tabs[4]:
         st.code(control.logs(name, lines=40) or "(empty)", language=None)
+
+
+def fills_figure(bars: pd.DataFrame, trades: pd.DataFrame, fills: list[dict]) -> go.Figure:
+    """Candles of the bars a bot has seen, its closed trades, and every fill (also the
+    entry of the position it holds) as a marker at its price."""
+    fig = candlestick_figure(bars, trades, height=420)
+    if fills:
+        f = pd.DataFrame(fills)
+        f["time"] = pd.to_datetime(f["time"], utc=True)
+        for side, label, symbol, color in ((1, "buy fill", "triangle-up", "#2e7d32"),
+                                           (-1, "sell fill", "triangle-down", "#c62828")):
+            part = f[f["side"] == side]
+            if len(part):
+                fig.add_trace(go.Scatter(
+                    x=part["time"], y=part["price"], mode="markers", name=label,
+                    marker=dict(symbol=symbol, size=7, color=color, opacity=0.7),
+                    customdata=part[["qty", "fee", "reason"]].to_numpy(),
+                    hovertemplate="%{x}<br>%{y:.4f} x %{customdata[0]:.6g}<br>fee "
+                                  "%{customdata[1]:.4f} (%{customdata[2]})<extra></extra>"))
+    return fig
 
 
 def _replay_check(name: str) -> None:
