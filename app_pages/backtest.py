@@ -3,13 +3,15 @@ equity, trades, metrics, analytics, the tearsheet, and another engine's verdict.
 
 import streamlit as st
 
-from lab.api import ENGINES, record_backtest, run_backtest
+from lab.api import ENGINES
 from lab.core import registry
 from lab.core.errors import LabError
 from lab.metrics import METRIC_LABELS, format_metric
-from lab.ui.backtest_views import analytics_tab, engines_tab, tearsheet_tab, tracking_status
-from lab.ui.cache import background, extreme_moves, load_bars
-from lab.ui.charts import candlestick_figure, equity_drawdown_figure
+from lab.ui import backtest_session as session
+from lab.ui.backtest_session import SLOW_ENGINES, follows_settings
+from lab.ui.backtest_views import (analytics_tab, downloads, engines_tab,
+                                   min_notional_warning, tearsheet_tab, tracking_status)
+from lab.ui.cache import extreme_moves, load_bars
 from lab.ui.live_views import run_id_of, start_bot_popover
 from lab.ui.widgets import (apply_reopen, data_picker, date_caption, execution_inputs,
                             strategy_picker)
@@ -18,6 +20,7 @@ st.title("Backtest")
 reopened = apply_reopen("bt")
 if reopened:
     st.info(f"Settings of run {reopened.get('run_id', '')[:8]} loaded; click Run backtest.")
+    st.session_state.pop("bt_last", None)        # show nothing until that click
 
 with st.container(border=True):
     d = data_picker("bt")
@@ -40,45 +43,37 @@ with st.container(border=True):
     compare = e2.selectbox("Compare with", others, key="bt_compare",
                            help="Run the same backtest on a second engine and list the "
                                 "trades that differ")
-    track = e3.toggle("Record in MLflow", value=True, key="bt_track")
+    track = e3.toggle("Record in MLflow", value=True, key="bt_track",
+                      help="Runs started with the button are recorded; the re-runs that "
+                           "follow a changed setting are not (click the button to record "
+                           "one)")
     clicked = st.button("Run backtest", type="primary", key="bt_run", disabled=config is None)
 
 request = {"data": {k: str(v) for k, v in d.items()}, "strategy": name,
            "params": dict(raw_params), "engine": engine, "compare": compare,
            "config": config.to_dict() if config else None}
 
-if clicked and config is not None:
-    bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
-    kw = dict(asset_class=d["asset_class"], timeframe=d["timeframe"], symbol=d["symbol"])
+last = st.session_state.get("bt_last")
+follow = last is not None and follows_settings(engine, compare)
+if config is not None and (clicked or (follow and last["request"] != request)):
     try:
-        with st.spinner(f"Running on {engine}..."):
-            result = run_backtest(bars, name, raw_params, config, engine=engine, **kw)
+        entry = session.cached(request) or session.run(request, d, name, raw_params, config)
     except LabError as exc:
-        st.session_state.pop("bt_last", None)
         st.error(str(exc))
         st.stop()
-    other, other_error = None, None
-    if compare != "none":
-        try:
-            with st.spinner(f"Running on {compare}..."):
-                other = run_backtest(bars, name, raw_params, config, engine=compare, **kw)
-        except LabError as exc:
-            other_error = str(exc)
-    future = None
-    if track:
-        figures = {"price_trades": candlestick_figure(bars, result.trades),
-                   "equity_drawdown": equity_drawdown_figure(result.equity, result.drawdown)}
-        future = background().submit(record_backtest, result, asset_class=d["asset_class"],
-                                     bars=bars, source="app", figures=figures)
-    st.session_state["bt_last"] = {"request": request, "result": result, "other": other,
-                                   "other_error": other_error, "future": future, "data": d}
+    if clicked and track:
+        session.record(entry)
+    st.session_state["bt_last"] = last = entry
 
-last = st.session_state.get("bt_last")
 if not last:
-    st.info("Choose data, a strategy, settings and an engine, then **Run backtest**.")
+    st.info("Choose data, a strategy, settings and an engine, then **Run backtest**; "
+            "after that the results follow every change of a setting.")
     st.stop()
 if last["request"] != request:
-    st.caption(":orange[Settings changed since this run: click **Run backtest** to update.]")
+    st.caption(":orange[Settings changed since this run: click **Run backtest** to update "
+               f"({engine if engine in SLOW_ENGINES else compare} is too slow to follow "
+               "each change).]" if config is not None else
+               ":orange[Settings are invalid: the results below are of the last valid run.]")
 
 result, d = last["result"], last["data"]
 bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
@@ -87,8 +82,8 @@ st.subheader(f"{result.strategy} on {result.symbol} {result.timeframe}")
 st.caption(f"{date_caption(bars.index[0], bars.index[-1])} · {len(bars):,} bars · "
            f"data fingerprint `{result.fingerprint}` · engine {result.engine}")
 
-
-tracking_status(last["future"])
+tracking_status(last["future"], track)
+min_notional_warning(result, bars)
 
 jumps = extreme_moves(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
 if jumps:
@@ -106,34 +101,32 @@ for row in cards:
 names = ["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
 if last["other"] is not None or last["other_error"]:
     names.append("Engines")
-tabs = dict(zip(names, st.tabs(names)))
-with tabs["Chart"]:
-    st.plotly_chart(candlestick_figure(bars, result.trades), width="stretch", key="bt_price")
-    bench = bars["close"] / bars["close"].iloc[0] * result.config.cash
-    st.plotly_chart(equity_drawdown_figure(result.equity, result.drawdown, bench),
-                    width="stretch", key="bt_equity")
-with tabs["Analytics"]:
-    analytics_tab(result, bars, d)
-with tabs["Tearsheet"]:
-    tearsheet_tab(result, bars, d)
-with tabs["Metrics"]:
-    rows = [{"metric": label, "value": format_metric(k, m[k])}
-            for k, (label, _) in METRIC_LABELS.items() if k in m]
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.json(result.summary()["config"], expanded=False)
-with tabs["Trades"]:
-    st.dataframe(result.trades, hide_index=True, width="stretch")
-if "Engines" in tabs:
+# Only the open tab's content is computed and sent (a tab change reruns the script).
+tabs = dict(zip(names, st.tabs(names, key="bt_tab", on_change="rerun")))
+if tabs["Chart"].open:
+    with tabs["Chart"]:
+        st.plotly_chart(session.price_figure(last), width="stretch", key="bt_price")
+        st.plotly_chart(session.equity_figure(last), width="stretch", key="bt_equity")
+if tabs["Analytics"].open:
+    with tabs["Analytics"]:
+        analytics_tab(result, bars, d)
+if tabs["Tearsheet"].open:
+    with tabs["Tearsheet"]:
+        tearsheet_tab(result, bars, d)
+if tabs["Metrics"].open:
+    with tabs["Metrics"]:
+        rows = [{"metric": label, "value": format_metric(k, m[k])}
+                for k, (label, _) in METRIC_LABELS.items() if k in m]
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.json(result.summary()["config"], expanded=False)
+if tabs["Trades"].open:
+    with tabs["Trades"]:
+        st.dataframe(result.trades, hide_index=True, width="stretch")
+if "Engines" in tabs and tabs["Engines"].open:
     with tabs["Engines"]:
         engines_tab(result, last["other"], last["other_error"], last["request"]["compare"])
 
-c1, c2 = st.columns(2)
-stem = f"{result.strategy}_{result.symbol}_{result.timeframe}"
-c1.download_button("Download trades (CSV)", result.trades.to_csv(index=False),
-                   file_name=f"{stem}_trades.csv", mime="text/csv", key="bt_dl_trades")
-c2.download_button("Download equity (CSV)",
-                   result.equity.to_frame().assign(drawdown=result.drawdown).to_csv(),
-                   file_name=f"{stem}_equity.csv", mime="text/csv", key="bt_dl_equity")
+downloads(result)
 
 if result.engine == "vectorized" and result.strategy and not registry.get(result.strategy).is_native:
     start_bot_popover("bt_bot", result.symbol, result.timeframe, result.strategy,

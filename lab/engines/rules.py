@@ -138,3 +138,41 @@ def exit_priority(config: ExecutionConfig, side: float, levels: dict,
         near = levels[adverse[0]]
         target_first = math.isnan(near) or abs(open_ - near) > abs(tp - open_)
     return ["target"] + adverse if target_first else adverse + ["target"]
+
+
+def min_notional_block(config: ExecutionConfig, equity: float, price: float) -> float | None:
+    """The order value an entry could reach, when only the minimum order value stops it.
+
+    Applies ``entry_quantity`` at ``price`` with and without ``config.min_notional``:
+    the account can still buy something, but less than the minimum.
+
+    Parameters
+    ----------
+    config : ExecutionConfig
+        The run's settings (``min_notional`` in account currency).
+    equity : float
+        Equity available to an entry, account currency (flat: the final equity).
+    price : float
+        Fill price of the next entry (e.g. the last close).
+
+    Returns
+    -------
+    float or None
+        The largest order value (quantity x price x multiplier, account currency) when
+        it is positive but below ``config.min_notional``; None when an entry fits or
+        there is no minimum.
+    """
+    from dataclasses import replace
+
+    from lab.costs import commission_of
+
+    if not config.min_notional > 0.0 or not (equity > 0.0 and price > 0.0):
+        return None
+
+    def fee(qty: float, px: float) -> float:
+        return commission_of(config.commission, qty, px, config.multiplier)
+
+    if entry_quantity(config, equity, price, fee) > 0.0:
+        return None
+    q = entry_quantity(replace(config, min_notional=0.0), equity, price, fee)
+    return q * price * config.multiplier if q > 0.0 else None

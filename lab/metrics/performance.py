@@ -197,16 +197,18 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
 
 
 def format_metric(key: str, value: float) -> str:
-    """Human-readable value for display (``0.1234`` -> ``"12.34 %"`` for returns)."""
+    """Human-readable value for display: percentages with one decimal and thousands
+    separators whatever their size (``0.1234`` -> ``"12.3 %"``, ``2.98`` -> ``"298.0 %"``),
+    so cards side by side read alike."""
     kind = METRIC_LABELS.get(key, (key, "ratio"))[1]
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, float) and math.isinf(value):
         return "inf"
     if kind == "pct":
-        return f"{value * 100:.2f} %" if abs(value) < 1 else f"{value * 100:,.0f} %"
+        return f"{value * 100:,.1f} %"
     if kind == "int":
-        return f"{int(value):d}"
+        return f"{int(value):,d}"
     if kind == "money":
         return f"{value:,.2f}"
     if kind == "num1":

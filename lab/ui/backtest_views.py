@@ -34,12 +34,26 @@ def benchmark_close(result, bars: pd.DataFrame, choice: str) -> pd.Series:
     return other["close"].rename(choice)
 
 
+#: Session key keeping the benchmark choice while the Analytics tab is closed (a
+#: widget's own state is dropped on a run that does not draw it).
+BENCH_CHOICE = "bt_bench_choice"
+
+
+def benchmark_choice() -> str:
+    """The benchmark last picked on the Analytics tab (buy & hold by default)."""
+    return st.session_state.get(BENCH_CHOICE, SAME)
+
+
 def benchmark_picker(result, key: str = "bt_bench") -> str:
     """Benchmark select: buy & hold of the same symbol, or another stored symbol."""
-    symbols = [s for s in sorted(datasets()["symbol"].unique()) if s != result.symbol]
-    default = [SAME] + (["SPX"] if "SPX" in symbols else [])
-    return st.selectbox("Benchmark", [SAME] + symbols, key=key,
-                        index=0 if len(default) == 1 else 0)
+    options = [SAME] + [s for s in sorted(datasets()["symbol"].unique())
+                        if s != result.symbol]
+    kept = benchmark_choice()
+    index = options.index(kept) if kept in options else 0
+    choice = st.selectbox("Benchmark", options, key=key,
+                          **({} if key in st.session_state else {"index": index}))
+    st.session_state[BENCH_CHOICE] = choice
+    return choice
 
 
 def analytics_tab(result, bars: pd.DataFrame, data: dict) -> None:
@@ -86,7 +100,7 @@ def analytics_tab(result, bars: pd.DataFrame, data: dict) -> None:
 
 def tearsheet_tab(result, bars: pd.DataFrame, data: dict) -> None:
     """Build the QuantStats tearsheet on demand; show it and offer the download."""
-    choice = st.session_state.get("bt_bench", SAME)
+    choice = benchmark_choice()
     st.caption(f"QuantStats tearsheet against {choice} (pick the benchmark on the "
                "Analytics tab). Intraday returns are compounded to daily first.")
     key = (id(result), choice)
@@ -132,9 +146,11 @@ def engines_tab(result, other, error: str | None, compare: str) -> None:
     st.dataframe(diff, hide_index=True, width="stretch")
 
 
-def _tracking_line(future) -> None:
+def _tracking_line(future, track: bool = True) -> None:
     if future is None:
-        st.caption("Not recorded in MLflow (recording is off).")
+        st.caption("Not recorded in MLflow: this run follows the changed settings; click "
+                   "**Run backtest** to record it." if track else
+                   "Not recorded in MLflow (recording is off).")
     elif not future.done():
         st.caption("Recording in MLflow...")
     else:
@@ -149,14 +165,48 @@ def _tracking_line(future) -> None:
 
 @st.fragment(run_every=1.0)
 def _tracking_poll(future) -> None:
-    _tracking_line(future)
-    if future.done():
-        st.rerun()
+    _tracking_line(future)        # a fragment rerun: the rest of the page stays as it is
 
 
-def tracking_status(future) -> None:
+def tracking_status(future, track: bool = True) -> None:
     """One line on the MLflow recording of the run; polls while it is in flight."""
     if future is not None and not future.done():
         _tracking_poll(future)
     else:
-        _tracking_line(future)
+        _tracking_line(future, track)
+
+
+def min_notional_warning(result, bars: pd.DataFrame) -> None:
+    """A warning in words when the minimum order value stopped the trading: from the
+    last exit (or the start) the account cannot place an entry worth that much."""
+    from lab.engines.rules import min_notional_block
+
+    cfg = result.config
+    if not cfg.min_notional > 0 or result.equity.empty:
+        return
+    reachable = min_notional_block(cfg, float(result.equity.iloc[-1]),
+                                   float(bars["close"].iloc[-1]))
+    if reachable is None:
+        return
+    if len(result.trades):
+        since = f"after the exit on {pd.Timestamp(result.trades['exit_time'].iloc[-1]):%Y-%m-%d}"
+    else:
+        since = "from the start"
+    st.warning(f"Trading stopped {since}: no entry fits the minimum order value "
+               f"({cfg.min_notional:,.2f}). With equity {result.equity.iloc[-1]:,.2f}, the "
+               f"largest order this account can place is worth {reachable:,.2f}. Lower the "
+               "minimum order value (Advanced), or raise cash, position size or leverage.")
+
+
+def downloads(result) -> None:
+    """Trades and equity as CSV, built only when a button is clicked."""
+    c1, c2 = st.columns(2)
+    stem = f"{result.strategy}_{result.symbol}_{result.timeframe}"
+    c1.download_button("Download trades (CSV)", lambda: result.trades.to_csv(index=False),
+                       file_name=f"{stem}_trades.csv", mime="text/csv", key="bt_dl_trades",
+                       on_click="ignore")
+    c2.download_button("Download equity (CSV)",
+                       lambda: result.equity.to_frame().assign(
+                           drawdown=result.drawdown).to_csv(),
+                       file_name=f"{stem}_equity.csv", mime="text/csv", key="bt_dl_equity",
+                       on_click="ignore")

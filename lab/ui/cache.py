@@ -56,3 +56,12 @@ def background():
     from concurrent.futures import ThreadPoolExecutor
 
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-ui-background")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def display_candles(symbol: str, timeframe: str, start, end, version: str):
+    """``lab.ui.charts.display_bars`` of the cached bars: the candles a price chart
+    draws (aggregated above ``MAX_CANDLES``) and the display timeframe, or None."""
+    from lab.ui.charts import display_bars
+
+    return display_bars(load_bars(symbol, timeframe, start, end, version))

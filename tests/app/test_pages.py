@@ -37,22 +37,68 @@ def test_backtest_page_runs_sma_cross_on_bitcoin_and_shows_metrics(lab_env):
     assert not at.exception, [e.message for e in at.exception]
     values = metric_values(at)
     assert {"Total return", "Sharpe", "Max drawdown", "Trades"} <= set(values)
-    assert int(values["Trades"]) > 10
+    assert int(values["Trades"].replace(",", "")) > 10
     assert values["Sharpe"] != "n/a"
     assert "BTCUSD_COINBASE" in at.subheader[0].value
 
 
-def test_backtest_page_leverage_slider_changes_the_result(lab_env):
+def test_after_the_first_run_a_moved_slider_reruns_without_a_click(lab_env):
     at = open_page("app_pages/backtest.py")
     at.button(key="bt_run").click().run()
+    first = at.session_state["bt_last"]["result"]
     before = metric_values(at)["Total return"]
     at.slider(key="bt_leverage").set_value(3.0).run()
-    assert any("Settings changed" in c.value for c in at.caption)
-    assert metric_values(at)["Total return"] == before          # not re-run until clicked
+    assert not at.exception, [e.message for e in at.exception]
+    assert metric_values(at)["Total return"] != before
+    assert at.session_state["bt_last"]["result"].config.leverage == 3.0
+    assert not any("Settings changed" in c.value for c in at.caption)
+    assert any("not recorded" in c.value.lower() or "Not recorded" in c.value
+               for c in at.caption)
+    at.slider(key="bt_leverage").set_value(1.0).run()           # back: the kept result
+    assert at.session_state["bt_last"]["result"] is first
+    assert metric_values(at)["Total return"] == before
+
+
+def test_with_backtrader_a_changed_setting_waits_for_the_button(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.selectbox(key="bt_symbol").set_value("MSFT")
+    at.selectbox(key="bt_compare").set_value("backtrader")
     at.button(key="bt_run").click().run()
-    assert not at.exception
+    assert not at.exception, [e.message for e in at.exception]
+    before = metric_values(at)["Total return"]
+    at.slider(key="bt_leverage").set_value(2.0).run()
+    assert any("Settings changed" in c.value and "backtrader" in c.value
+               for c in at.caption)
+    assert metric_values(at)["Total return"] == before
+    at.button(key="bt_run").click().run()
     assert metric_values(at)["Total return"] != before
     assert not any("Settings changed" in c.value for c in at.caption)
+
+
+def test_an_invalid_parameter_after_a_run_names_the_rule_and_recovers(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.button(key="bt_run").click().run()
+    at.number_input(key="bt_sma_cross_fast").set_value(60).run()    # slow is 50
+    assert at.error and "fast" in at.error[0].value
+    assert not at.metric
+    at.number_input(key="bt_sma_cross_fast").set_value(10).run()
+    assert not at.error and at.session_state["bt_last"]["result"].params["fast"] == 10
+
+
+def test_a_blown_account_is_told_why_trading_stopped(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.number_input(key="bt_sma_cross_fast").set_value(6)
+    at.number_input(key="bt_sma_cross_slow").set_value(20)
+    at.radio(key="bt_direction").set_value("both")
+    at.slider(key="bt_leverage").set_value(50.0)
+    at.number_input(key="bt_crate_percent").set_value(0.04)
+    at.number_input(key="bt_min_notional").set_value(10.0)
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    stopped = [w.value for w in at.warning if "Trading stopped" in w.value]
+    assert stopped and "minimum order value (10.00)" in stopped[0]
+    at.number_input(key="bt_min_notional").set_value(0.0).run()      # follows: no minimum
+    assert not any("Trading stopped" in w.value for w in at.warning)
 
 
 def test_backtest_page_stop_loss_produces_stop_exits(lab_env):
@@ -60,6 +106,9 @@ def test_backtest_page_stop_loss_produces_stop_exits(lab_env):
     at.slider(key="bt_sl").set_value(1.0)
     at.button(key="bt_run").click().run()
     assert not at.exception
+    assert not at.dataframe                                     # Trades tab closed
+    at.session_state["bt_tab"] = "Trades"
+    at.run()
     trades = at.dataframe[-1].value
     assert "stop" in set(trades["exit_reason"])
 
@@ -115,12 +164,17 @@ def test_backtest_page_analytics_and_tearsheet_render(lab_env):
     at.selectbox(key="bt_symbol").set_value("MSFT")
     at.button(key="bt_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
+    assert "Alpha (ann., daily OLS)" not in {m.label for m in at.metric}  # tab closed
+    at.session_state["bt_tab"] = "Analytics"
+    at.run()
     labels = {m.label for m in at.metric}
     assert {"Alpha (ann., daily OLS)", "Beta"} <= labels
     beta = next(m.value for m in at.metric if m.label == "Beta")
     assert beta != "n/a"
     at.selectbox(key="bt_bench").set_value("SPX").run()
     assert not at.exception, [e.message for e in at.exception]
+    at.session_state["bt_tab"] = "Tearsheet"
+    at.run()
     at.button(key="bt_tearsheet_btn").click().run()
     assert not at.exception, [e.message for e in at.exception]
     key, html = at.session_state["bt_tearsheet"]

@@ -70,3 +70,18 @@ def test_backtrader_refuses_the_same_dust_entries(blown):
     assert len(b.trades) == len(a.trades)
     np.testing.assert_allclose(b.equity.to_numpy(), a.equity.to_numpy(), rtol=1e-9,
                                atol=1e-9)
+
+
+def test_a_stuck_account_is_told_the_largest_order_it_can_still_place(blown, btc_hourly):
+    from lab.engines.rules import min_notional_block
+
+    _, _, _, runs = blown
+    cfg = runs[MIN_NOTIONAL].config
+    equity = float(runs[MIN_NOTIONAL].equity.iloc[-1])
+    price = float(btc_hourly["close"].iloc[-1])
+    reachable = min_notional_block(cfg, equity, price)
+    # all of the equity at 50x, less the 0.04 % commission: 1 / (1/50 + 0.0004) x equity
+    assert reachable == pytest.approx(equity / (1 / LEVERAGE + 0.0004), rel=1e-9)
+    assert 0 < reachable < MIN_NOTIONAL
+    assert min_notional_block(cfg.replace(min_notional=0.0), equity, price) is None
+    assert min_notional_block(cfg, 10_000.0, price) is None        # an entry fits

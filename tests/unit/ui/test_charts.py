@@ -27,7 +27,7 @@ def test_short_series_are_drawn_as_they_are():
 def test_long_bar_ranges_are_drawn_as_coarser_candles_with_the_same_extremes(sample_catalog):
     bars = sample_catalog.load("BTCUSD_COINBASE", "1h")
     shown, agg = display_bars(bars)
-    assert agg == "1d" and len(shown) <= MAX_CANDLES
+    assert agg == "2d" and len(shown) <= MAX_CANDLES
     assert shown["high"].max() == bars["high"].max()
     assert shown["low"].min() == bars["low"].min()
 
@@ -43,3 +43,32 @@ def test_figures_carry_price_trades_equity_and_drawdown(sample_catalog):
     eq = equity_drawdown_figure(r.equity, r.drawdown)
     assert [t.name for t in eq.data] == ["equity", "drawdown"]
     assert min(eq.data[1].y) == r.drawdown.min() * 100
+
+
+def test_thousands_of_trades_mark_only_the_largest_wins_and_losses(sample_catalog):
+    from lab.api import run_backtest
+    from lab.ui.charts import MAX_TRADE_MARKERS, marked_trades
+
+    bars = sample_catalog.load("BTCUSD_COINBASE", "1h")
+    r = run_backtest(bars, "sma_cross", {"fast": 2, "slow": 10}, asset_class="crypto",
+                     timeframe="1h")
+    trades = r.trades
+    assert len(trades) > 10 * MAX_TRADE_MARKERS
+    marked = marked_trades(trades)
+    assert len(marked) == MAX_TRADE_MARKERS
+    assert marked["exit_time"].is_monotonic_increasing
+    assert trades["pnl"].max() in set(marked["pnl"]) and trades["pnl"].min() in set(marked["pnl"])
+    wins = marked["pnl"] > 0
+    assert wins.sum() == (~wins).sum() == MAX_TRADE_MARKERS // 2
+    rest = trades.drop(marked.index)                        # the largest of each kind
+    assert rest["pnl"][rest["pnl"] > 0].max() <= marked["pnl"][wins].min()
+    assert rest["pnl"][rest["pnl"] <= 0].min() >= marked["pnl"][~wins].max()
+
+    fig = candlestick_figure(bars, trades, title="BTCUSD_COINBASE 1h")
+    markers = sum(len(t.x) for t in fig.data if t.type == "scatter")
+    assert markers == 2 * MAX_TRADE_MARKERS                  # an entry and an exit each
+    title = fig.layout.title.text
+    assert title.startswith("BTCUSD_COINBASE 1h")
+    assert f"{MAX_TRADE_MARKERS} of {len(trades):,} trades marked" in title
+    short = trades.head(10)
+    assert marked_trades(short) is short
