@@ -29,9 +29,22 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 2
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 0
+    title = page.locator(".js-plotly-plot .gtitle").first.text_content()
+    assert title.startswith("BTCUSD_COINBASE 1h")
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts_dir / "backtest.png"), full_page=True)
     assert not page.locator('[data-testid="stException"]').count()
+
+    # after the first run the page follows a moved slider without a click
+    before = "|".join(page.locator('[data-testid="stMetricValue"]').all_inner_texts())
+    slider = page.locator('[data-testid="stSlider"]', has_text="Leverage").get_by_role("slider")
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        """(before) => [...document.querySelectorAll('[data-testid="stMetricValue"]')]
+                       .map(e => e.innerText).join('|') !== before""", arg=before,
+        timeout=60_000)
+    assert not page.get_by_text("Settings changed since this run").count()
     page.close()
 
 
