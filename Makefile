@@ -5,7 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 STORE := data/store
 
-.PHONY: setup run test test-fast lint bench clean-data
+PORT ?= 8501
+ADDRESS ?= 127.0.0.1
+# Debian packages the tests need: chromium (browser tests) and postgresql (the Optuna
+# tests start a throwaway PostgreSQL server of their own; see tests/postgres.py).
+DEBIAN_NEEDS = $(strip $(shell [ -x /usr/bin/chromium ] || echo chromium) \
+	$(shell ls /usr/lib/postgresql/*/bin/initdb > /dev/null 2>&1 || echo postgresql))
+
+.PHONY: setup run test test-fast lint bench clean-data system-deps
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,12 +27,31 @@ $(STORE): $(STAMP)
 setup: $(STAMP) $(STORE)
 
 run: setup
-	$(BIN)/streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+	@$(BIN)/python -c "import socket; s = socket.socket(); s.bind(('$(ADDRESS)', $(PORT)))" 2>/dev/null \
+		|| { echo "Port $(PORT) is taken: choose another, e.g. make run PORT=$$(($(PORT) + 100))"; exit 1; }
+	@echo "Serving the lab at http://$(ADDRESS):$(PORT)  (Ctrl-C stops it)"
+	$(BIN)/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
-test: setup lint
+# Installs Debian's chromium and postgresql when they are missing (as root); otherwise
+# prints the one command to run and stops.
+system-deps:
+	@need="$(DEBIAN_NEEDS)"; \
+	if [ -n "$$need" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing Debian's $$need"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$need; \
+	  else \
+	    echo "make test needs Debian's $$need. Run:"; \
+	    echo "    sudo apt-get install -y $$need"; \
+	    echo "then make test again."; exit 1; \
+	  fi; \
+	fi
+
+test: system-deps setup lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: setup
