@@ -20,9 +20,9 @@ from strategies._common import Ind, cross_above, cross_below, make_signals
 @dataclass(frozen=True)
 class RsiParams(Params):
     period: int = param(14, low=2, high=50, step=1, help="RSI length (Wilder), bars")
-    lower: float = param(30.0, low=5.0, high=50.0, step=5.0,
+    lower: float = param(30.0, low=5.0, high=50.0, step=5.0, valid=(0.0, 100.0),
                          help="oversold level, RSI points (0-100)")
-    upper: float = param(70.0, low=50.0, high=95.0, step=5.0,
+    upper: float = param(70.0, low=50.0, high=95.0, step=5.0, valid=(0.0, 100.0),
                          help="overbought level, RSI points (0-100)")
 
     def check(self) -> None:

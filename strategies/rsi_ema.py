@@ -19,7 +19,7 @@ from strategies._common import Ind, make_signals, ready
 class RsiEmaParams(Params):
     rsi_period: int = param(14, low=2, high=50, step=1, help="RSI length (Wilder), bars")
     ema_period: int = param(50, low=5, high=300, step=5, help="trend EMA span, bars")
-    threshold: float = param(55.0, low=50.0, high=80.0, step=5.0,
+    threshold: float = param(55.0, low=50.0, high=80.0, step=5.0, valid=(0.0, 100.0),
                              help="RSI momentum level for longs, RSI points; shorts "
                                   "use 100 - threshold")
 

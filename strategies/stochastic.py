@@ -21,9 +21,9 @@ class StochasticParams(Params):
     k_smooth: int = param(3, low=1, high=10, step=1,
                           help="SMA smoothing of %K, bars (1 = fast stochastic)")
     d_period: int = param(3, low=1, high=10, step=1, help="%D SMA length, bars")
-    lower: float = param(20.0, low=5.0, high=45.0, step=5.0,
+    lower: float = param(20.0, low=5.0, high=45.0, step=5.0, valid=(0.0, 100.0),
                          help="oversold level, %K points (0-100)")
-    upper: float = param(80.0, low=55.0, high=95.0, step=5.0,
+    upper: float = param(80.0, low=55.0, high=95.0, step=5.0, valid=(0.0, 100.0),
                          help="overbought level, %K points (0-100)")
 
     def check(self) -> None:

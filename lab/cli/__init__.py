@@ -21,14 +21,18 @@ from lab.core.errors import LabError
 
 def _add_execution_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("execution")
-    g.add_argument("--cash", type=float, default=10_000.0, help="starting equity (default 10000)")
+    g.add_argument("--cash", type=float, default=10_000.0,
+                   help="starting equity, account currency (default 10000)")
     g.add_argument("--commission-model", choices=["percent", "per_share", "per_contract"],
                    help="default by asset class: crypto/fx/index percent, equity per_share "
                         "(IB fixed), future per_contract")
     g.add_argument("--commission", type=float,
-                   help="percent: fraction of notional (0.001 = 0.1 %%); per_share / "
-                        "per_contract: currency per unit")
-    g.add_argument("--commission-min", type=float, help="minimum per order, currency")
+                   help="rate in the model's unit: percent = fraction of notional (0.001 = "
+                        "0.1 %%); per_share = account currency per share (0.005); "
+                        "per_contract = account currency per contract (0.85); 0 = none")
+    g.add_argument("--commission-min", type=float,
+                   help="minimum per order, account currency (default: the model's, e.g. "
+                        "IB's 1.00 per share order, and only while the rate is above 0)")
     g.add_argument("--commission-max", type=float,
                    help="cap per order as a fraction of notional (0.01 = 1 %%)")
     g.add_argument("--slippage", type=float, default=0.0,
@@ -43,14 +47,16 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
                    help="smallest entry order value, currency: a smaller entry is not "
                         "placed, exits always are (e.g. 10 as Binance MIN_NOTIONAL; "
                         "default 0 = off)")
-    g.add_argument("--leverage", type=float, default=1.0, help="1 = cash account, up to 100")
+    g.add_argument("--leverage", type=float, default=1.0,
+                   help="multiple of equity, x (1 = cash account, up to 100)")
     g.add_argument("--maintenance-margin", type=float, default=0.005,
                    help="fraction of notional (0.005 = 0.5 %%)")
     g.add_argument("--sl", type=float, help="stop-loss, fraction of entry price (0.02 = 2 %%)")
     g.add_argument("--tp", type=float, help="take-profit, fraction of entry price")
     g.add_argument("--both-hit", choices=["stop_first", "target_first", "nearest_to_open"],
                    default="stop_first", help="which fills when a bar touches stop and target")
-    g.add_argument("--multiplier", type=float, default=1.0, help="contract multiplier")
+    g.add_argument("--multiplier", type=float, default=1.0,
+                   help="contract multiplier, units of the underlying per contract")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,15 +134,23 @@ def _parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 def execution_config(args: argparse.Namespace, asset_class: str):
-    """``ExecutionConfig`` from parsed CLI arguments (commission default by asset class)."""
+    """``ExecutionConfig`` from parsed CLI arguments (commission default by asset class).
+
+    A minimum per order applies only to a positive rate unless ``--commission-min`` is
+    given: ``--commission 0`` means no commission on every model (the per-share
+    default keeps IB's $1 minimum only while its rate is above 0).
+    """
     from lab.api import default_commission
     from lab.core.config import Commission, ExecutionConfig
 
     base = default_commission(asset_class, args.commission_model)
+    rate = base.rate if args.commission is None else args.commission
+    if args.commission_min is not None:
+        minimum = args.commission_min
+    else:
+        minimum = base.minimum if rate > 0 else 0.0
     commission = Commission(
-        base.model,
-        rate=base.rate if args.commission is None else args.commission,
-        minimum=base.minimum if args.commission_min is None else args.commission_min,
+        base.model, rate=rate, minimum=minimum,
         maximum_fraction=(base.maximum_fraction if args.commission_max is None
                           else args.commission_max))
     return ExecutionConfig(
@@ -223,6 +237,46 @@ def _end_ts(value):
     if ts is not None and len(str(value).strip()) == 10:
         ts = ts + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)
     return ts
+
+
+_FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv", ".txt", ".gz")
+
+
+def is_data_path(value: str) -> bool:
+    """True when ``--data`` names a file (a bars suffix, or an existing path)."""
+    return Path(value).suffix.lower() in _FILE_SUFFIXES or Path(value).is_file()
+
+
+def data_symbol(catalog, value: str, asset_class: str | None = None,
+                timeframe: str | None = None) -> str:
+    """The stored symbol a ``--data`` value stands for.
+
+    A stored symbol is returned as given. A CSV / Parquet path is validated like
+    ``ingest`` and stored as ``file_<name>`` (replacing an earlier file of that name),
+    so that the background workers of ``sweep``, ``walkforward`` and ``optimize`` read it
+    from the store; one line on stderr says so.
+
+    Raises
+    ------
+    LabError
+        A missing file, or a file that fails validation (nothing is stored).
+    """
+    if not is_data_path(value):
+        return value
+    from lab.data import ingest_file
+
+    path = Path(value)
+    if not path.is_file():
+        raise LabError(f"--data file {path} does not exist (pass a CSV / Parquet path or "
+                       "a stored symbol, see `datasets`)")
+    stem = path.name.split(".")[0]
+    symbol = "file_" + "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:50]
+    report = ingest_file(catalog, path, symbol=symbol, timeframe=timeframe,
+                         asset_class=asset_class or "equity", source=f"file:{path.name}",
+                         description=f"from --data {path}")
+    print(f"{path} validated and stored as {symbol} ({report.timeframe}, "
+          f"{report.rows:,} bars)", file=sys.stderr)
+    return symbol
 
 
 def _finest_timeframe(catalog, symbol: str) -> str:

@@ -31,7 +31,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("optimize", conflict_handler="resolve",
                               help="Optuna search of a strategy's parameters (resumable)",
                               description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="stored symbol (see `datasets`)")
+    p.add_argument("--data", required=True,
+                   help="a stored symbol (see `datasets`) or a path to a CSV / Parquet file")
+    p.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
+                   help="for a file in --data (stored symbols know theirs); default equity")
     p.add_argument("--timeframe", help="bar size (default: the finest stored)")
     p.add_argument("--start", help="first bar, inclusive (UTC)")
     p.add_argument("--end", help="last bar, inclusive (UTC)")
@@ -82,11 +85,12 @@ def _range(text: str | None, name: str):
 def main(args: argparse.Namespace) -> int:
     """Run the ``optimize`` command; 0 ok, 2 user error, 130 interrupted."""
     from lab.api import data_root, open_catalog
-    from lab.cli import execution_config
+    from lab.cli import data_symbol, execution_config
     from lab.research.optimize import optimize
 
     try:
         catalog = open_catalog(getattr(args, "store", None) or data_root())
+        args.data = data_symbol(catalog, args.data, args.asset_class)
         timeframe = args.timeframe or _finest(catalog, args.data)
         bars = catalog.load(args.data, timeframe, start=args.start, end=args.end)
         ac = catalog.asset_class(args.data)

@@ -40,7 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
-    p.add_argument("--data", help="stored symbol(s), comma separated (SYMBOL or SYMBOL@tf)")
+    p.add_argument("--data", help="stored symbol(s) or CSV / Parquet path(s), comma "
+                                  "separated (SYMBOL or SYMBOL@tf)")
+    p.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
+                   help="for a file in --data (stored symbols know theirs); default equity")
     p.add_argument("--timeframe", help="bar size for every symbol (default: each one's "
                                        "finest stored)")
     p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
@@ -152,7 +155,7 @@ def parse_grids(items: list[str], strategies: tuple[str, ...]) -> dict[str, dict
 
 
 def _symbols(args, catalog) -> tuple[tuple[str, str], ...]:
-    from lab.cli import _finest_timeframe
+    from lab.cli import _finest_timeframe, data_symbol
 
     out = []
     for item in (args.data or "").split(","):
@@ -160,10 +163,12 @@ def _symbols(args, catalog) -> tuple[tuple[str, str], ...]:
         if not item:
             continue
         symbol, _, tf = item.partition("@")
+        symbol = data_symbol(catalog, symbol, getattr(args, "asset_class", None))
         tf = tf or args.timeframe or _finest_timeframe(catalog, symbol)
         out.append((symbol, tf))
     if not out:
-        raise ConfigError("--data needs at least one stored symbol (see `datasets`)")
+        raise ConfigError("--data needs at least one stored symbol (see `datasets`) or a "
+                          "CSV / Parquet path")
     return tuple(out)
 
 

@@ -36,7 +36,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "walkforward", conflict_handler="resolve",
         help="walk-forward validation: optimize on train windows, test on the next",
         description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", required=True, help="stored symbol (see `datasets`)")
+    p.add_argument("--data", required=True,
+                   help="a stored symbol (see `datasets`) or a path to a CSV / Parquet file")
+    p.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
+                   help="for a file in --data (stored symbols know theirs); default equity")
     p.add_argument("--timeframe", help="bar size (default: the finest stored)")
     p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
     p.add_argument("--end", help="last bar, inclusive")
@@ -115,7 +118,10 @@ def main(args: argparse.Namespace) -> int:
     from lab.jobs.walkforward_job import execute, new_wf_id, track
     from lab.research.walk_forward import save_walk_forward, walk_forward_root
 
+    from lab.cli import data_symbol
+
     catalog = open_catalog(args.store)
+    args.data = data_symbol(catalog, args.data, args.asset_class)
     payload = _payload(args, catalog.asset_class(args.data))
 
     def progress(done: int, total: int) -> None:

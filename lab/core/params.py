@@ -23,25 +23,33 @@ from lab.core.errors import ParamError
 
 
 def param(default: Any, *, low: float, high: float, step: float | None = None,
-          help: str = "") -> Any:
-    """Declare a strategy parameter with its default and sweep range.
+          help: str = "", valid: tuple[float, float] | None = None) -> Any:
+    """Declare a strategy parameter with its default, search range and valid range.
 
     Parameters
     ----------
     default : int or float
         Default value; its type (int or float) is the parameter's type.
     low, high : float
-        Inclusive bounds of valid values (also the default sweep range).
+        The default search range of sweeps and studies (inclusive); not a limit: a
+        backtest or a grid may go beyond it.
     step : float, optional
         Grid step for sweeps; defaults to 1 for ints and (high-low)/10 for floats.
     help : str
         One line for the UI and the CLI, with units.
+    valid : (float, float), optional
+        The values that make sense at all (inclusive). Default: from ``min(low, 1)``
+        for ints (a length in bars is at least 1), from ``min(low, 0)`` for floats,
+        with no upper bound.
     """
     kind = int if isinstance(default, (int, np.integer)) and not isinstance(default, bool) else float
     if step is None:
         step = 1 if kind is int else (high - low) / 10.0
+    if valid is None:
+        valid = (min(low, 1) if kind is int else min(low, 0.0), float("inf"))
     return field(default=default, metadata={"low": low, "high": high, "step": step,
-                                             "help": help, "kind": kind})
+                                             "help": help, "kind": kind,
+                                             "valid": tuple(valid)})
 
 
 def require(condition: bool, message: str) -> None:
@@ -61,6 +69,24 @@ class ParamSpec:
     high: float
     step: float
     help: str
+    valid: tuple[float, float] = (float("-inf"), float("inf"))
+
+    def check_value(self, value: float, label: str | None = None) -> None:
+        """Raise ``ParamError`` naming the rule when ``value`` makes no sense.
+
+        The search range ``low..high`` is not a limit; ``valid`` is.
+        """
+        name = label or self.name
+        lo, hi = self.valid
+        if value < lo or value > hi:
+            what = f"{self.help}" if self.help else "the parameter"
+            if self.kind is int and lo == 1 and value < 1:
+                rule = "a length in bars is at least 1"
+            elif hi == float("inf"):
+                rule = f"it must be at least {lo:g}"
+            else:
+                rule = f"it must lie in [{lo:g}, {hi:g}]"
+            raise ParamError(f"{name}={value:g} makes no sense ({what}): {rule}")
 
     def grid(self) -> np.ndarray:
         """Values from ``low`` to ``high`` inclusive in steps of ``step``."""
@@ -90,7 +116,8 @@ class Params:
         Raises
         ------
         ParamError
-            Naming the parameter, its value and the allowed range.
+            Naming the parameter, its value and the rule it breaks (the search range
+            ``low..high`` is no limit; see ``param``'s ``valid``).
         """
         for spec in self.specs():
             value = getattr(self, spec.name)
@@ -98,10 +125,7 @@ class Params:
                 raise ParamError(f"{spec.name}={value} is not a finite number")
             if spec.kind is int and int(value) != value:
                 raise ParamError(f"{spec.name}={value} must be a whole number")
-            if not (spec.low <= value <= spec.high):
-                raise ParamError(
-                    f"{spec.name}={value} is outside its range [{spec.low}, {spec.high}]"
-                )
+            spec.check_value(value)
         self.check()
 
     @classmethod
@@ -113,7 +137,8 @@ class Params:
             if "low" not in md:
                 continue
             out.append(ParamSpec(f.name, md["kind"], f.default, md["low"], md["high"],
-                                 md["step"], md["help"]))
+                                 md["step"], md["help"],
+                                 md.get("valid", (float("-inf"), float("inf")))))
         return out
 
     @classmethod

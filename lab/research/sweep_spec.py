@@ -174,9 +174,7 @@ class SweepSpec:
                         raise ParamError(f"{strategy}.{name}={v!r} is not a number") from None
                     if s.kind is int and f != int(f):
                         raise ParamError(f"{strategy}.{name}={v!r} must be a whole number")
-                    if not (s.low <= f <= s.high):
-                        raise ParamError(f"{strategy}.{name}={v!r} is outside its range "
-                                         f"[{s.low}, {s.high}]")
+                    s.check_value(f, f"{strategy}.{name}")
                     clean.append(f)
                 checked[name] = _dedupe(clean)
             if checked:

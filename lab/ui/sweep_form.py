@@ -7,6 +7,8 @@ with ``st.fragment(run_every=1)`` and which outlives the tab and the server.
 
 from __future__ import annotations
 
+import math
+
 import os
 
 import numpy as np
@@ -20,7 +22,7 @@ from lab.research.sweep import SweepSpec
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import datasets
-from lab.ui.widgets import execution_inputs, timeframe_choices
+from lab.ui.widgets import execution_inputs, stored_range, timeframe_choices
 
 #: Sweep engines (Backtrader is event-driven and too slow for grids).
 SWEEP_ENGINES = ("vectorized", "vectorbt")
@@ -123,8 +125,9 @@ def _data_inputs(key: str) -> dict:
         st.session_state.pop(f"{key}_tf", None)
     tf = c2.selectbox("Timeframe", common, key=f"{key}_tf",
                       help="Coarser than stored = resampled from the stored bars")
-    first = max(pd.Timestamp(rows[rows["symbol"] == s]["start"].min()) for s in chosen)
-    last = min(pd.Timestamp(rows[rows["symbol"] == s]["end"].max()) for s in chosen)
+    spans = [stored_range(rows[rows["symbol"] == s], tf) for s in chosen]
+    first = max(a for a, _ in spans)        # of the chosen timeframe, not the daily data
+    last = min(b for _, b in spans)
     if first > last:
         st.error("These symbols' date ranges do not overlap; sweep them separately.")
         return {}
@@ -147,11 +150,14 @@ def _grid_inputs(spec, key: str) -> dict:
         cast = int if is_int else float
         fmt = {} if is_int else {"format": "%.4g"}
         c0, c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1, 2])
-        c0.markdown(f"**{ps.name}**", help=ps.help or None)
-        start = c1.number_input("start", cast(ps.low), cast(ps.high), key=f"{k}_start",
+        c0.markdown(f"**{ps.name}**", help=(f"{ps.help}. Default search range "
+                                            f"{ps.low:g}-{ps.high:g}; any value that "
+                                            "makes sense is allowed"))
+        lo, hi = (cast(v) if math.isfinite(v) else None for v in ps.valid)
+        start = c1.number_input("start", lo, hi, key=f"{k}_start",
                                 step=cast(ps.step), **fmt, **_init(f"{k}_start",
                                                                    value=cast(ps.low)))
-        stop = c2.number_input("stop", cast(ps.low), cast(ps.high), key=f"{k}_stop",
+        stop = c2.number_input("stop", lo, hi, key=f"{k}_stop",
                                step=cast(ps.step), **fmt, **_init(f"{k}_stop",
                                                                   value=cast(ps.high)))
         step = c3.number_input("step", cast(0) if not is_int else 1, key=f"{k}_step",

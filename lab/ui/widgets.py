@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pandas as pd
 import streamlit as st
@@ -28,6 +29,24 @@ def timeframe_choices(stored: list[str]) -> list[str]:
     finest = min(TIMEFRAME_SECONDS[t] for t in stored)
     return [t for t, sec in TIMEFRAME_SECONDS.items()
             if t in stored or (sec > finest and sec % finest == 0)]
+
+
+def stored_range(rows: pd.DataFrame, timeframe: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last bar time of one symbol at ``timeframe``: of that stored dataset,
+    or, when it is resampled, of the finest stored one it is built from.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The catalog's rows of one symbol (``timeframe``, ``start``, ``end``).
+    """
+    source = rows[rows["timeframe"] == timeframe]
+    if source.empty:
+        finer = rows[rows["timeframe"].map(TIMEFRAME_SECONDS)
+                     .apply(lambda s: TIMEFRAME_SECONDS[timeframe] % s == 0)]
+        finer = finer if not finer.empty else rows
+        source = finer.loc[[finer["timeframe"].map(TIMEFRAME_SECONDS).idxmax()]]
+    return pd.Timestamp(source["start"].min()), pd.Timestamp(source["end"].max())
 
 
 def data_picker(key: str = "data") -> dict:
@@ -66,11 +85,7 @@ def data_picker(key: str = "data") -> dict:
                              **_init(tf_key, index=choices.index(
                                  min(stored, key=TIMEFRAME_SECONDS.get))),
                              help="Coarser than stored = resampled from the stored bars")
-    source = rows[rows["timeframe"] == timeframe]
-    if source.empty:          # resampled: the range of the finest stored timeframe
-        source = rows.loc[[rows["timeframe"].map(TIMEFRAME_SECONDS).idxmin()]]
-    first = pd.Timestamp(source["start"].min())
-    last = pd.Timestamp(source["end"].max())
+    first, last = stored_range(rows, timeframe)
     range_key = f"{key}_range_{symbol}_{timeframe}"
     picked = c3.date_input("Date range (UTC)", min_value=first.date(), max_value=last.date(),
                            key=range_key, **_init(range_key, value=(first.date(), last.date())))
@@ -109,15 +124,20 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
     for i, ps in enumerate(pspecs):
         col = cols[i % len(cols)]
         k = f"{key}_{name}_{ps.name}"
+        lo, hi = ps.valid                 # what makes sense, not the search range
+        hint = f"{ps.help}. Search range {ps.low:g}-{ps.high:g}; any value that makes " \
+               "sense is allowed"
         if ps.kind is int:
             params[ps.name] = col.number_input(
-                ps.name, min_value=int(ps.low), max_value=int(ps.high),
-                step=max(1, int(ps.step)), help=ps.help, key=k,
+                ps.name, min_value=int(lo) if math.isfinite(lo) else None,
+                max_value=int(hi) if math.isfinite(hi) else None,
+                step=max(1, int(ps.step)), help=hint, key=k,
                 **_init(k, value=int(ps.default)))
         else:
             params[ps.name] = col.number_input(
-                ps.name, min_value=float(ps.low), max_value=float(ps.high),
-                step=float(ps.step), help=ps.help, key=k, format="%.4g",
+                ps.name, min_value=float(lo) if math.isfinite(lo) else None,
+                max_value=float(hi) if math.isfinite(hi) else None,
+                step=float(ps.step), help=hint, key=k, format="%.4g",
                 **_init(k, value=float(ps.default)))
     return name, params
 
@@ -133,12 +153,12 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
     """
     k = lambda name: f"{key}_{name}"  # noqa: E731
     c1, c2, c3, c4 = st.columns(4)
-    cash = c1.number_input("Cash", min_value=100.0, step=1_000.0, key=k("cash"),
+    cash = c1.number_input("Cash (account currency)", min_value=100.0, step=1_000.0, key=k("cash"),
                            help="Starting equity, account currency",
                            **_init(k("cash"), value=10_000.0))
     direction = c2.radio("Direction", ["long", "short", "both"], horizontal=True,
                          key=k("direction"), **_init(k("direction"), index=0))
-    leverage = c3.slider("Leverage", 1.0, 50.0, step=0.5, key=k("leverage"),
+    leverage = c3.slider("Leverage (x)", 1.0, 50.0, step=0.5, key=k("leverage"),
                          help="1 = cash account; above 1, margin = notional / leverage",
                          **_init(k("leverage"), value=1.0))
     size = c4.slider("Position size (% of equity)", 1, 100, key=k("size"),
@@ -162,7 +182,7 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
                                **_init(rate_key, value=preset.rate * 100)) / 100
     else:
         unit = "share" if model is CommissionModel.PER_SHARE else "contract"
-        rate = k2.number_input(f"Commission (per {unit})", 0.0, 100.0, step=0.001,
+        rate = k2.number_input(f"Commission (account currency per {unit})", 0.0, 100.0, step=0.001,
                                format="%.4f", key=rate_key, **_init(rate_key, value=preset.rate))
     slippage_bps = k3.number_input("Slippage (bps)", 0.0, 500.0, step=0.5, key=k("slip"),
                                    help="1 bp = 0.01 % of price, on market fills",
@@ -191,7 +211,9 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         both_hit = b2.selectbox("Bar touches stop and target", rules, key=k("both"),
                                 **_init(k("both"), index=0))
         min_key, max_key = k(f"cmin_{model.value}"), k(f"cmax_{model.value}")
-        cmin = b3.number_input("Commission minimum", 0.0, 1000.0, key=min_key,
+        cmin = b3.number_input("Commission minimum (account currency per order)", 0.0,
+                               1000.0, key=min_key,
+                               help="Applies only while the commission rate is above 0",
                                **_init(min_key, value=preset.minimum))
         cmax = b4.number_input("Commission cap (% of notional, 0 = none)", 0.0, 100.0,
                                key=max_key,

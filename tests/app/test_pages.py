@@ -75,6 +75,14 @@ def test_with_backtrader_a_changed_setting_waits_for_the_button(lab_env):
     assert not any("Settings changed" in c.value for c in at.caption)
 
 
+def test_a_parameter_beyond_its_search_range_backtests(lab_env):
+    at = open_page("app_pages/backtest.py")
+    at.number_input(key="bt_sma_cross_slow").set_value(500)          # searched 10-400
+    at.button(key="bt_run").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["bt_last"]["result"].params["slow"] == 500
+
+
 def test_an_invalid_parameter_after_a_run_names_the_rule_and_recovers(lab_env):
     at = open_page("app_pages/backtest.py")
     at.button(key="bt_run").click().run()

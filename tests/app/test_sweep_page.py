@@ -160,3 +160,32 @@ def test_pbo_of_the_top_rows_is_estimated_on_demand(finished_sweep):
     assert "error" not in out, out
     assert 0.0 <= out["pbo"] <= 1.0 and len(out["set_ids"]) >= 2
     assert any(m.label.startswith("PBO of choosing the best") for m in at.metric)
+
+
+def test_the_default_date_range_is_that_of_the_chosen_symbol_and_timeframe(lab_env):
+    from lab.api import open_catalog
+
+    ds = open_catalog().datasets()
+    btc = ds[ds["symbol"] == "BTCUSD_COINBASE"].set_index("timeframe")
+    assert btc.loc["1d", "start"] < btc.loc["1h", "start"]      # the case of the bug
+    at = open_sweep_page()
+    at.multiselect(key="sw_symbols").set_value(["BTCUSD_COINBASE"]).run()
+    at.selectbox(key="sw_tf").set_value("1h").run()
+    picked = at.date_input(key="sw_range_BTCUSD_COINBASE_1h").value
+    assert picked[0] == btc.loc["1h", "start"].date()
+    assert picked[1] == btc.loc["1h", "end"].date()
+    at.selectbox(key="sw_tf").set_value("1d").run()
+    assert at.date_input(key="sw_range_BTCUSD_COINBASE_1d").value[0] == \
+        btc.loc["1d", "start"].date()
+
+
+def test_a_grid_may_go_beyond_the_default_search_range(lab_env):
+    at = open_sweep_page()
+    at.multiselect(key="sw_symbols").set_value(["AAPL"])
+    at.text_input(key="sw_g_sma_cross_fast_values").set_value("10")
+    at.text_input(key="sw_g_sma_cross_slow_values").set_value("450, 600")   # range 10-400
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert metrics(at)["Parameter sets"] == "2"
+    at.text_input(key="sw_g_sma_cross_slow_values").set_value("0").run()
+    assert any("at least 1" in e.value for e in at.error)

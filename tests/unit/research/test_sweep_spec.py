@@ -99,7 +99,7 @@ def test_to_dict_round_trip_and_hash():
     ({"symbols": ("BTC",)}, ConfigError, "(symbol, timeframe) pairs"),
     ({"strategies": ("nope",)}, UnknownStrategyError, "no strategy named"),
     ({"grids": {"sma_cross": {"fastest": (1,)}}}, ParamError, "no parameter"),
-    ({"grids": {"sma_cross": {"fast": (1,)}}}, ParamError, "outside its range"),
+    ({"grids": {"sma_cross": {"fast": (0,)}}}, ParamError, "length in bars is at least 1"),
     ({"grids": {"sma_cross": {"fast": (2.5,)}}}, ParamError, "whole number"),
     ({"grids": {"macd": {"fast": (5,)}}}, ConfigError, "not among the swept"),
     ({"sl": (-0.1,)}, ConfigError, "fraction above 0"),
