@@ -46,7 +46,8 @@ def clone(tmp_path_factory):
     base = tmp_path_factory.mktemp("readme")
     repo = base / "repo"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(repo)], check=True)
-    (repo / ".venv").symlink_to((ROOT / ".venv").resolve())
+    if not (repo / ".venv").exists():
+        (repo / ".venv").symlink_to((ROOT / ".venv").resolve())
     import pandas as pd
 
     bars = pd.read_parquet(ROOT / "data" / "samples" / "AAPL_1d.parquet")

@@ -323,21 +323,39 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_datasets(args: argparse.Namespace) -> int:
     from lab.api import open_catalog
 
+    from lab.cli.tables import render
+
     ds = open_catalog(args.store).datasets()
-    cols = ["symbol", "timeframe", "asset_class", "start", "end", "rows", "fingerprint"]
-    print(ds[cols].to_string(index=False))
+    specs = {"symbol": ("symbol", "text"), "timeframe": ("tf", "text"),
+             "asset_class": ("class", "text"), "start": ("first bar", "date"),
+             "end": ("last bar (UTC)", "date"), "rows": ("bars", "int"),
+             "fingerprint": ("fingerprint", "text")}
+    print(render(ds, list(specs), specs))
     return 0
+
+
+def _plain(v: float) -> str:
+    """A number without scientific notation: ``1000000000`` -> ``"1,000,000,000"``."""
+    v = float(v)
+    return f"{int(v):,d}" if v.is_integer() else f"{v:,.6f}".rstrip("0")
 
 
 def _cmd_strategies(args: argparse.Namespace) -> int:
     from lab.core import registry
 
+    import textwrap
+
+    print("strategy        family          parameters: default (search range; any value "
+          "that makes sense runs)")
     for spec in registry.all_strategies():
-        params = ", ".join(f"{s.name}={s.default} [{s.low}..{s.high}]"
+        params = ", ".join(f"{s.name}={_plain(s.default)} ({_plain(s.low)}-{_plain(s.high)})"
                            for s in spec.params_cls.specs())
-        print(f"{spec.name:<16} {spec.family:<15} {params}")
-        if spec.description:
-            print(f"{'':<16} {spec.description}")
+        lines = textwrap.wrap(params, 100 - 32) or [""]
+        print(f"{spec.name:<15} {spec.family:<15} {lines[0]}")
+        for more in lines[1:]:
+            print(f"{'':<32}{more}")
+        for text in textwrap.wrap(spec.description or "", 100 - 16):
+            print(f"{'':<16}{text}")
     return 0
 
 

@@ -69,6 +69,11 @@ def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
     p.add_argument("--track-top", type=int, default=5, metavar="N",
                    help="leaderboard rows recorded as child runs (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--columns", metavar="A,B,...",
+                   help="leaderboard columns to print (default rank, strategy, params, "
+                        "levels, sharpe, dsr, total_return, max_drawdown, trades, "
+                        "stability; others: symbol, timeframe, sl, tp, leverage, cagr, "
+                        "win_rate, profit_factor, psr, exposure, sortino, fees ...)")
     add_execution_args(p)
     p.add_argument("--sl", default="none",
                    help="stop-loss levels, fractions of the entry price, comma separated; "
@@ -299,16 +304,51 @@ def _track(res, args, catalog, root) -> dict:
             "children": sum(1 for ch in out.children if ch.recorded), "error": out.error}
 
 
-def _report(res, args, tracking: dict | None = None) -> int:
-    from lab.research.sweep_plan import param_names
+#: Leaderboard columns: header (with unit) and kind (see ``lab.cli.tables``).
+BOARD_SPECS = {
+    "rank": ("rank", "int"), "strategy": ("strategy", "text"), "symbol": ("symbol", "text"),
+    "timeframe": ("tf", "text"), "params": ("params", "text"), "levels": ("SL/TP/lev", "text"),
+    "sl": ("SL", "level"), "tp": ("TP", "level"), "leverage": ("lev x", "ratio"),
+    "sharpe": ("Sharpe", "ratio"), "dsr": ("DSR", "prob"), "psr": ("PSR", "prob"),
+    "total_return": ("return %", "pct"), "cagr": ("CAGR %", "pct"),
+    "max_drawdown": ("max DD %", "pct"), "win_rate": ("win %", "pct"),
+    "exposure": ("exposure %", "pct"), "volatility": ("vol %", "pct"),
+    "trades": ("trades", "int"), "stability": ("stability", "prob"),
+    "profit_factor": ("PF", "ratio"), "sortino": ("Sortino", "ratio"),
+    "calmar": ("Calmar", "ratio"), "fees": ("fees", "money"),
+    "final_equity": ("final equity", "money"), "min_trl": ("MinTRL bars", "int")}
+DEFAULT_COLUMNS = ("rank", "strategy", "params", "levels", "sharpe", "dsr", "total_return",
+                   "max_drawdown", "trades", "stability")
 
-    top = top_rows(res.results, res.spec.min_trades, args.top)
+
+def board_table(board, columns=None, width: int = 100) -> str:
+    """The leaderboard as a terminal table (``DEFAULT_COLUMNS`` fit 100 columns)."""
+    from lab.cli.tables import levels_text, params_text, render
+
+    shown = board.copy()
+    shown["levels"] = [levels_text(r) for r in board.to_dict("records")]
+    shown["params"] = [params_text(p) for p in board["params"]]
+    if columns is None:
+        columns = list(DEFAULT_COLUMNS)
+        if board["symbol"].nunique() > 1:
+            columns.insert(2, "symbol")
+    return render(shown, columns, BOARD_SPECS, width=width)
+
+
+def _report(res, args, tracking: dict | None = None) -> int:
+    from lab.research.leaderboard import leaderboard
+
+    board = leaderboard(res.results, min_trades=res.spec.min_trades)
+    csv_path = res.path / "leaderboard.csv"
+    board.to_csv(csv_path, index=False)
+    top = board.head(max(0, args.top))
     counts = res.spec.count()
     if args.json:
         doc = {"sweep_id": res.id, "path": str(res.path), "status": res.manifest["status"],
                "total_sets": counts["total"], "dropped_invalid": counts["dropped_invalid"],
                "min_trades": res.spec.min_trades,
                "ranked_sets": int((res.results["trades"] >= res.spec.min_trades).sum()),
+               "leaderboard_csv": str(csv_path),
                "top": [{k: _json_value(v) for k, v in row.items()}
                        for row in top.to_dict(orient="records")]}
         for row in doc["top"]:
@@ -316,21 +356,25 @@ def _report(res, args, tracking: dict | None = None) -> int:
         doc["tracking"] = tracking
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
-    drop = [f"param_{n}" for n in param_names(res.spec)]
-    print(f"sweep {res.id}: {counts['total']} sets ({counts['dropped_invalid']} invalid "
+    print(f"sweep {res.id}: {counts['total']:,} sets ({counts['dropped_invalid']:,} invalid "
           f"combinations dropped), {res.spec.engine} engine")
-    print(f"top {len(top)} by Sharpe, then profit factor, then total return "
-          f"(at least {res.spec.min_trades} trades):")
+    print(f"top {len(top)} by Sharpe, then profit factor, then total return (at least "
+          f"{res.spec.min_trades} trades);\nDSR = deflated Sharpe ratio over the "
+          f"{len(res.results):,} trials, stability = Sharpe kept by the grid neighbours:")
     if len(top):
-        import pandas as pd
-
-        with pd.option_context("display.width", 250, "display.max_columns", 50,
-                               "display.float_format", "{:.4g}".format):
-            print(top.drop(columns=drop).to_string(index=False))
+        columns = None
+        if getattr(args, "columns", None):
+            columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        try:
+            print(board_table(top, columns))
+        except KeyError as exc:
+            raise ConfigError(f"--columns: {exc.args[0]}; known: "
+                              f"{', '.join(BOARD_SPECS)}") from None
     else:
         print("  (no set has enough trades; lower --min-trades)")
-    print(f"full results: {res.path} (manifest.json, chunks/*.parquet); "
-          f"lab.research.sweep.load_sweep({res.id!r})")
+    print(f"full leaderboard (every column, every ranked set):\n  {csv_path}")
+    print(f"all results (manifest.json, chunks/*.parquet; lab.research.sweep.load_sweep):"
+          f"\n  {res.path}")
     return 0
 
 

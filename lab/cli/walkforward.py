@@ -108,6 +108,49 @@ def _payload(args: argparse.Namespace, asset_class: str) -> dict:
             "config": execution_config(base, asset_class).to_dict()}
 
 
+#: Terminal columns (header with unit, kind; see ``lab.cli.tables``).
+SUMMARY_SPECS = {
+    "rank": ("rank", "int"), "strategy": ("strategy", "text"),
+    "oos_sharpe": ("OOS Sharpe", "ratio"), "consistency": ("consist. %", "pct"),
+    "oos_return": ("OOS ret %", "pct"), "is_sharpe": ("IS Sharpe", "ratio"),
+    "sharpe_decay": ("decay %", "pct"), "wfe": ("WFE", "ratio"),
+    "oos_max_drawdown": ("OOS DD %", "pct"), "oos_trades": ("trades", "int"),
+    "oos_cagr": ("OOS CAGR %", "pct"), "is_cagr": ("IS CAGR %", "pct"),
+    "windows": ("windows", "int"), "windows_traded": ("traded", "int")}
+WINDOW_SPECS = {
+    "strategy": ("strategy", "text"), "window": ("win", "int"),
+    "test_start": ("test from", "date"), "test_end": ("test to", "date"),
+    "params": ("params", "text"), "levels": ("SL/TP/lev", "text"),
+    "is_sharpe": ("IS Sh", "ratio"), "oos_sharpe": ("OOS Sh", "ratio"),
+    "oos_total_return": ("OOS ret %", "pct")}
+
+
+def summary_table(summary) -> str:
+    """Per-strategy walk-forward summary, fitted to 100 columns."""
+    from lab.cli.tables import render
+
+    cols = [c for c in ("rank", "strategy", "oos_sharpe", "consistency", "oos_return",
+                        "is_sharpe", "sharpe_decay", "wfe", "oos_max_drawdown",
+                        "oos_trades") if c in summary.columns]
+    return render(summary, cols, SUMMARY_SPECS)
+
+
+def windows_table(windows) -> str:
+    """One line per strategy and window (from its test start to the next one's): the
+    parameters and levels chosen in training, IS / OOS Sharpe, OOS return."""
+    from lab.cli.tables import levels_text, params_text, render
+
+    shown = windows.copy()
+    shown["params"] = [params_text(p) for p in windows["params"]] \
+        if "params" in windows else ""
+    shown["levels"] = [levels_text({"sl": r.get("param_sl"), "tp": r.get("param_tp"),
+                                    "leverage": r.get("param_leverage")})
+                       for r in windows.to_dict("records")]
+    cols = [c for c in ("strategy", "window", "test_start", "params", "levels",
+                        "is_sharpe", "oos_sharpe", "oos_total_return") if c in shown.columns]
+    return render(shown, cols, WINDOW_SPECS)
+
+
 def _num(v):
     return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
 
@@ -155,11 +198,8 @@ def main(args: argparse.Namespace) -> int:
     print(f"walk-forward on {m['symbol']} {m['timeframe']}: {len(m['windows'])} windows, "
           f"select {m['select']} by {m['objective']} (min {m['min_trades']} trades)"
           f"{', compounded' if m['compound'] else ''}")
-    print(result.summary.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    cols = ["strategy", "window", "test_start", "test_end", "params", "param_sl", "param_tp",
-            "param_leverage", "is_sharpe", "oos_sharpe", "oos_total_return"]
-    print(result.windows[[c for c in cols if c in result.windows]]
-          .to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    print(summary_table(result.summary))
+    print(windows_table(result.windows))
     if folder is not None:
         print(f"saved to {folder}")
     if tracking is not None:

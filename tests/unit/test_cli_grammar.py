@@ -95,3 +95,52 @@ def test_every_rate_flag_names_its_unit():
                   "account currency per contract", "minimum per order, account currency",
                   "fraction of price", "fraction of entry price"):
         assert words in text, words
+
+
+def _width(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_the_sweep_leaderboard_fits_100_columns_and_the_csv_has_every_column(root):
+    import pandas as pd
+
+    out = lab("sweep", "--data", "SPX", "--strategies", "sma_cross,rsi", "--grid",
+              "sma_cross.fast=10,20", "--grid", "sma_cross.slow=50,100", "--grid",
+              "rsi.period=14", "--sl", "none,0.05", "--leverage", "1,2", "--workers", "0",
+              "--no-track", "--top", "6", root=root)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert _width(text) <= 100, text
+    header = next(line for line in text.splitlines() if line.startswith("rank"))
+    assert header.split() == ["rank", "strategy", "params", "SL/TP/lev", "Sharpe", "DSR",
+                              "return", "%", "max", "DD", "%", "trades", "stability"]
+    rows = text.split(header)[1].strip().splitlines()[:6]
+    assert len(rows) == 6 and any("off/off/" in r for r in rows)
+    assert "NaN" not in text and "e+0" not in text
+    csv = next(line.strip() for line in text.splitlines() if line.strip().endswith(".csv"))
+    board = pd.read_csv(csv)
+    assert {"dsr", "stability", "psr", "profit_factor", "win_rate", "sl", "tp"} <= \
+        set(board.columns)
+    assert board["rank"].tolist() == list(range(1, len(board) + 1)) and len(board) >= 6
+    chosen = lab("sweep", "--data", "SPX", "--strategies", "sma_cross", "--grid", "fast=10",
+                 "--grid", "slow=50", "--workers", "0", "--no-track", "--columns",
+                 "rank,symbol,cagr,profit_factor", root=root)
+    assert chosen.returncode == 0, chosen.stderr
+    chosen_header = next(line for line in chosen.stdout.splitlines()
+                         if line.startswith("rank"))
+    assert chosen_header.split() == ["rank", "symbol", "CAGR", "%", "PF"]
+    bad = lab("sweep", "--data", "SPX", "--strategies", "sma_cross", "--grid", "fast=10",
+              "--grid", "slow=50", "--workers", "0", "--no-track", "--columns", "nope",
+              root=root)
+    assert bad.returncode == 2 and "--columns" in bad.stderr and "sharpe" in bad.stderr
+
+
+def test_walkforward_datasets_and_strategies_fit_100_columns(root):
+    wf = lab("walkforward", "--data", "SPX", "--strategies", "sma_cross,rsi", "--windows",
+             "3", "--no-track", root=root)
+    assert wf.returncode == 0, wf.stderr
+    for out in (wf, lab("datasets", root=root), lab("strategies", root=root)):
+        assert _width(out.stdout) <= 100, out.stdout
+        assert "e+0" not in out.stdout and "NaN" not in out.stdout
+    assert "OOS Sharpe" in wf.stdout and "consist. %" in wf.stdout
+    assert "1,000,000,000" in lab("strategies", root=root).stdout
