@@ -49,7 +49,7 @@ def test_cli_text_explicit_anchored_optuna(store):
                   "--anchored", "--select", "optuna", "--trials", "5", "--min-trades", "1")
     assert out.returncode == 0, out.stderr
     assert "walk-forward on BTCUSD_COINBASE 1d" in out.stdout
-    assert "oos_sharpe" in out.stdout and "folds" in out.stderr
+    assert "OOS Sharpe" in out.stdout and "folds" in out.stderr
 
 
 def test_cli_error_exit_2(store):
