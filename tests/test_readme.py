@@ -5,7 +5,9 @@ Every ``.venv/bin/python -m lab ...`` line of the README (continuation lines joi
 data folder, and must succeed; ``path/to/bars.csv`` is a real sample written there.
 ``make run PORT=...`` must serve the app on that port and print its URL. ``make test``
 is this suite itself, and the benchmark lines are run by hand (they take minutes).
-The ``bot`` lines start a live process and are run by the live tests (tests/unit/live);
+``path/to/GLBX.MDP3_ohlcv-1m.dbn.zst`` is the committed Databento fixture. ``download``
+and ``refresh`` need the venues' network and are run against local stand-ins by the
+source tests. The ``bot`` lines start a live process and are run by the live tests;
 run here as written, ``bot check`` right after ``bot start`` (the bot still replaying)
 exits 1 with "replay check: DIFFERENT".
 """
@@ -62,13 +64,16 @@ def clone(tmp_path_factory):
     bars = pd.read_parquet(ROOT / "data" / "samples" / "AAPL_1d.parquet")
     (repo / "path" / "to").mkdir(parents=True)
     bars.tail(1500).to_csv(repo / "path" / "to" / "bars.csv", index=False)
+    dbn = "GLBX.MDP3_ohlcv-1m.dbn.zst"
+    (repo / "path" / "to" / dbn).write_bytes(
+        (ROOT / "tests" / "fixtures" / "databento" / dbn).read_bytes())
     env = {**os.environ, "LAB_DATA_DIR": str(base / "data"), "MLFLOW_TRACKING_URI": ""}
     env.pop("MLFLOW_TRACKING_URI")
     return repo, env
 
 
 #: Commands run elsewhere (see the module docstring).
-ELSEWHERE = ("bot",)
+ELSEWHERE = ("bot", "download", "refresh")
 
 
 def research_commands() -> list[str]:
