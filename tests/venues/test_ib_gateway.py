@@ -7,18 +7,8 @@ import pytest
 from ib_async import (IB, ContFuture, Future, LimitOrder, MarketOrder, RequestError, Stock,
                       StopOrder, util)
 
-from tests.venues.ib_gateway import StandInGateway
+from tests.venues.ib_gateway import FakeClock, StandInGateway
 from tests.venues.ib_gateway.market import bars_of
-
-
-class FakeClock:
-    """A clock the test moves by hand (epoch seconds)."""
-
-    def __init__(self, t: float = 1_700_000_000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture()

@@ -145,11 +145,13 @@ BAR_SIZES: dict[str, int] = {
     "1 week": 604800, "1 month": 2592000,
 }
 
-#: bar size (seconds) -> the longest duration IB serves in one request (seconds),
-#: after the "Valid Duration and Bar Size Settings" table of the TWS API docs.
+#: (smallest bar size in seconds, longest duration in seconds): IB's "Valid Duration and
+#: Bar Size Settings" table (TWS API docs, Historical Data Limitations): 1800 S from
+#: 1 sec bars, 3600 S from 5 secs, 14400 S from 10 secs, 28800 S from 30 secs, 1 D from
+#: 1 min, 2 D from 2 mins, 1 W from 3 mins, 1 M from 30 mins, 1 Y from 1 day.
 MAX_DURATION_S: list[tuple[int, int]] = [
-    (1, 1800), (5, 7200), (10, 14400), (30, 28800), (60, 86400 * 7),
-    (300, 86400 * 30), (3600, 86400 * 365), (86400, 86400 * 365 * 30),
+    (1, 1800), (5, 3600), (10, 14400), (30, 28800), (60, 86400), (120, 172800),
+    (180, 604800), (1800, 2592000), (86400, 31536000),
 ]
 
 _UNITS = {"S": 1, "D": 86400, "W": 604800, "M": 2592000, "Y": 31536000}
