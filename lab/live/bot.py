@@ -166,6 +166,10 @@ class Bot:
         broker_qty = positions[0].qty if positions else 0.0
         broker_cash = self.broker.account().cash
         problems = []
+        unknown = list(getattr(self.broker, "unknown_orders", None) or [])
+        if unknown:
+            problems.append("orders at the broker the ledger does not know: "
+                            + "; ".join(unknown) + " (cancel them at the broker)")
         if abs(qty - broker_qty) > 1e-9 * max(1.0, abs(qty)):
             problems.append(f"ledger position {qty} != broker position {broker_qty}")
         if abs(cash - broker_cash) > 1e-6 * max(1.0, abs(cash)):

@@ -23,7 +23,7 @@ ACCOUNTS = ("paper", "live")
 #: Brokers by name: "paper" (``lab.live.paper.PaperBroker``), "ib" (``lab.live.ib``).
 BROKERS = ("paper", "ib")
 #: Feeds by name: "replay" (stored bars at a chosen speed), "ccxt" (exchange polling).
-FEEDS = ("replay", "ccxt")
+FEEDS = ("replay", "ccxt", "ib")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")

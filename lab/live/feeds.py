@@ -172,6 +172,10 @@ def _frame(rows: list[list]) -> pd.DataFrame:
 def make_feed(config, catalog) -> ReplayFeed | CcxtFeed:
     """The feed of a ``BotConfig``."""
     feed = dict(config.feed)
+    if feed["kind"] == "ib":        # 5-second bars from IB, on the bot's IB connection
+        from lab.live.ib.factory import feed_from_config
+
+        return feed_from_config(config)
     if feed["kind"] == "replay":
         return ReplayFeed(catalog, config.symbol, config.timeframe, feed.get("start"),
                           feed.get("end"), float(feed.get("speed", 0.0)),

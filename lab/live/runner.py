@@ -57,7 +57,7 @@ def make_broker(config: BotConfig, uid: str, root: str | Path | None = None):
     except ImportError as exc:
         raise ConfigError(f"the IB broker is not available in this build ({exc}); use the "
                           "paper broker") from None
-    return IBBroker.from_config(config, uid)
+    return IBBroker.from_config(config, uid, root)
 
 
 def open_catalog(root: str | Path | None = None):
@@ -146,6 +146,8 @@ class Runner:
             why = bot.reconcile()
             if why:
                 ledger.update_bot(name, last_error=why)
+            elif hasattr(broker, "mark_reconciled"):    # a real broker waits for this
+                broker.mark_reconciled()
             ledger.heartbeat(name, os.getpid(), bot.bars_seen)
             self.commands()
             finished = True
@@ -155,6 +157,11 @@ class Runner:
                     if self.stop:
                         finished = False
                         break
+                    if getattr(broker, "reconcile_pending", False):
+                        # reconnected (IB 1101/1102 or a new socket): ledger vs broker
+                        # again before any order; a difference halts the bot
+                        if bot.reconcile() is None:
+                            broker.mark_reconciled()
                     bot.on_bar(bar)
             except StopRequested:
                 finished = False

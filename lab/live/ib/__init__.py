@@ -6,3 +6,7 @@ that raise, IB's connectivity codes, health check, status), ``contracts``
 pacing), ``history`` (the ``ib`` data source), ``realtime`` (5-second bars -> closed
 bars of the bot's timeframe), ``broker`` (``IBBroker``).
 """
+
+from lab.live.ib.broker import IBBroker
+
+__all__ = ["IBBroker"]

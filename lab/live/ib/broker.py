@@ -69,10 +69,17 @@ class IBBroker:
         self.live, self.live_enabled, self.confirm = live, live_enabled, confirm
         self.contract = None
         self.min_tick = 0.0
-        self.reconcile_pending = True
+        self._reconcile_pending = True
         self.unknown_orders: list[str] = []
         self._bar = -1
         self._mark: float | None = None
+
+    @classmethod
+    def from_config(cls, config, uid: str, root=None) -> "IBBroker":
+        """The started broker of a ``BotConfig`` (``lab.live.ib.factory``)."""
+        from lab.live.ib.factory import broker_from_config
+
+        return broker_from_config(config, uid, root)
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "IBBroker":
@@ -109,8 +116,18 @@ class IBBroker:
 
     def mark_reconciled(self) -> None:
         """The bot compared its ledger with ``positions``/``fills``/``order``: trade on."""
-        self.reconcile_pending = False
+        self._reconcile_pending = False
         self.conn.mark_reconciled()
+
+    @property
+    def reconcile_pending(self) -> bool:
+        """True after a (re)connect until the bot has reconciled (``mark_reconciled``)."""
+        return self._reconcile_pending or self.conn.needs_reconcile or not self.conn.connected
+
+    def _catch_up(self) -> None:
+        """Before answering the bot: reconnect and read what happened while away."""
+        if self.conn.needs_reconcile or not self.conn.connected:
+            self.tick()
 
     # -- catching up ---------------------------------------------------------------------
     def sync(self) -> None:
@@ -137,7 +154,7 @@ class IBBroker:
             and not self._ours(t.order.orderRef) and not t.isDone())
         for ref in {e["order_ref"] for e in self.journal.executions()}:
             self._complete(ref)
-        self.reconcile_pending = True
+        self._reconcile_pending = True
         self.conn.needs_reconcile = False
 
     def tick(self) -> None:
@@ -169,7 +186,7 @@ class IBBroker:
         if not self.conn.trading_allowed:
             raise BrokerError("IB reports connectivity lost (1100): nothing is sent until "
                               "it is restored (1101/1102) and the bot has reconciled")
-        if self.reconcile_pending:
+        if self.reconcile_pending and order.kind == "entry":
             raise BrokerError("the connection to IB was (re)established: the bot reconciles "
                               "before it sends orders")
         try:
@@ -177,10 +194,11 @@ class IBBroker:
                                live_enabled=self.live_enabled, confirm=self.confirm)
         except IBError as exc:
             raise BrokerError(str(exc)) from None
-        if order.qty is None:
-            raise BrokerError("an IB order needs a quantity: the bot sizes entries at the "
-                              "close (set a sizing risk limit, e.g. max_position_units)")
-        qty = float(order.qty)
+        qty = float(order.qty) if order.qty is not None else self._size(order)
+        if not qty > 0:
+            self._journal_order(coid, order, 0.0)
+            return OrderStatus(coid, "", "cancelled", order.side, order.kind, order.qty,
+                               reason="the sizing rule buys nothing at the last close")
         if order.kind == "exit":
             self._cancel_children()
             pos = self._position_qty()
@@ -195,13 +213,17 @@ class IBBroker:
             self.conn.ib.placeOrder(self.contract, o)
         parent = self._trade(coid)
         deadline = time.monotonic() + self.conn.settings.timeout_s
-        while parent.orderStatus.status in ("PendingSubmit", "ApiPending"):
+        while parent.orderStatus.status in ("PendingSubmit", "ApiPending") \
+                and self.conn.connected:
             if time.monotonic() > deadline:
                 raise BrokerError(f"IB did not acknowledge order {coid} within "
                                   f"{self.conn.settings.timeout_s:g} s; its fate is unknown: "
                                   "it is looked up by orderRef, never resent blindly")
             self._pump(0.05)
         self._pump(0.1)
+        if not self.conn.connected:
+            raise BrokerError(f"the connection to IB dropped after order {coid} was sent; "
+                              "it is looked up by orderRef after the reconnect")
         if len(orders) > 1 and parent.orderStatus.status == "Filled":
             self._move_levels(coid, orders)
         return self._status(coid)
@@ -228,6 +250,7 @@ class IBBroker:
         return status
 
     def open_orders(self) -> list[OrderStatus]:
+        self._catch_up()
         out = []
         for t in self.conn.ib.trades():
             ref = t.order.orderRef
@@ -236,6 +259,7 @@ class IBBroker:
         return out
 
     def positions(self) -> list[Position]:
+        self._catch_up()
         qty, avg = self._position()
         if not qty:
             return []
@@ -270,6 +294,7 @@ class IBBroker:
         return Account(cash, cash + qty * mult * (mark - entry) if qty else cash)
 
     def fills(self, after: int = 0) -> list[Fill]:
+        self._catch_up()
         keys = Fill.__dataclass_fields__
         return [Fill(**{k: v for k, v in f.items() if k in keys})
                 for f in self.journal.fills(after)]
@@ -422,6 +447,8 @@ class IBBroker:
     def _move_levels(self, coid: str, orders: list) -> None:
         """Re-anchor the stop and target on the parent's actual fill price."""
         parent = self._trade(coid)
+        if parent is None:
+            return
         stop, target = self._levels(1 if parent.order.action == "BUY" else -1,
                                     parent.orderStatus.avgFillPrice)
         for o in orders[1:]:
@@ -436,6 +463,20 @@ class IBBroker:
                 t.order.lmtPrice = target
                 self.conn.ib.placeOrder(self.contract, t.order)
         self._pump(0.1)
+
+    def _size(self, order: OrderRequest) -> float:
+        """Units of an entry by the engines' own sizing rule (``_entry_qty_nb``) at the
+        last close with slippage, on the bot's equity; exits close what is held."""
+        if order.kind == "exit":
+            return abs(self._position_qty())
+        if self._mark is None:
+            raise BrokerError("no bar has been seen yet: the entry cannot be sized")
+        from lab.costs.kernel_params import params_vector
+        from lab.kernels import engine as k
+
+        p = params_vector(self.execution)
+        price = self._mark * (1.0 + order.side * p[k.P_SLIPPAGE])
+        return float(k._entry_qty_nb(p, max(self.account().equity, 0.0), price))
 
     def _model_fee(self, qty: float, price: float) -> float:
         from lab.kernels.costs import commission_nb

@@ -18,6 +18,8 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
+from lab.live.ib.settings import IBConnectionError
+
 REALTIME_BAR_S = 5
 
 Bar = tuple  # (pd.Timestamp open time UTC, open, high, low, close, volume)
@@ -108,6 +110,7 @@ class IBBarFeed:
         self._pending: list[Bar] = []
         self._stream = None
         self._seen = 0
+        self._sleep = None        # the runner's wait (reads its commands), if it sets one
         conn.resubscribe.append(self.subscribe)
 
     def subscribe(self) -> None:
@@ -118,10 +121,12 @@ class IBBarFeed:
 
     def warmup(self) -> pd.DataFrame:
         """The last ``warmup_bars`` closed bars before now (OHLCV, UTC index)."""
+        if self.warmup_bars <= 0:
+            return pd.DataFrame(columns=["open", "high", "low", "close", "volume"],
+                                index=pd.DatetimeIndex([], tz="UTC", name="ts_event"),
+                                dtype="float64")
         from lab.live.ib.history import recent_bars
 
-        if self.warmup_bars <= 0:
-            return pd.DataFrame(columns=["open", "high", "low", "close", "volume"])
         return recent_bars(self.conn, self.contract, self.agg.timeframe_s, self.warmup_bars,
                            self.what)
 
@@ -140,9 +145,19 @@ class IBBarFeed:
     def bars(self, after: pd.Timestamp | None = None) -> Iterator[Bar]:
         """Closed bars opening after ``after``, as they close (blocks between bars)."""
         while not self.stop():
+            if not self.conn.connected:
+                # the socket dropped: reconnect with backoff (raises when IB stays away)
+                # and stream again; the broker catches up and the bot reconciles first
+                self.conn.ensure_connected()
+                self.subscribe()
             self._pending += self.poll()
             while self._pending:
                 bar = self._pending.pop(0)
                 if after is None or bar[0] > after:
                     yield bar
-            self.conn.pump(self.poll_s)
+            try:
+                self.conn.pump(self.poll_s)
+            except IBConnectionError:
+                pass                  # noticed at the top of the next turn
+            if self._sleep is not None:
+                self._sleep(0)

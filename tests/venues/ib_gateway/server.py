@@ -532,5 +532,6 @@ class StandInGateway:
                             s.send(m.realtime_bar(req_id, base + 5 * k, r.open, r.high,
                                                   r.low, r.close, r.volume, wap, 1))
                             sent += 1
+                self._notify(self.book.set_price(con_id, float(r.close)))   # the market moves
             self.rt_cursor[con_id] = min(row + n, len(df))
         return sent

@@ -1,0 +1,143 @@
+"""Real bot processes (``lab.live.runner``) trading through IBBroker at the stand-in gateway.
+
+The test thread plays the market: it streams the stand-in's 5-second bars (real ES
+minute bars, time compressed) and moves prices; the bot runs in its own process, the
+one the supervisor starts (the test itself restarts it after a kill -9).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lab.core.config import ExecutionConfig
+from lab.costs import per_contract
+from lab.live import control
+from lab.live.config import BotConfig
+from tests.venues.ib_gateway import StandInGateway
+
+pytestmark = pytest.mark.slow
+
+ES = {"symbol": "ES", "sec_type": "FUT", "expiry": "201312"}
+
+
+def _config(port: int, name: str) -> BotConfig:
+    return BotConfig(
+        name=name, symbol="ES", timeframe="1m", strategy="buy_and_hold",
+        execution=ExecutionConfig(cash=200_000, sl=0.002, tp=0.01,
+                                  commission=per_contract(0.85), multiplier=50,
+                                  size_type="quantity", size=1),
+        asset_class="future", feed={"kind": "ib", "warmup": 0, "poll_s": 0.1},
+        broker={"kind": "ib", "port": port, "client_id": 41, "contract": ES})
+
+
+def _wait(what, check, timeout=60.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _refs(gw):
+    return [r.fields[26] for r in gw.requests("place_order")]
+
+
+def _run(name, root) -> subprocess.Popen:
+    """The bot process, as the supervisor starts it."""
+    code = f"import sys; from lab.live.runner import main; sys.exit(main({name!r}, {str(root)!r}))"
+    env = dict(os.environ, LAB_DATA_DIR=str(root), PYTHONPATH=os.getcwd())
+    return subprocess.Popen([sys.executable, "-c", code], env=env)
+
+
+def _stop(proc):
+    if proc.poll() is None:
+        proc.terminate()                   # SIGTERM: the runner stops between bars
+        proc.wait(30)
+
+
+def test_bracket_fill_disconnect_fill_while_away_and_ledger_equals_positions(live_root):
+    with StandInGateway() as gw:
+        control.create(_config(gw.port, "ib-es"), live_root)
+        bot = _run("ib-es", live_root)
+        try:
+            _wait("the bot's 5-second bar stream", lambda: gw.requests("realtime_bars"))
+            gw.push_realtime_bars(12)                        # minute 0 closes: buy
+            _wait("the entry to fill", lambda: gw.positions() == {"ESZ3": 1.0})
+            refs = _refs(gw)
+            coid = refs[0]
+            _wait("the acknowledgement in the ledger", lambda: [
+                o["status"] for o in control.orders("ib-es", live_root)] == ["filled"])
+            assert refs == [coid, coid + ".tp", coid + ".sl"]   # one bracket
+            stop = next(o for o in gw.orders() if o.order_ref == coid + ".sl")
+            entry = next(o for o in gw.orders() if o.order_ref == coid)
+            assert stop.aux_price == pytest.approx(round(entry.avg_fill_price * 0.998 * 4) / 4)
+            gw.drop_clients()
+            gw.set_price("ESZ3", stop.aux_price - 1.0)       # the stop fills while away
+            assert gw.positions() == {}
+            _wait("the bot to reconnect", lambda: len(gw.requests("realtime_bars")) >= 2)
+            gw.push_realtime_bars(12)                        # minute 1 closes
+            fills = _wait("the stop fill in the ledger",
+                          lambda: (f := control.fills("ib-es", live_root)) and len(f) == 2 and f)
+            assert [f["reason"] for f in fills] == ["entry", "stop"]
+            assert fills[0]["fee"] == fills[1]["fee"] == 0.85          # IB's commission
+            st = control.status("ib-es", live_root)
+            assert st["position"] == 0.0 and gw.positions() == {}     # ledger = broker
+            assert st["risk_state"] == "ACTIVE"
+            kinds = [e["kind"] for e in control.events("ib-es", live_root)]
+            assert kinds.count("reconciled") >= 2                      # start + reconnect
+            assert _refs(gw) == refs                                   # nothing resent
+        finally:
+            _stop(bot)
+
+
+def test_kill_9_between_placing_and_acknowledging_resends_nothing(live_root):
+    with StandInGateway() as gw:
+        gw.hang("place_order")              # the order goes in, its acknowledgement never
+        control.create(_config(gw.port, "ib-k9"), live_root)
+        bot = _run("ib-k9", live_root)
+        try:
+            _wait("the bar stream", lambda: gw.requests("realtime_bars"))
+            gw.push_realtime_bars(12)
+            _wait("the whole bracket at IB", lambda: any(r.endswith(".sl") for r in _refs(gw)))
+            assert control.orders("ib-k9", live_root) == []     # no acknowledgement yet
+            os.kill(bot.pid, signal.SIGKILL)
+            bot.wait(10)
+            _wait("the dead session to close", lambda: gw.connected_clients() == [])
+            bot = _run("ib-k9", live_root)                   # as the supervisor restarts it
+            _wait("the new process's stream", lambda: len(gw.requests("realtime_bars")) >= 2)
+            fills = _wait("the entry in the ledger",
+                          lambda: (f := control.fills("ib-k9", live_root)) and f)
+            assert [f["reason"] for f in fills] == ["entry"]
+            coid = _refs(gw)[0]
+            assert _refs(gw) == [coid, coid + ".tp", coid + ".sl"]    # sent once, never again
+            orders = control.orders("ib-k9", live_root)
+            assert [(o["client_order_id"], o["status"]) for o in orders] == [(coid, "filled")]
+            assert gw.positions() == {"ESZ3": 1.0}
+            assert control.status("ib-k9", live_root)["position"] == 1.0
+        finally:
+            _stop(bot)
+
+
+def test_unknown_position_halts_the_bot_with_the_difference(live_root):
+    with StandInGateway() as gw:
+        gw.add_position("DU7654321", "ESZ3", 2, 1676.0 * 50)
+        control.create(_config(gw.port, "ib-unk"), live_root)
+        bot = _run("ib-unk", live_root)
+        try:
+            st = _wait("the halt", lambda: (s := control.status("ib-unk", live_root))
+                       ["risk_state"] == "HALTED" and s)
+            assert "ledger position 0.0 != broker position 2.0" in st["risk_reason"]
+            _wait("the bar stream", lambda: gw.requests("realtime_bars"))
+            gw.push_realtime_bars(24)
+            time.sleep(1.0)
+            assert gw.requests("place_order") == []           # halted: nothing sent
+        finally:
+            _stop(bot)
