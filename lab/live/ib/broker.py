@@ -30,8 +30,9 @@ import time
 from lab.live.broker import (Account, BrokerError, DuplicateOrderError, Fill, OrderRequest,
                              OrderStatus, Position)
 from lab.live.ib.contracts import qualify
+from lab.live.ib.orders import bracket_levels, build_orders
 from lab.live.ib.settings import IBError, check_live_allowed, mask_account
-from lab.live.ib.vocabulary import ACTION, EXEC_SIDE, our_status
+from lab.live.ib.vocabulary import EXEC_SIDE, our_status
 
 _COMM_CODE = {"percent": 0, "per_share": 1, "per_contract": 2}
 
@@ -403,54 +404,20 @@ class IBBroker:
         if self.journal.order(coid) is None:
             self.journal.add_order(coid, request)
 
-    def _levels(self, side: int, price: float) -> tuple[float | None, float | None]:
-        sl, tp = self.execution.sl, self.execution.tp
-        stop = None if sl is None else self._round(price * (1 - side * sl))
-        target = None if tp is None else self._round(price * (1 + side * tp))
-        return stop, target
-
-    def _round(self, price: float) -> float:
-        if not self.min_tick:
-            return round(price, 8)
-        return round(round(price / self.min_tick) * self.min_tick, 10)
-
     def _orders(self, req: OrderRequest, qty: float) -> list:
-        from ib_async import LimitOrder, MarketOrder, StopOrder
-
-        ib = self.conn.ib
-        account = self.conn.account
-        action = ACTION[req.side]
-        parent = MarketOrder(action, qty, orderRef=req.client_order_id, account=account,
-                             orderId=ib.client.getReqId(), tif="DAY")
-        if req.kind != "entry" or self._mark is None:
-            return [parent]
-        stop, target = self._levels(req.side, self._mark)
-        if stop is None and target is None:
-            return [parent]
-        parent.transmit = False
-        back = ACTION[-req.side]
-        oca = f"{req.client_order_id}.oca"
-        children = []
-        if target is not None:
-            children.append(LimitOrder(back, qty, target, orderRef=req.client_order_id + ".tp",
-                                       parentId=parent.orderId, ocaGroup=oca, ocaType=1,
-                                       tif="GTC", account=account, transmit=False,
-                                       orderId=ib.client.getReqId()))
-        if stop is not None:
-            children.append(StopOrder(back, qty, stop, orderRef=req.client_order_id + ".sl",
-                                      parentId=parent.orderId, ocaGroup=oca, ocaType=1,
-                                      tif="GTC", account=account, transmit=False,
-                                      orderId=ib.client.getReqId()))
-        children[-1].transmit = True
-        return [parent, *children]
+        stop = target = None
+        if req.kind == "entry" and self._mark is not None:
+            stop, target = bracket_levels(self.execution, req.side, self._mark, self.min_tick)
+        return build_orders(self.conn.ib, req, qty, self.conn.account, stop, target)
 
     def _move_levels(self, coid: str, orders: list) -> None:
         """Re-anchor the stop and target on the parent's actual fill price."""
         parent = self._trade(coid)
         if parent is None:
             return
-        stop, target = self._levels(1 if parent.order.action == "BUY" else -1,
-                                    parent.orderStatus.avgFillPrice)
+        side = 1 if parent.order.action == "BUY" else -1
+        stop, target = bracket_levels(self.execution, side, parent.orderStatus.avgFillPrice,
+                                      self.min_tick)
         for o in orders[1:]:
             t = self._trade(o.orderRef)
             if t is None or t.isDone():
