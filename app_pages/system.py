@@ -1,4 +1,4 @@
-"""System page: package versions, the data store, and where runs are kept."""
+"""System page: package versions, the data store, where runs are kept, the IB gateway."""
 
 import os
 import platform
@@ -9,6 +9,7 @@ import streamlit as st
 
 from lab.api import data_root
 from lab.ui.cache import datasets
+from lab.ui.ib_status import gateway_panel
 
 PACKAGES = ["streamlit", "pandas", "numpy", "numba", "duckdb", "pyarrow", "plotly",
             "backtrader", "vectorbt", "quantstats", "mlflow", "optuna", "dask", "ib_async"]
@@ -44,3 +45,5 @@ with c2:
              + (f"remote server `{mlflow_uri}`" if mlflow_uri else
                 "not recorded yet; tracking arrives with the MLflow issue "
                 f"(local store will be `{Path(root) / 'mlflow'}`)."))
+
+gateway_panel()
