@@ -41,14 +41,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     st.add_argument("--timeframe", help="bar size; default: the run's, else the finest stored")
     st.add_argument("--strategy", help="see `strategies` (default: the run's, else sma_cross)")
     st.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    st.add_argument("--feed", choices=["replay", "ccxt"], default="replay")
+    st.add_argument("--feed", choices=["replay", "ccxt", "ib"],
+                    help="replay (default), ccxt, or ib (5-second bars; default with --broker ib)")
     st.add_argument("--speed", type=float, default=0.0,
                     help="replay: bars per second (0 = as fast as possible)")
     st.add_argument("--start", help="replay: first traded bar (UTC); default the first stored")
     st.add_argument("--end", help="replay: last bar (UTC, inclusive)")
     st.add_argument("--warmup", type=int, default=0,
                     help="bars of history before the first traded bar (no orders on them)")
-    st.add_argument("--exchange", default="binance", help="ccxt: exchange id")
+    st.add_argument("--exchange", help="ccxt: exchange id (default binance); ib: the "
+                                       "contract's exchange (default SMART / the future's)")
     st.add_argument("--market", default="BTC/USDT", help="ccxt: market symbol")
     st.add_argument("--poll", type=float, default=10.0, help="ccxt: seconds between polls")
     st.add_argument("--from-run", help="MLflow run to promote: its symbol, timeframe, "
@@ -56,6 +58,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     st.add_argument("--no-track", action="store_true",
                     help="do not record the bot's sessions in MLflow")
     st.add_argument("--json", action="store_true")
+    from lab.cli.ib import add_bot_args
+
+    add_bot_args(st)
     g = st.add_argument_group("risk limits (off unless given)")
     for name, typ, text in _RISK:
         g.add_argument("--" + name.replace("_", "-"), type=typ, help=text)
@@ -188,8 +193,20 @@ def _start(args) -> int:
     symbol = args.data or (run or {}).get("symbol")
     if not symbol:
         raise LabError("give --data SYMBOL (a stored symbol, see `datasets`) or --from-run")
+    args.feed = args.feed or ("ib" if args.broker == "ib" else "replay")
+    broker, account = {"kind": "paper"}, "paper"
+    if args.broker == "ib":
+        from lab.cli.ib import bot_broker
+
+        broker, account = bot_broker(args, symbol)     # fails fast: nothing written yet
     catalog = open_catalog(root)
-    if args.feed == "replay" or catalog.has(symbol, args.timeframe or "1d") or \
+    if args.feed == "ib":
+        from lab.live.ib.vocabulary import ASSET_CLASS
+
+        asset_class = ASSET_CLASS[broker["contract"]["sec_type"]] if args.broker == "ib" \
+            else "equity"
+        timeframe = args.timeframe or (run or {}).get("timeframe") or "1m"
+    elif args.feed == "replay" or catalog.has(symbol, args.timeframe or "1d") or \
             symbol in set(catalog.datasets()["symbol"]):
         asset_class = catalog.asset_class(symbol)
         timeframe = args.timeframe or (run or {}).get("timeframe") or \
@@ -209,15 +226,20 @@ def _start(args) -> int:
     if args.feed == "replay":
         feed = {"kind": "replay", "speed": args.speed, "start": args.start,
                 "end": args.end, "warmup": args.warmup}
+    elif args.feed == "ib":
+        if args.broker != "ib":
+            raise LabError("--feed ib streams from the IB connection: add --broker ib")
+        feed = {"kind": "ib", "warmup": args.warmup}
     else:
-        feed = {"kind": "ccxt", "exchange": args.exchange, "market": args.market,
+        feed = {"kind": "ccxt", "exchange": args.exchange or "binance", "market": args.market,
                 "poll_s": args.poll, "warmup": args.warmup or 500}
     from lab.api import resolve_params
 
     params = resolve_params(strategy, params).to_dict()
     config = BotConfig(name=args.name, symbol=symbol, timeframe=timeframe, strategy=strategy,
                        params=params, execution=execution, asset_class=asset_class,
-                       feed=feed, risk=risk, from_run=args.from_run, track=not args.no_track)
+                       feed=feed, risk=risk, from_run=args.from_run, track=not args.no_track,
+                       broker=broker, account=account)
     control.create(config, root)
     pid = control.start(args.name, root)
     doc = {"name": args.name, "supervisor_pid": pid, "config": config.to_dict()}

@@ -433,7 +433,9 @@ class IBBroker:
 
     def _size(self, order: OrderRequest) -> float:
         """Units of an entry by the engines' own sizing rule (``_entry_qty_nb``) at the
-        last close with slippage, on the bot's equity; exits close what is held."""
+        last close with slippage, on the bot's equity, rounded down to whole units for
+        stocks and futures (IB's API orders are whole shares / contracts); exits close
+        what is held."""
         if order.kind == "exit":
             return abs(self._position_qty())
         if self._mark is None:
@@ -443,7 +445,10 @@ class IBBroker:
 
         p = params_vector(self.execution)
         price = self._mark * (1.0 + order.side * p[k.P_SLIPPAGE])
-        return float(k._entry_qty_nb(p, max(self.account().equity, 0.0), price))
+        qty = float(k._entry_qty_nb(p, max(self.account().equity, 0.0), price))
+        if self.spec.sec_type in ("STK", "FUT"):
+            qty = math.floor(qty + 1e-9)      # IB takes whole shares and contracts only
+        return qty
 
     def _model_fee(self, qty: float, price: float) -> float:
         from lab.kernels.costs import commission_nb

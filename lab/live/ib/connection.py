@@ -298,7 +298,9 @@ def probe(settings: IBSettings) -> GatewayStatus:
         return conn.status()
     except (OSError, asyncio.TimeoutError, TimeoutError, ConnectionError) as exc:
         st = conn.status()
-        st.last_error = f"{_reason(exc, settings)}; {start_hint(settings.host, settings.port)}"
+        st.last_error = (f"cannot connect to IB at {settings.host}:{settings.port} "
+                         f"({describe_port(settings.port)}): {_reason(exc, settings)}; "
+                         f"{start_hint(settings.host, settings.port)}")
         return st
     finally:
         conn.disconnect()
