@@ -50,3 +50,81 @@ def gateway_panel(key: str = "ibgw") -> None:
         render_status(status)
     else:
         st.caption("Not checked yet. Bots on IB show their own connection on the Live page.")
+
+
+def ib_bot_inputs(key: str, symbol: str) -> dict:
+    """Inputs of a bot on IB: where, which contract, paper or live (+ typed account)."""
+    base = IBSettings.resolve()
+    c = st.columns(4)
+    values = {
+        "host": c[0].text_input("IB host", base.host, key=f"{key}_ibhost"),
+        "port": int(c[1].number_input("IB port", 1, 65535, base.port, key=f"{key}_ibport",
+                                      help=", ".join(describe_port(p) for p in sorted(PORTS)))),
+        "client_id": int(c[2].number_input("Client id", 0, 2**31 - 1, base.client_id,
+                                           key=f"{key}_ibclient")),
+        "account_kind": c[3].radio("Account", ["paper", "live"], horizontal=True,
+                                   key=f"{key}_ibkind",
+                                   help="live = real money: needs LAB_LIVE_TRADING=1 and the "
+                                        "account id typed below"),
+    }
+    c[1].caption(describe_port(values["port"]))
+    k = st.columns(4)
+    values["symbol"] = k[0].text_input("IB symbol", symbol, key=f"{key}_ibsym")
+    values["sec_type"] = k[1].selectbox("Security type", ["STK", "FUT", "CASH"],
+                                        key=f"{key}_ibsec")
+    values["expiry"] = k[2].text_input("Expiry (futures, YYYYMM)", "", key=f"{key}_ibexp")
+    values["exchange"] = k[3].text_input("Exchange (empty = default)", "", key=f"{key}_ibex")
+    values["confirm"] = ""
+    if values["account_kind"] == "live":
+        st.error("A live bot sends orders with real money.", icon=":material/warning:")
+        values["confirm"] = st.text_input("Type the live account id to confirm", "",
+                                          key=f"{key}_ibconfirm", type="password")
+    return values
+
+
+def ib_bot_broker(values: dict) -> tuple[dict, str, str]:
+    """``(broker dict, account kind, symbol)`` of the inputs, checked at the gateway.
+
+    Raises
+    ------
+    LabError
+        No gateway (what to start), live switch off, the typed account is not the
+        login's, a paper bot on a live login, a bad contract.
+    """
+    from lab.core.errors import LabError
+    from lab.live.ib.connection import IBConnection
+    from lab.live.ib.contracts import ContractSpec
+    from lab.live.ib.factory import live_trading_enabled
+    from lab.live.ib.settings import IBError
+
+    spec = ContractSpec(values["symbol"], values["sec_type"], values["exchange"], "USD",
+                        values["expiry"])
+    live = values["account_kind"] == "live"
+    if live and not live_trading_enabled():
+        raise LabError("live trading is switched off: set LAB_LIVE_TRADING=1 for the app "
+                       "to allow orders with real money")
+    settings = IBSettings(host=values["host"], port=values["port"],
+                          client_id=values["client_id"], timeout_s=5)
+    conn = IBConnection(settings, readonly=True, sleep=lambda s: None)
+    try:
+        conn.ib.connect(settings.host, settings.port, clientId=settings.client_id,
+                        timeout=5, readonly=True)
+        accounts = conn.ib.managedAccounts()
+    except (OSError, TimeoutError, ConnectionError):
+        raise LabError(probe(settings).last_error) from None
+    except IBError as exc:
+        raise LabError(str(exc)) from None
+    finally:
+        conn.disconnect()
+    is_live_login = any(not a.upper().startswith("D") for a in accounts)
+    if live and values["confirm"].strip() not in accounts:
+        raise LabError("the typed account id is not the account of this IB login; type it "
+                       "exactly to confirm live trading")
+    if not live and is_live_login:
+        raise LabError(f"{settings.where} is logged in to a LIVE account; connect to a paper "
+                       "login (IB Gateway 4002, TWS 7497) or choose live and confirm")
+    broker = {"kind": "ib", "host": settings.host, "port": settings.port,
+              "client_id": settings.client_id, "account": "", "contract": spec.to_dict()}
+    if live:
+        broker["account"] = broker["confirm"] = values["confirm"].strip()
+    return broker, "live" if live else "paper", spec.symbol

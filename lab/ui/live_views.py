@@ -33,12 +33,13 @@ def _age(seconds: float | None) -> str:
 
 def bots_frame(bots: list[dict]) -> pd.DataFrame:
     """The bots table: one row per bot with the columns the page shows."""
-    rows = [{"bot": b["name"], "symbol": b["symbol"], "strategy": b["strategy"],
+    rows = [{"bot": b["name"], "account": b.get("account", "paper"), "symbol": b["symbol"],
+             "strategy": b["strategy"],
              "state": b["state"], "risk": b["risk_state"], "position": b["position"],
              "equity": b["equity"], "PnL today": b["pnl_today"], "PnL total": b["pnl_total"],
              "bars": b["bars_seen"], "heartbeat": _age(b["heartbeat_age_s"]),
              "stale": b["stale"]} for b in bots]
-    return pd.DataFrame(rows, columns=["bot", "symbol", "strategy", "state", "risk",
+    return pd.DataFrame(rows, columns=["bot", "account", "symbol", "strategy", "state", "risk",
                                        "position", "equity", "PnL today", "PnL total",
                                        "bars", "heartbeat", "stale"])
 
@@ -54,6 +55,8 @@ def _style(frame: pd.DataFrame):
             out[cols.index("risk")] = red
         if row["state"] in ("crashed", "failed", "halted"):
             out[cols.index("state")] = red
+        if row.get("account") == "live":          # real money: the whole row in red
+            out = [red] * len(row)
         return out
 
     return frame.style.apply(row_style, axis=1).format(
@@ -150,6 +153,9 @@ def _detail_body(name: str) -> None:
         st.warning(str(exc))
         return
     stale = " · :red[heartbeat stale]" if s["stale"] else ""
+    if s.get("account") == "live":
+        st.error("LIVE account: this bot trades real money.", icon=":material/warning:")
+    _ib_status(name)
     st.markdown(f"**{name}** · {s['strategy']} {s['params']} on {s['symbol']} "
                 f"{s['timeframe']} ({s['feed']}) · state **{s['state']}** · risk "
                 f"**{s['risk_state']}**{stale}")
@@ -207,6 +213,25 @@ def fills_figure(bars: pd.DataFrame, trades: pd.DataFrame, fills: list[dict]) ->
     return fig
 
 
+def _ib_status(name: str) -> None:
+    """The IB connection of a bot on IB, as its broker last recorded it."""
+    from lab.live.ib.connection import GatewayStatus
+    from lab.live.ib.journal import gateway_status
+    from lab.live.ledger import data_root
+    from lab.ui.ib_status import render_status
+
+    cfg = control.config(name)
+    if cfg.broker.get("kind") != "ib":
+        return
+    status = gateway_status(data_root(), name)
+    if status is None:
+        st.caption("IB gateway: no status recorded yet (the bot has not connected).")
+        return
+    age = status.pop("age_s")
+    render_status(GatewayStatus(**status))
+    st.caption(f"IB status recorded {_age(age)} ago")
+
+
 def _replay_check(name: str) -> None:
     from lab.jobs.bot_check import replay_check
 
@@ -249,9 +274,16 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
     c1, c2, c3, c4 = st.columns(4)
     default = f"{strategy}-{symbol}".replace("/", "")[:40] + f"-{int(time.time()) % 100000}"
     name = c1.text_input("Bot name", value=default, key=f"{key}_name")
-    feed_kind = c2.radio("Feed", ["replay", "ccxt"], horizontal=True, key=f"{key}_feed",
+    feed_kind = c2.radio("Feed", ["replay", "ccxt", "ib"], horizontal=True, key=f"{key}_feed",
                          help="replay: the stored bars at a chosen speed; ccxt: the "
-                              "exchange's public candles, polled (closed bars only)")
+                              "exchange's public candles, polled (closed bars only); ib: "
+                              "Interactive Brokers (orders at IB Gateway / TWS, 5-second "
+                              "bars folded into the bot's timeframe)")
+    ib_values = None
+    if feed_kind == "ib":
+        from lab.ui.ib_status import ib_bot_inputs
+
+        ib_values = ib_bot_inputs(key, symbol)
     speed = c3.number_input("Replay speed, bars/s (0 = fastest)", 0.0, 10_000.0, 20.0,
                             key=f"{key}_speed")
     warmup = c4.number_input("Warm-up bars", 0, 100_000, 0, key=f"{key}_warmup",
@@ -273,7 +305,13 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
                               max_concentration=conc or None,
                               max_orders_per_minute=int(opm) or None,
                               flatten_at_utc=eod.strip() or None)
-            if feed_kind == "replay":
+            broker, account = {"kind": "paper"}, "paper"
+            if feed_kind == "ib":
+                from lab.ui.ib_status import ib_bot_broker
+
+                broker, account, symbol = ib_bot_broker(ib_values)
+                feed = {"kind": "ib", "warmup": 0}
+            elif feed_kind == "replay":
                 feed = {"kind": "replay", "speed": float(speed),
                         "start": pd.Timestamp(start).isoformat() if start is not None else None,
                         "end": pd.Timestamp(end).isoformat() if end is not None else None,
@@ -284,7 +322,7 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
             cfg = BotConfig(name=name.strip(), symbol=symbol, timeframe=timeframe,
                             strategy=strategy, params=dict(params), execution=execution,
                             asset_class=asset_class, feed=feed, risk=risk,
-                            from_run=from_run)
+                            from_run=from_run, broker=broker, account=account)
             control.create(cfg)
             control.start(cfg.name)
         except LabError as exc:

@@ -60,7 +60,8 @@ class IBBroker:
     simulated = False
 
     def __init__(self, conn, spec, *, uid: str, symbol: str, execution, journal,
-                 live: bool = False, live_enabled: bool = False, confirm: str | None = None):
+                 live: bool = False, live_enabled: bool = False, confirm: str | None = None,
+                 name: str = ""):
         self.conn = conn
         self.spec = spec
         self.uid = uid
@@ -74,6 +75,8 @@ class IBBroker:
         self.unknown_orders: list[str] = []
         self._bar = -1
         self._mark: float | None = None
+        self.name = name or uid
+        self._last_status: dict | None = None
 
     @classmethod
     def from_config(cls, config, uid: str, root=None) -> "IBBroker":
@@ -175,7 +178,16 @@ class IBBroker:
                 self.sync()
             self.conn.health_check()
         except IBError as exc:
+            self._heartbeat()
             raise BrokerError(str(exc)) from None
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        """Record the gateway status for the Live page when it changed."""
+        status = self.conn.status().to_dict()
+        if status != self._last_status:
+            self.journal.set_status(self.name, status)
+            self._last_status = status
 
     # -- Broker protocol -------------------------------------------------------------
     def submit(self, order: OrderRequest) -> OrderStatus:

@@ -71,7 +71,7 @@ def broker_from_config(config, uid: str, root: str | Path | None = None):
     broker = IBBroker(conn, contract_of(config), uid=uid, symbol=config.symbol,
                       execution=config.execution, journal=journal,
                       live=config.account == "live", live_enabled=live_trading_enabled(),
-                      confirm=config.broker.get("confirm"))
+                      confirm=config.broker.get("confirm"), name=config.name)
     return broker.start()
 
 

@@ -8,6 +8,11 @@ days. One fill per order: the executions of a partly filled order are combined w
 order is done (filled, or cancelled after a partial fill), so a bot sees one entry and
 one exit as with every other broker.
 
+It also keeps each bot's latest gateway status (``set_status``: connected, where,
+paper/live, masked account, server version, last error, last health check), written on
+every health check and every change: the IB heartbeat the Live page reads
+(``gateway_status``).
+
 SQLite in WAL mode at ``<data>/live/ib_journal.sqlite``; every write commits before the
 call returns, so a kill -9 loses nothing the journal acknowledged.
 """
@@ -41,6 +46,11 @@ CREATE TABLE IF NOT EXISTS executions (
     recorded_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS executions_ref ON executions (uid, order_ref);
+CREATE TABLE IF NOT EXISTS gateway (
+    bot TEXT PRIMARY KEY,
+    ts REAL NOT NULL,
+    status TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS fills (
     uid TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -140,3 +150,29 @@ class Journal:
         rows = self.db.execute("SELECT fill, fee_model FROM fills WHERE uid = ? AND seq >= ? "
                                "ORDER BY seq", (self.uid, int(after)))
         return [dict(json.loads(r["fill"]), fee_model=r["fee_model"]) for r in rows]
+
+    # -- gateway status (the Live page's IB heartbeat) ---------------------------------
+    def set_status(self, bot: str, status: dict) -> None:
+        self.db.execute("INSERT INTO gateway VALUES (?, ?, ?) ON CONFLICT(bot) DO UPDATE "
+                        "SET ts = excluded.ts, status = excluded.status",
+                        (bot, time.time(), json.dumps(status)))
+
+
+def gateway_status(root: Path, bot: str) -> dict | None:
+    """The latest gateway status a bot's IB broker recorded, with ``age_s``; None if none.
+
+    Read-only: opens the journal only if it exists.
+    """
+    path = journal_path(root)
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        row = db.execute("SELECT ts, status FROM gateway WHERE bot = ?", (bot,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
+    if row is None:
+        return None
+    return dict(json.loads(row[1]), age_s=time.time() - row[0])
