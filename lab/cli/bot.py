@@ -301,8 +301,16 @@ def _utc(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
+_RED, _RESET = "\033[31;1m", "\033[0m"
+
+
+def _live_mark(b: dict) -> str:
+    """``LIVE`` in red for a bot on a live account (real money), "" for paper."""
+    return f"{_RED}LIVE{_RESET} " if b.get("account") == "live" else ""
+
+
 def _line(b: dict) -> str:
-    return (f"{b['name']:<16} {b['state']:<9} {b['risk_state']:<8} {b['symbol']:<16} "
+    return _live_mark(b) + (f"{b['name']:<16} {b['state']:<9} {b['risk_state']:<8} {b['symbol']:<16} "
             f"{b['timeframe']:<4} {b['strategy']:<12} bars {b['bars_seen']:>6} "
             f"pos {b['position']:>12.6g} equity {b['equity']:>12.2f}")
 
@@ -310,7 +318,7 @@ def _line(b: dict) -> str:
 def _status_text(s: dict) -> str:
     age = s["heartbeat_age_s"]
     return "\n".join([
-        f"bot {s['name']}: {s['state']} (pid {s['pid']}), risk {s['risk_state']}"
+        _live_mark(s) + f"bot {s['name']}: {s['state']} (pid {s['pid']}), risk {s['risk_state']}"
         + (f" ({s['risk_reason']})" if s["risk_reason"] else ""),
         f"  {s['strategy']} {s['params']} on {s['symbol']} {s['timeframe']} ({s['feed']})",
         f"  bars seen {s['bars_seen']}, last bar {s['last_bar_time']}",

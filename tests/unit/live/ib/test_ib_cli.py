@@ -74,3 +74,19 @@ def test_start_an_ib_bot_from_the_cli(live_root, capsys):
             while control.status("es", live_root)["state"] not in ("stopped", "finished") \
                     and time.monotonic() < end:
                 time.sleep(0.2)
+
+
+def test_live_bots_are_marked_red_in_the_cli(live_root, capsys):
+    from lab.core.config import ExecutionConfig
+    from lab.live.config import BotConfig, RiskLimits
+
+    cfg = BotConfig(name="es-live", symbol="ES", timeframe="1m", strategy="buy_and_hold",
+                    execution=ExecutionConfig(multiplier=50), asset_class="future",
+                    account="live", feed={"kind": "ib"}, risk=RiskLimits(max_daily_loss=0.02),
+                    broker={"kind": "ib", "port": 4001, "confirm": "U1234567"})
+    control.create(cfg, live_root)
+    assert main(["--store", str(live_root), "bot", "list"]) == 0
+    assert "\033[31;1mLIVE\033[0m es-live" in capsys.readouterr().out
+    assert main(["--store", str(live_root), "bot", "status", "es-live"]) == 0
+    assert capsys.readouterr().out.startswith("\033[31;1mLIVE\033[0m bot es-live")
+
