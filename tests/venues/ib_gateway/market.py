@@ -1,10 +1,9 @@
 """The stand-in gateway's instruments and the real bars it serves.
 
-Bars are real: the committed samples in ``data/samples`` (AAPL, MSFT, IBM daily from
-Quandl WIKI via bokeh-sampledata; EUR/USD hourly from gym-anytrading) and
-``bars/ESZ13_1min.parquet`` (E-mini S&P 500 Dec-2013 one-minute bars, 2013-10-07 to
-2013-10-11, from QuantConnect/Lean@2486390 ``Data/future/cme/minute/es``, Apache-2.0,
-data AlgoSeek). ``SPY`` is served as the S&P 500 index sample divided by 10 (the ETF
+Bars are real: the committed samples in ``data/samples`` (see its PROVENANCE.md): AAPL,
+MSFT, IBM daily (Quandl WIKI via bokeh-sampledata), EUR/USD hourly (gym-anytrading) and
+E-mini S&P 500 Dec-2013 one-minute bars, 2013-10-07 to 2013-10-11 (QuantConnect Lean,
+Apache-2.0, data AlgoSeek). ``SPY`` is served as the S&P 500 index sample divided by 10 (the ETF
 tracks about a tenth of the index): real values, scaled, labelled as such here.
 
 Historical requests are answered by IB's rules as documented in "Historical Data
@@ -26,7 +25,6 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "data" / "samples"
-BARS = Path(__file__).resolve().parent / "bars"
 
 
 @dataclass
@@ -62,7 +60,7 @@ BAR_FILES: dict[str, tuple[Path, float]] = {
     "IBM": (SAMPLES / "IBM_1d.parquet", 1.0),
     "SPY": (SAMPLES / "SPX_1d.parquet", 0.1),
     "EURUSD": (SAMPLES / "EURUSD_1h.parquet", 1.0),
-    "ESZ13": (BARS / "ESZ13_1min.parquet", 1.0),
+    "ESZ13": (SAMPLES / "ESZ13_1m.parquet", 1.0),
 }
 
 
