@@ -3,8 +3,8 @@
 Security types: ``STK`` (stocks and ETFs; ``ETF`` is accepted as a synonym, IB files ETFs
 as STK), ``FUT`` (a dated future: ``expiry`` ``YYYYMM`` or ``YYYYMMDD``), ``CONTFUT``
 (IB's continuous future, for history only: IB rolls it), ``CASH`` (forex: ``EURUSD`` or
-``EUR.USD`` on IDEALPRO). Futures the workstation knows without an exchange:
-``FUTURES_EXCHANGES``. Every contract is qualified at IB before use; an unknown one
+``EUR.USD`` on IDEALPRO). Futures in the instrument registry (``lab.costs.instruments``)
+need no exchange. Every contract is qualified at IB before use; an unknown one
 raises ``ContractError`` saying what to check, an ambiguous one names the candidates
 and how to pick one (``--expiry`` or ``--con-id``).
 """
@@ -18,17 +18,17 @@ from lab.live.ib.settings import ContractError, IBRequestError
 
 SEC_TYPES = ("STK", "ETF", "FUT", "CONTFUT", "CASH")
 
-#: futures symbol -> (exchange, currency, multiplier, description); from IB's contract
-#: search (CME Group / COMEX / NYMEX listings).
-FUTURES_EXCHANGES: dict[str, tuple[str, str, str, str]] = {
-    "ES": ("CME", "USD", "50", "E-mini S&P 500"),
-    "MES": ("CME", "USD", "5", "Micro E-mini S&P 500"),
-    "NQ": ("CME", "USD", "20", "E-mini Nasdaq-100"),
-    "CL": ("NYMEX", "USD", "1000", "Light Sweet Crude Oil"),
-    "MCL": ("NYMEX", "USD", "100", "Micro WTI Crude Oil"),
-    "GC": ("COMEX", "USD", "100", "Gold"),
-    "MGC": ("COMEX", "USD", "10", "Micro Gold"),
-}
+
+
+def future_exchange(symbol: str) -> str:
+    """Listing exchange of a futures root from the instrument registry
+    (``lab.costs.instruments``: ES/MES/NQ on CME, CL/MCL on NYMEX, GC on COMEX); "" when
+    the registry does not know it."""
+    from lab.costs.instruments import find_instrument
+
+    spec = find_instrument(symbol)
+    return spec.exchange if spec is not None and spec.is_future else ""
+
 
 _EXPIRY = re.compile(r"^\d{6}(\d{2})?$")
 
@@ -95,7 +95,7 @@ class ContractSpec:
 
     def default_exchange(self) -> str:
         if self.sec_type in ("FUT", "CONTFUT"):
-            return FUTURES_EXCHANGES.get(self.symbol, ("",))[0]
+            return future_exchange(self.symbol)
         return "IDEALPRO" if self.sec_type == "CASH" else "SMART"
 
     def to_dict(self) -> dict:
@@ -115,8 +115,8 @@ class ContractSpec:
         if self.sec_type == "CONTFUT":
             return ContFuture(self.symbol, exchange, currency=self.currency)
         if not exchange:
-            raise ContractError(f"futures symbol {self.symbol} has no known exchange; pass "
-                                f"--exchange (known: {', '.join(sorted(FUTURES_EXCHANGES))})")
+            raise ContractError(f"futures symbol {self.symbol} is not in the instrument "
+                                "registry; pass --exchange (e.g. CME, NYMEX, COMEX)")
         return Future(self.symbol, self.expiry, exchange, currency=self.currency)
 
 
