@@ -23,6 +23,9 @@ import argparse
 import sys
 
 from lab.core.errors import LabError
+from lab.data.sources.base import register_source
+
+register_source("ib", "lab.live.ib.history")     # IB history lives in lab.live.ib
 
 SCHEMAS = {"ohlcv-1s": "1s", "ohlcv-1m": "1m", "ohlcv-1h": "1h", "ohlcv-1d": "1d"}
 ASSET_CLASSES = ["equity", "index", "fx", "crypto", "future"]
@@ -30,7 +33,7 @@ ASSET_CLASSES = ["equity", "index", "fx", "crypto", "future"]
 
 def add_parsers(sub) -> None:
     """Add ``download`` and ``refresh`` to the ``python -m lab`` subparsers."""
-    dl = sub.add_parser("download", help="download bars from ccxt, yfinance or Databento "
+    dl = sub.add_parser("download", help="download bars from ccxt, yfinance, Databento or IB "
                                          "into the store (incremental, resumable)")
     kinds = dl.add_subparsers(dest="source", required=True)
 
@@ -64,6 +67,10 @@ def add_parsers(sub) -> None:
     dbn.add_argument("--yes", action="store_true", help="accept the cost without asking")
     common(dbn, timeframe=False)
 
+    from lab.cli.ib import add_download_parser
+
+    add_download_parser(kinds, common)
+
     rf = sub.add_parser("refresh", help="append the bars closed since a downloaded "
                                         "dataset's last bar")
     rf.add_argument("symbol", help="stored symbol (see `datasets`)")
@@ -81,7 +88,11 @@ def _spec(args: argparse.Namespace):
         import pandas as pd
 
         end = end + pd.Timedelta(1, "ns")          # inclusive last bar -> exclusive end
-    if args.source == "ccxt":
+    if args.source == "ib":
+        from lab.cli.ib import download_options
+
+        options, timeframe = download_options(args), args.timeframe
+    elif args.source == "ccxt":
         options, timeframe = {"exchange": args.exchange}, args.timeframe
     elif args.source == "yfinance":
         options, timeframe = {"adjust": args.adjust}, args.timeframe
@@ -135,6 +146,10 @@ def cmd_download(args: argparse.Namespace) -> int:
 
     catalog = open_catalog(args.store)
     spec = _spec(args)
+    if spec.source == "ib":
+        from lab.cli.ib import check_gateway
+
+        check_gateway(spec.options)         # no gateway: one line, nothing created
     source = get_source(spec.source, **spec.options)
     plan = plan_download(catalog, spec, source)
     max_cost = _accept_cost(plan, getattr(args, "yes", False))

@@ -88,3 +88,43 @@ def bot_broker(args, symbol: str) -> tuple[dict, str]:
     if args.live:
         broker["confirm"] = args.confirm
     return broker, "live" if args.live else "paper"
+
+
+def add_download_parser(kinds, common) -> None:
+    """``python -m lab download ib ...`` (``kinds``: the download subparsers; ``common``
+    adds --symbol/--timeframe/--start/--end/--as/--asset-class/--json)."""
+    ib = kinds.add_parser("ib", help="Interactive Brokers historical bars through IB Gateway "
+                                     "/ TWS (paced within IB's limits)")
+    add_connection_args(ib)
+    ib.add_argument("--exchange", default="", help="contract exchange (default SMART / the "
+                                                   "future's exchange)")
+    ib.add_argument("--rth", action="store_true", help="regular trading hours only")
+    common(ib)
+
+
+def download_options(args) -> dict:
+    """The ``ib`` source options of the flags (connection only when given)."""
+    opts = {"contract": contract(args, args.symbol.strip()), "use_rth": bool(args.rth)}
+    for key in ("host", "port", "client_id"):
+        if getattr(args, key, None) not in (None, ""):
+            opts[key] = getattr(args, key)
+    return opts
+
+
+def check_gateway(options: dict) -> None:
+    """One connection attempt before a download: no gateway -> one clear line, and
+    nothing is created in the store.
+
+    Raises
+    ------
+    LabError
+    """
+    from lab.live.ib.connection import probe
+    from lab.live.ib.settings import IBSettings
+
+    settings = IBSettings.resolve(host=options.get("host"), port=options.get("port"),
+                                  client_id=options.get("client_id"))
+    status = probe(IBSettings(host=settings.host, port=settings.port,
+                              client_id=settings.client_id, timeout_s=5))
+    if not status.connected:
+        raise LabError(f"no IB gateway: {status.last_error}")

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lab.data.sources.base import register_source
+
+register_source("ib", "lab.live.ib.history")   # IB history lives in lab.live.ib (ib_async)
+
 
 def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
     """Check a download payload before anything starts (no network).
