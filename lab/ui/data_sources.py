@@ -195,7 +195,7 @@ def download_section(key: str = "dl") -> None:
     """Forms per source, refresh, and the downloads panel."""
     jobs_panel(WORDING, key)
     tabs = st.tabs(["Crypto (ccxt)", "Stocks, ETFs, indices (Yahoo)", "Futures (Databento)",
-                    "Refresh"])
+                    "Interactive Brokers", "Refresh"])
     with tabs[0]:
         ccxt_form(key)
     with tabs[1]:
@@ -203,6 +203,12 @@ def download_section(key: str = "dl") -> None:
     with tabs[2]:
         databento_form(key)
     with tabs[3]:
+        from lab.ui.ib_status import ib_download_form
+
+        payload = ib_download_form(key, _dates)
+        if payload is not None:
+            _submit(payload, f"Downloading {payload['spec']['symbol']} from IB", key)
+    with tabs[4]:
         refresh_form(key)
 
 

@@ -128,3 +128,62 @@ def ib_bot_broker(values: dict) -> tuple[dict, str, str]:
     if live:
         broker["account"] = broker["confirm"] = values["confirm"].strip()
     return broker, "live" if live else "paper", spec.symbol
+
+
+IB_TIMEFRAMES = ["1d", "1h", "30m", "15m", "5m", "1m", "4h", "1w"]
+
+
+def ib_download_form(key: str, dates) -> dict | None:
+    """The Data page's IB download form; returns the job payload when submitted.
+
+    ``dates(key, default_start)`` is the page's start / end inputs (ISO start, ISO end or
+    None). The gateway is checked on submit, so a missing gateway is said at once and
+    no job starts.
+    """
+    import datetime as dt
+
+    from lab.core.errors import LabError
+    from lab.live.ib.contracts import ContractSpec
+    from lab.live.ib.vocabulary import ASSET_CLASS
+
+    base = IBSettings.resolve()
+    with st.form(f"{key}_ib"):
+        c1, c2, c3, c4 = st.columns(4)
+        symbol = c1.text_input("Symbol", "SPY", key=f"{key}_ib_sym")
+        sec_type = c2.selectbox("Security type", ["STK", "ETF", "FUT", "CONTFUT", "CASH"],
+                                key=f"{key}_ib_sec",
+                                help="CONTFUT: IB's continuous future (history only)")
+        expiry = c3.text_input("Expiry (FUT, YYYYMM)", "", key=f"{key}_ib_exp")
+        timeframe = c4.selectbox("Timeframe", IB_TIMEFRAMES, key=f"{key}_ib_tf")
+        start, end = dates(f"{key}_ib", dt.date(2015, 1, 1))
+        g1, g2, g3, g4 = st.columns(4)
+        host = g1.text_input("IB host", base.host, key=f"{key}_ib_host")
+        port = int(g2.number_input("IB port", 1, 65535, base.port, key=f"{key}_ib_port",
+                                   help=", ".join(describe_port(p) for p in sorted(PORTS))))
+        client = int(g3.number_input("Client id", 0, 2**31 - 1, base.client_id + 100,
+                                     key=f"{key}_ib_client"))
+        rth = g4.checkbox("Regular trading hours only", False, key=f"{key}_ib_rth")
+        go = st.form_submit_button("Download", type="primary")
+    st.caption("IB's pacing is kept: no identical request within 15 s, at most 6 per "
+               "contract in 2 s and 60 in 10 minutes, so long intraday ranges take time. "
+               "Windows follow IB's longest duration per bar size (1 D of 1m bars, 1 W of "
+               "5m, 1 M of 1h, 1 Y of 1d).")
+    if not go:
+        return None
+    try:
+        spec = ContractSpec(symbol, sec_type, "", "USD", expiry)
+        status = probe(IBSettings(host=host, port=port, client_id=client, timeout_s=5))
+        if not status.connected:
+            raise LabError(f"no IB gateway: {status.last_error}")
+    except LabError as exc:
+        st.error(f"Not started: {exc}")
+        return None
+    from lab.data.download import DownloadSpec
+
+    name = {"FUT": f"{spec.symbol}_{spec.expiry}", "CONTFUT": f"{spec.symbol}_CONT"}.get(
+        spec.sec_type, spec.symbol)
+    return {"spec": DownloadSpec("ib", spec.symbol, timeframe, start, end, store_as=name,
+                                 asset_class=ASSET_CLASS[spec.sec_type],
+                                 options={"contract": spec.to_dict(), "use_rth": rth,
+                                          "host": host, "port": port,
+                                          "client_id": client}).to_dict()}

@@ -89,3 +89,24 @@ def test_databento_form_shows_the_cost_before_downloading(fresh_root, databento_
     assert job.status == "done", job.error
     assert job.payload["max_cost"] == pytest.approx(1.25)
     assert Catalog(fresh_root).info("ES.c.0", "1m")["rows"] == 4
+
+
+def test_ib_form_downloads_through_the_stand_in_gateway(fresh_root, monkeypatch):
+    from tests.venues.ib_gateway import StandInGateway
+    from tests.venues.ib_gateway.market import bars_of
+
+    with StandInGateway() as gw:
+        monkeypatch.setenv("LAB_IB_PORT", str(gw.port))
+        at = _page()
+        at.text_input(key="dl_ib_sym").set_value("SPY")
+        at.date_input(key="dl_ib_start").set_value(dt.date(2017, 1, 1))   # up to now
+        [b for b in at.button if b.label == "Download"][-1].click()      # ccxt, Yahoo, IB
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        job = _only_job(fresh_root)
+        assert job.status == "done", job.error
+        windows = len(gw.requests("historical"))
+    bars = Catalog(fresh_root).load("SPY", "1d")        # the stand-in's SPY: S&P 500 / 10
+    real = bars_of("SPY").loc["2017-01-01":]
+    assert windows >= 9 and len(bars) == len(real)
+    assert (bars["close"].to_numpy() == real["close"].to_numpy()).all()
