@@ -17,7 +17,9 @@ root = str(data_root().resolve())
 st.caption("Optuna searches a strategy's parameters in a background job that survives "
            f"closing this tab; studies are stored in {redact(default_storage(root))} unless "
            "you give another storage (PostgreSQL for workers on many machines), and a study "
-           "started again under the same name continues.")
+           "started again under the same name continues. A password in a storage URL is "
+           "kept in <data>/secrets/urls.json (0600) or read from $LAB_OPTUNA_STORAGE, never "
+           "in the job, its log, MLflow or on this page.")
 
 jobs_panel("op")
 

@@ -3,12 +3,11 @@
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 import streamlit as st
 
 from lab.api import data_root
-from lab.ui.cache import datasets
+from lab.ui.cache import datasets, tracking_status
 from lab.ui.ib_status import gateway_panel
 
 PACKAGES = ["streamlit", "pandas", "numpy", "numba", "duckdb", "pyarrow", "plotly",
@@ -40,10 +39,6 @@ with c2:
              f"{int(ds['rows'].sum()) if len(ds) else 0:,} bars")
     st.subheader("Runs")
     st.write(f"Generated data lives under `{root}` (git-ignored).")
-    mlflow_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    st.write("Run tracking (MLflow): "
-             + (f"remote server `{mlflow_uri}`" if mlflow_uri else
-                "not recorded yet; tracking arrives with the MLflow issue "
-                f"(local store will be `{Path(root) / 'mlflow'}`)."))
+    st.write(f"Run tracking (MLflow): {tracking_status()}")
 
 gateway_panel()

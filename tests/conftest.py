@@ -122,3 +122,20 @@ def postgres():
         yield server
     finally:
         server.stop()
+
+
+#: The planted password of ``mlflow_auth`` (scanned for by the secrets tests).
+MLFLOW_PASSWORD = "Pl4nted-mlflow-S3cret"
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth():
+    """A real ``mlflow server`` on 127.0.0.1 behind HTTP basic auth (user ``alice``,
+    password ``MLFLOW_PASSWORD``; ``tests.mlflow_server``), one per worker."""
+    from tests.mlflow_server import AuthMlflowServer
+
+    server = AuthMlflowServer("alice", MLFLOW_PASSWORD).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -40,8 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--end", help="last bar, inclusive (UTC)")
     p.add_argument("--strategy", required=True, help="see `strategies`")
     p.add_argument("--study-name", required=True, help="name in the storage; reused = resume")
-    p.add_argument("--storage", help="sqlite:///file.db, postgresql://..., or a journal "
-                                     "file path ending in .log")
+    p.add_argument("--storage", help="sqlite:///file.db, postgresql://..., a journal file "
+                                     "path ending in .log, or $LAB_OPTUNA_STORAGE (quoted) "
+                                     "to read the URL from that variable; a password is "
+                                     "never printed or recorded")
     p.add_argument("--n-trials", type=int, default=100, help="trials in this run (default 100)")
     p.add_argument("--timeout", type=float, help="seconds after which no trial starts")
     p.add_argument("--objective", default="sharpe",
@@ -102,6 +104,10 @@ def main(args: argparse.Namespace) -> int:
                                    "leverage": lev if lev is not None else 1.0})
         config = execution_config(ns, ac)
         storage = args.storage
+        if storage:
+            from lab.core.credentials import resolve
+
+            storage = resolve(storage, getattr(args, "store", None))
         if storage is None and getattr(args, "store", None):
             from lab.research.optimize import default_storage
 

@@ -36,7 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lab.core import credentials
 from lab.core.errors import LabError
+from lab.core.private import private_file
+from lab.core.urls import redact_text
 from lab.jobs import store
 from lab.jobs.store import ACTIVE, FINAL, STATUSES, Job
 
@@ -66,6 +69,18 @@ def _handler(kind: str):
     return importlib.import_module(KINDS[kind])
 
 
+def _keep_secrets(handler, payload: dict, root: Path) -> tuple[dict, dict]:
+    """The payload with its secret-bearing values (the handler's ``SECRET_KEYS``, e.g. a
+    storage URL with a password) resolved for the checks, and the forms to store
+    instead (``lab.core.credentials.keep``: redacted, password saved ``0600``)."""
+    kept = {}
+    for k in getattr(handler, "SECRET_KEYS", ()):
+        if payload.get(k):
+            kept[k] = credentials.keep(payload[k], root)
+            payload[k] = credentials.resolve(kept[k], root)
+    return payload, kept
+
+
 def _new_id() -> str:
     return f"job-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
 
@@ -78,6 +93,7 @@ def _spawn(job_id: str, root: Path) -> tuple[int, float | None, str]:
     env["LAB_DATA_DIR"] = str(root)
     env["PYTHONPATH"] = os.pathsep.join([str(_REPO)] + [p for p in env.get(
         "PYTHONPATH", "").split(os.pathsep) if p])
+    private_file(log_path)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "lab.jobs.runner", job_id,
                                  "--root", str(root)],
@@ -137,7 +153,11 @@ def submit(kind: str, payload: dict[str, Any], root: str | Path | None = None, *
     """
     root = store.data_root(root)
     handler = _handler(kind)
-    payload, title, total, result = handler.prepare(dict(payload))
+    payload, kept = _keep_secrets(handler, dict(payload), root)
+    payload, title, total, result = handler.prepare(payload)
+    payload.update(kept)
+    result.update({k: v for k, v in kept.items() if k in result})
+    title = redact_text(title)
     job_id = _new_id()
     now = time.time()
     store.insert(root, {"id": job_id, "kind": kind, "title": title, "status": "queued",

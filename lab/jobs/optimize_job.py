@@ -15,8 +15,12 @@ Payload::
 Progress counts this run's trials (with ``workers > 1``, those every worker finished,
 read from the storage every ``lab.research.optimize.POLL_S`` seconds); cancel is checked
 after each trial, and each worker stops after its current one (the trials that finished
-stay in the study). A ``storage`` that cannot be opened is refused before the job starts. Resuming the job runs ``n_trials`` more trials of the same
-study. The result is ``{"study_name", "storage", "trials", "complete", "tracked_run"}``.
+stay in the study). A ``storage`` that cannot be opened is refused before the job starts.
+A storage URL with a password never reaches the job row: ``lab.jobs.submit`` stores its
+redacted form (the password saved ``0600`` under ``<data>/secrets``) or a ``$NAME``
+reference, and the runner resolves it in memory (``SECRET_KEYS``). Resuming the job runs
+``n_trials`` more trials of the same study. The result is ``{"study_name", "storage",
+"trials", "complete", "tracked_run"}`` (``storage`` as the payload keeps it, or redacted).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from __future__ import annotations
 from typing import Any
 
 REQUIRED = ("symbol", "timeframe", "strategy", "study_name")
+#: Payload values that may carry a password: stored in the job row as
+#: ``lab.core.credentials.keep`` leaves them, resolved only in the runner's memory.
+SECRET_KEYS = ("storage",)
 OPTIONS = ("start", "end", "config", "storage", "n_trials", "timeout", "objectives",
            "sampler", "seed", "search_sl", "search_tp", "search_leverage", "param_space",
            "min_trades", "pruning", "workers", "track")

@@ -18,6 +18,8 @@ import time
 import traceback
 from pathlib import Path
 
+from lab.core import credentials
+from lab.core.urls import redact, redact_text
 from lab.jobs import store
 from lab.jobs.store import Job
 
@@ -76,7 +78,8 @@ class JobContext:
 
     def log(self, message: str) -> None:
         """One line to the runner's output (the job's log file)."""
-        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {self.job_id}: {message}", flush=True)
+        print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {self.job_id}: {redact_text(message)}",
+              flush=True)
 
 
 def _claim(job_id: str, root: Path) -> Job | None:
@@ -122,14 +125,21 @@ def run_job(job_id: str, root: str | Path | None = None,
         return None
     ctx = ctx or JobContext(job_id, root)
     ctx.log(f"running {job.kind} {job.title!r} (attempt {job.attempts})")
+    handler = _handler(job.kind)
+    secret_keys = tuple(getattr(handler, "SECRET_KEYS", ()))
     try:
-        result = _handler(job.kind).run(job.payload, ctx)
+        payload = dict(job.payload)
+        for k in secret_keys:            # the password only in this process's memory
+            if payload.get(k):
+                payload[k] = credentials.resolve(payload[k], root)
+        result = handler.run(payload, ctx)
     except JobCancelled as exc:
         ctx.log(f"cancelled: {exc}")
         _finish(job_id, root, status="cancelled", cancel_requested=0)
     except BaseException as exc:     # noqa: BLE001 - every failure is recorded
-        traceback.print_exc()
-        _finish(job_id, root, status="failed", error=f"{type(exc).__name__}: {exc}".strip())
+        print(redact_text(traceback.format_exc()), file=sys.stderr, flush=True)
+        _finish(job_id, root, status="failed",
+                error=redact_text(f"{type(exc).__name__}: {exc}".strip()))
         if not isinstance(exc, Exception):
             raise
     else:
@@ -138,8 +148,11 @@ def run_job(job_id: str, root: str | Path | None = None,
             total = store.fetch(con, job_id).total
         finally:
             con.close()
-        _finish(job_id, root, status="done", result={**job.result, **(result or {})},
-                done=total)
+        result = dict(result or {})
+        for k in secret_keys:            # stored as the payload keeps it, or redacted
+            if result.get(k):
+                result[k] = job.payload.get(k) or redact(result[k])
+        _finish(job_id, root, status="done", result={**job.result, **result}, done=total)
         ctx.log("done")
     con = store.connect(root)
     try:

@@ -1,5 +1,6 @@
 """The job table: one SQLite file, ``<data>/jobs/jobs.sqlite``, shared by the pages that
-submit and watch jobs and the runner processes that execute them.
+submit and watch jobs and the runner processes that execute them. The folder is ``0700``
+and the database (with its WAL files) ``0600``: readable by the user alone.
 
 WAL mode (readers never block the writer), a 30 s busy timeout, and one short
 transaction per call; status changes are ``BEGIN IMMEDIATE`` read-check-write, so a
@@ -19,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+from lab.core.private import private_dir, sqlite_private
 
 #: Job statuses. Active: queued, running, cancelling. Final: cancelled, failed, done.
 STATUSES = ("queued", "running", "cancelling", "cancelled", "failed", "done")
@@ -149,7 +152,9 @@ class Job:
 def connect(root: str | Path | None = None) -> sqlite3.Connection:
     """A connection to the job table (created on first use), autocommit mode."""
     path = db_path(root)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        private_dir(path.parent)
+    sqlite_private(path)                 # payloads and logs are the user's business alone
     con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA busy_timeout = 30000")

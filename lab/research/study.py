@@ -19,6 +19,7 @@ import pandas as pd
 
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, LabError
+from lab.core.private import private_dir, private_file, sqlite_private
 from lab.core.urls import redact
 from lab.core.types import periods_per_year
 
@@ -35,9 +36,8 @@ def default_storage(root: str | Path | None = None) -> str:
     if os.environ.get("LAB_OPTUNA_STORAGE"):
         return os.environ["LAB_OPTUNA_STORAGE"]
     base = Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
-    folder = base / "optuna"
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder.resolve() / 'optuna.db'}"
+    folder = private_dir(base / "optuna")
+    return f"sqlite:///{sqlite_private(folder.resolve() / 'optuna.db')}"
 
 
 def open_storage(storage: str | None):
@@ -60,11 +60,17 @@ def open_storage(storage: str | None):
         from optuna.storages.journal import JournalFileBackend, JournalStorage
 
         path = url[len("journal:"):] if url.startswith("journal:") else url
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)                   # trials hold the user's research: owner only
         return JournalStorage(JournalFileBackend(path))
     if "://" not in url:
         raise ConfigError(f"storage {url!r}: give a database URL (sqlite:///path.db, "
                           "postgresql://...) or a journal file path ending in .log")
+    if url.startswith("sqlite:///") and url[len("sqlite:///"):] not in ("", ":memory:"):
+        try:                                 # created owner-only before SQLite opens it
+            sqlite_private(url[len("sqlite:///"):].split("?", 1)[0])
+        except OSError as exc:
+            raise ConfigError(f"storage {redact(url)}: cannot create the database file "
+                              f"({exc})") from None
     kwargs = ({"connect_args": {"timeout": 60}} if url.startswith("sqlite")
               else {"pool_pre_ping": True})
     for attempt in range(5):

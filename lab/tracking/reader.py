@@ -26,7 +26,7 @@ LOCAL_UI = "http://127.0.0.1:5000"
 
 
 def _client(tracking_uri: str | None):
-    uri = tracking_uri or store.tracking_uri()
+    uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
     return store.client(uri), uri
 
 
@@ -53,7 +53,7 @@ def list_experiments(tracking_uri: str | None = None) -> list[str]:
     TrackingError
         The store is unreachable.
     """
-    c, _ = _client(tracking_uri)
+    c, _ = _client(tracking_uri)         # _: the URI, without credentials
     try:
         names, token = [], None
         while True:
@@ -63,7 +63,7 @@ def list_experiments(tracking_uri: str | None = None) -> list[str]:
             if not token:
                 return sorted(n for n in names if n != "Default")
     except Exception as exc:        # noqa: BLE001
-        raise TrackingError(f"cannot list experiments of {tracking_uri}: {exc}") from None
+        raise TrackingError(f"cannot list experiments of {_}: {exc}") from None
 
 
 def list_runs(experiment: str | None = None, strategy: str | None = None,
@@ -291,6 +291,6 @@ def compare_metrics(run_ids: list[str], *, tracking_uri: str | None = None,
 def run_url(run: dict[str, Any], tracking_uri: str | None = None) -> str:
     """Address of the run in the MLflow UI: the remote server's, else the local UI
     that ``make mlflow`` starts on 127.0.0.1:5000."""
-    uri = tracking_uri or store.tracking_uri()
+    uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
     base = uri.rstrip("/") if store.is_remote(uri) else LOCAL_UI
     return f"{base}/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"

@@ -4,7 +4,9 @@ Local by default: an SQLite tracking store ``<data>/mlflow/mlflow.db`` and an ar
 folder ``<data>/mlflow/artifacts``, where ``<data>`` is ``$LAB_DATA_DIR`` or ``./data``
 (the same folder as ``lab.api.data_root()``; ``lab.tracking`` sits below ``lab.api``
 and cannot import it). ``$MLFLOW_TRACKING_URI`` points at another store, usually a
-remote MLflow server (``http://host:5000``).
+remote MLflow server (``http://host:5000``); a server behind HTTP basic auth takes
+``http://user:password@host:5000``, whose credentials are handed to MLflow as
+``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` and never shown.
 
 Every function takes the tracking URI explicitly and talks to MLflow through
 ``mlflow.MlflowClient(tracking_uri=...)``, never through ``mlflow.set_tracking_uri``,
@@ -13,6 +15,7 @@ so two stores used in one process (tests, a remote and a local one) never mix.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import socket
@@ -23,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.core.errors import LabError
+from lab.core.urls import redact_text, split_credentials
+from lab.core.private import private_dir, sqlite_private
 
 #: Tags written at the start of every run to find runs whose process died.
 TAG_PID = "lab.pid"
@@ -36,7 +41,35 @@ _LOCK = threading.Lock()
 
 
 class TrackingError(LabError):
-    """The tracking store cannot be reached or read (the message names the store)."""
+    """The tracking store cannot be reached or read (the message names the store, never
+    a password: any ``scheme://user:password@`` in it is redacted)."""
+
+    def __init__(self, message: str = "", *args: Any) -> None:
+        super().__init__(redact_text(message), *args)
+
+
+def describe(uri: str | None = None) -> str:
+    """One line on the store in effect, for the System page: where it is and whether it
+    answers (the URI without credentials).
+
+    Returns
+    -------
+    str
+        e.g. ``"local store /data/mlflow/mlflow.db, 4 experiments"`` or ``"remote
+        server http://host:5000, reachable, as user alice"``.
+    """
+    uri = adopt_credentials(uri or tracking_uri())
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    where = (f"remote server {uri}" if is_remote(uri) else
+             f"local store {_sqlite_path(uri) or uri}")
+    try:
+        c = client(uri)
+        n = len([e for e in c.search_experiments(max_results=1000) if e.name != "Default"])
+    except Exception as exc:         # noqa: BLE001 - said on the page, not raised
+        return f"{where}, not usable: {redact_text(exc)}"
+    as_user = f", as user {user}" if is_remote(uri) and user else ""
+    return (f"{where}, working{as_user}: {n} experiment(s)" if n else
+            f"{where}, working{as_user}: nothing recorded yet")
 
 
 def data_root() -> Path:
@@ -60,12 +93,43 @@ def tracking_uri(root: str | Path | None = None) -> str:
     Returns
     -------
     str
-        ``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<root>/mlflow/mlflow.db``.
+        ``$MLFLOW_TRACKING_URI`` when set, else ``sqlite:///<root>/mlflow/mlflow.db``;
+        never with credentials: ``http://user:password@host:5000`` comes back as
+        ``http://host:5000``, its user and password moved to MLflow's own
+        ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` (in this process's
+        environment, where MLflow's HTTP client reads them; see ``adopt_credentials``).
     """
     env = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
     if env:
-        return env
+        return adopt_credentials(env)
     return f"sqlite:///{local_store_dir(root) / 'mlflow.db'}"
+
+
+def adopt_credentials(uri: str) -> str:
+    """``uri`` without ``user:password@``; the credentials go to
+    ``$MLFLOW_TRACKING_USERNAME`` / ``$MLFLOW_TRACKING_PASSWORD`` (HTTP basic auth, as
+    MLflow documents for a server behind authentication) unless those are set already.
+
+    The URI returned is the one to show, log and pass to MLflow: the password is kept
+    only in this process's memory (and its children's environment).
+    """
+    if not is_remote(uri):
+        return uri
+    clean, user, password = split_credentials(uri)
+    if user:
+        os.environ.setdefault("MLFLOW_TRACKING_USERNAME", user)
+    if password:
+        os.environ.setdefault("MLFLOW_TRACKING_PASSWORD", password)
+    return clean
+
+
+def _basic_auth() -> dict[str, str]:
+    user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if not user and not password:
+        return {}
+    token = base64.b64encode(f"{user or ''}:{password or ''}".encode()).decode("ascii")
+    return {"Authorization": f"Basic {token}"}
 
 
 def artifact_location(uri: str, experiment: str) -> str | None:
@@ -100,12 +164,20 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
         With the URI and the reason (connection refused, timeout, permission...).
     """
     if is_remote(uri):
+        uri = adopt_credentials(uri)
+        req = urllib.request.Request(uri.rstrip("/") + "/health", headers=_basic_auth())
         try:
-            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout).close()
-        except urllib.error.HTTPError:
+            urllib.request.urlopen(req, timeout=timeout).close()
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                raise TrackingError(
+                    f"MLflow tracking server {uri} refused the credentials (HTTP "
+                    f"{exc.code}); give them as http://user:password@host:port in "
+                    "MLFLOW_TRACKING_URI or in MLFLOW_TRACKING_USERNAME / "
+                    "MLFLOW_TRACKING_PASSWORD") from None
             return                      # the server answered: it is there
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
+            reason = redact_text(getattr(exc, "reason", exc))
             raise TrackingError(
                 f"MLflow tracking server {uri} is unreachable ({reason}); start it, or "
                 "unset MLFLOW_TRACKING_URI to use the local store") from None
@@ -113,7 +185,9 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     path = _sqlite_path(uri)
     if path is not None:
         try:
-            (path.parent / "artifacts").mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent / "artifacts")
+            private_dir(path.parent)
+            sqlite_private(path)             # runs can hold account state: owner only
         except OSError as exc:
             raise TrackingError(f"cannot create the local MLflow store at {path.parent}: "
                                 f"{exc}; set LAB_DATA_DIR to a writable folder") from None
@@ -127,7 +201,7 @@ def client(uri: str | None = None):
     TrackingError
         When the store is unreachable (see ``probe``) or cannot be opened.
     """
-    uri = uri or tracking_uri()
+    uri = adopt_credentials(uri or tracking_uri())
     with _LOCK:
         if uri in _CLIENTS:
             return _CLIENTS[uri]
@@ -144,7 +218,8 @@ def client(uri: str | None = None):
             if not is_remote(uri):
                 c.search_experiments(max_results=1)   # creates the SQLite tables now
         except Exception as exc:    # noqa: BLE001 - any store failure becomes a TrackingError
-            raise TrackingError(f"cannot open the MLflow store {uri}: {exc}") from None
+            raise TrackingError(f"cannot open the MLflow store {uri}: "
+                                f"{redact_text(exc)}") from None
         if not is_remote(uri):          # a remote server may come and go: do not cache
             _CLIENTS[uri] = c
         return c

@@ -83,7 +83,7 @@ def track_study(study_result, *, tracking_uri: str | None = None,
     StudyTrackingOutcome
         ``recorded=False`` with ``error`` when the store cannot be written.
     """
-    uri = tracking_uri or store.tracking_uri()
+    uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
     exp_name = f"{project_name(project)}.studies"
     run_id = None
     try:

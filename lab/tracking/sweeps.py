@@ -143,7 +143,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
         ``recorded=False`` with ``error`` when the store is unreachable or the parent
         failed (a parent created before the failure is marked FAILED).
     """
-    uri = tracking_uri or store.tracking_uri()
+    uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
     exp_name = f"{project_name(project)}.sweeps"
     run_id = None
     try:

@@ -213,7 +213,7 @@ def track_walk_forward(wf_result, *, wf_id: str | None = None,
         ``recorded=False`` with ``error`` when the store is unreachable or the parent
         failed (a parent created before the failure is marked FAILED).
     """
-    uri = tracking_uri or store.tracking_uri()
+    uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
     exp_name = f"{project_name(project)}.walkforward"
     run_id = None
     try:

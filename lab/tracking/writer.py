@@ -35,6 +35,7 @@ from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
+from lab.core.urls import redact_text
 from lab.engines.result import BacktestResult
 from lab.tracking import store
 
@@ -71,6 +72,13 @@ class TrackingOutcome:
     experiment: str | None = None
     uri: str | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        # a password never reaches the screen through an outcome (URI or error text)
+        for name in ("uri", "error"):
+            value = getattr(self, name)
+            if value:
+                object.__setattr__(self, name, redact_text(value))
 
 
 def project_name(project: str | None = None) -> str:
@@ -288,7 +296,7 @@ def track_backtest(result: BacktestResult, *, asset_class: str, family: str,
         failed; a run created before the failure is marked FAILED. Before writing,
         RUNNING runs left by dead processes of this host are marked FAILED.
     """
-    uri = tracking_uri or store.tracking_uri()
+    uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
     exp_name = None
     run_id = None
     try:

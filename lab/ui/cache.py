@@ -65,3 +65,11 @@ def display_candles(symbol: str, timeframe: str, start, end, version: str):
     from lab.ui.charts import display_bars
 
     return display_bars(load_bars(symbol, timeframe, start, end, version))
+
+
+def tracking_status() -> str:
+    """Where runs are recorded and whether that store works (``lab.tracking.store
+    .describe``: the URI without credentials)."""
+    from lab.tracking.store import describe
+
+    return describe()

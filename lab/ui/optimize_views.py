@@ -19,7 +19,8 @@ import streamlit as st
 from lab import jobs
 from lab.core import registry
 from lab.core.errors import ConfigError, LabError
-from lab.core.urls import redact
+from lab.core import credentials
+from lab.core.urls import has_password, redact
 from lab.research.optimize import (DIRECTIONS, default_storage, list_studies,
                                    load_study_result, study_dsr, trial_config)
 from lab.ui.jobs_panel import JobWording, duration
@@ -48,6 +49,33 @@ def parse_range(text: str, what: str, percent: bool = True) -> tuple[float, floa
         raise ConfigError(f"{what}: low must be >= 0 and <= high")
     k = 100.0 if percent else 1.0
     return lo / k, hi / k
+
+
+#: What happens to a password typed in a storage field (shown on the page).
+STORAGE_SECRET_NOTE = (
+    "A password in the URL is never stored with the job, logged, sent to MLflow or "
+    "shown again: from Start on the field shows postgresql://user:***@host/db and the "
+    "URL itself is kept in <data>/secrets/urls.json, readable by you alone (0600), for "
+    "the job's runner to read. To keep it off the disk, type $LAB_OPTUNA_STORAGE and "
+    "export that variable before starting the app: the runner reads it from its "
+    "environment.")
+
+
+def _apply_pending(widget: str) -> None:
+    """Put the redacted storage saved by the last run into the field before it is
+    drawn (a widget's value cannot change after it is drawn in the same run)."""
+    pending = st.session_state.pop(f"{widget}__kept", None)
+    if pending is not None:
+        st.session_state[widget] = pending
+
+
+def _kept(widget: str, typed: str) -> str:
+    """``credentials.keep`` of a typed storage; the field shows the kept form from the
+    next run on."""
+    kept = credentials.keep(typed.strip())
+    if kept != typed:
+        st.session_state[f"{widget}__kept"] = kept
+    return kept
 
 
 def optimize_form(key: str = "op") -> dict | None:
@@ -89,6 +117,7 @@ def optimize_form(key: str = "op") -> dict | None:
                           **_init(f"{key}_pruning", value=True),
                           help="Median pruning on the first third / two thirds of the bars "
                                "(one objective)")
+    _apply_pending(f"{key}_storage")
     w1, w2 = st.columns([1, 4])
     workers = w1.number_input("Worker processes", 1, 64, key=f"{key}_workers",
                               **_init(f"{key}_workers", value=1),
@@ -100,7 +129,8 @@ def optimize_form(key: str = "op") -> dict | None:
                             placeholder=redact(default_storage()),
                             help="sqlite:///path.db, a journal file (path.jsonl) or "
                                  "postgresql://user:password@host/db for workers on "
-                                 "many machines; $LAB_OPTUNA_STORAGE sets the default")
+                                 "many machines; $LAB_OPTUNA_STORAGE sets the default. "
+                                 + STORAGE_SECRET_NOTE)
     errors, config = [], None
     with st.expander("Base execution settings: cash, direction, costs, sizing"):
         try:
@@ -132,7 +162,7 @@ def optimize_form(key: str = "op") -> dict | None:
                "min_trades": int(min_trades), "pruning": bool(pruning),
                "workers": int(workers)}
     if storage.strip():
-        payload["storage"] = storage.strip()
+        payload["storage"] = _kept(f"{key}_storage", storage)
     if timeout:
         payload["timeout"] = float(timeout)
     if seed >= 0:
@@ -206,11 +236,15 @@ def study_view(root: str, key: str = "op") -> None:
     finished = st.session_state.pop(f"{key}_view_result", None) or {}
     if finished.get("storage"):
         st.session_state[f"{key}_results_storage"] = (
-            "" if finished["storage"] == default else finished["storage"])
+            "" if finished["storage"] in (default, redact(default)) else finished["storage"])
+    _apply_pending(f"{key}_results_storage")
     typed = st.text_input("Storage (blank = default)", key=f"{key}_results_storage",
-                          placeholder=redact(default)).strip()
-    storage = typed or default
+                          placeholder=redact(default), help=STORAGE_SECRET_NOTE).strip()
+    if has_password(typed):
+        _kept(f"{key}_results_storage", typed)
+        st.rerun()
     try:
+        storage = credentials.resolve(typed or default, root)
         studies = list_studies(storage)
     except LabError as exc:
         st.error(f"Cannot read the studies of that storage: {exc}")

@@ -96,7 +96,10 @@ def test_open_in_backtest_and_pbo(finished_study):
 
 @pytest.mark.xdist_group("postgres")
 def test_two_workers_on_a_postgres_storage_from_the_page(lab_env, postgres):
-    url = postgres.create_database("page_study")
+    """With a password in the storage URL: after Start the page, the job row and the
+    results show it redacted (the runner reads it from the 0600 secrets file)."""
+    url = postgres.create_database("page_study").replace("postgres@", "postgres:pgS3cret@")
+    shown = url.replace("pgS3cret", "***")
     name = f"pg-{uuid.uuid4().hex[:6]}"
     at = open_page()
     at.selectbox(key="op_symbol").set_value("AAPL").run()
@@ -110,10 +113,14 @@ def test_two_workers_on_a_postgres_storage_from_the_page(lab_env, postgres):
     assert not at.exception, [e.message for e in at.exception]
     job = jobs.wait(at.session_state["op_watch"], timeout=180)
     assert job.status == "done", job.error
-    assert job.payload["workers"] == 2 and job.payload["storage"] == url
+    assert job.payload["workers"] == 2 and job.payload["storage"] == shown
+    assert "pgS3cret" not in repr(job)
     at.run()                  # the jobs panel sees the end and selects study and storage
     assert not at.exception, [e.message for e in at.exception]
-    assert at.text_input(key="op_results_storage").value == url
+    assert at.text_input(key="op_storage").value == shown
+    assert at.text_input(key="op_results_storage").value == shown
+    assert not any("pgS3cret" in str(e.value) for e in [*at.text_input, *at.markdown,
+                                                         *at.caption, *at.error, *at.info])
     assert at.selectbox(key="op_pick").value == name
     assert {m.label: m.value for m in at.metric}["Trials"] == "10"
     res = load_study_result(name, url)

@@ -143,6 +143,19 @@ def test_system_page_shows_package_versions_and_the_store(lab_env):
     assert any("datasets" in m.value for m in at.markdown)
 
 
+def test_system_page_says_the_local_mlflow_store_works(lab_env, monkeypatch):
+    """Regression: it said "not recorded yet; tracking arrives with the MLflow issue"
+    while runs were being recorded."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    from lab.tracking import store
+
+    store.client(store.tracking_uri(lab_env))
+    at = open_page("app_pages/system.py")
+    line = next(m.value for m in at.markdown if m.value.startswith("Run tracking"))
+    assert f"local store {lab_env.resolve() / 'mlflow' / 'mlflow.db'}, working" in line
+    assert "not recorded yet" not in line
+
+
 def test_live_page_without_bots_offers_the_start_form(tmp_path, sample_root, monkeypatch):
     (tmp_path / "store").symlink_to(sample_root / "store", target_is_directory=True)
     monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
