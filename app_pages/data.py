@@ -34,13 +34,16 @@ download_section("dl")
 st.subheader("Upload")
 st.caption("CSV or Parquet with a timestamp column and open, high, low, close (volume "
            "optional), or a Databento DBN file (.dbn, .dbn.zst) of OHLCV records. The file "
-           "is validated before anything is stored.")
+           "is validated before anything is stored: a file with bars dated after now, or "
+           "whose bar spacing contradicts the timeframe chosen, is refused whole.")
 with st.form("upload", clear_on_submit=False):
     up = st.file_uploader("File", type=["csv", "parquet", "dbn", "zst"], key="data_upload")
     c1, c2, c3 = st.columns(3)
     symbol = c1.text_input("Store as symbol", key="data_up_symbol", placeholder="e.g. SPY")
     timeframe = c2.selectbox("Timeframe", ["infer", "1m", "5m", "15m", "30m", "1h", "4h", "1d",
-                                           "1w"], key="data_up_tf")
+                                           "1w"], key="data_up_tf",
+                             help="infer: from the bars' own spacing. A timeframe the "
+                                  "spacing contradicts is refused")
     asset_class = c3.selectbox("Asset class", ["auto", "equity", "index", "fx", "crypto",
                                                "future"], key="data_up_ac",
                                help="auto: future for a DBN file of a futures exchange, "
@@ -56,7 +59,7 @@ if submitted:
                                    timeframe=None if timeframe == "infer" else timeframe,
                                    asset_class=None if asset_class == "auto" else asset_class)
         except DataValidationError as exc:
-            st.error(f"Refused, nothing was stored: {exc}")
+            st.error(str(exc))          # says "was refused and nothing was stored" once
             st.dataframe(pd.DataFrame(exc.problems), hide_index=True, width="stretch")
         except LabError as exc:
             st.error(f"Refused, nothing was stored: {exc}")

@@ -10,6 +10,7 @@ from lab.metrics import (METRIC_LABELS, format_metric, monthly_returns, returns_
 from lab.tracking import (MAIN_METRICS, TrackingError, compare_metrics, get_run,
                           list_experiments, list_runs, load_equity, load_text, load_trades,
                           run_url, tracking_uri)
+from lab.ui.run_details import default_run_index, no_curve_text, run_heading
 from lab.ui.analytics_charts import (equity_overlay_figure, monthly_heatmap_figure,
                                      rolling_sharpe_figure, trade_pnl_histogram,
                                      underwater_figure)
@@ -95,17 +96,15 @@ if chosen:
         st.error(str(exc))
 
 st.subheader("Run details")
-run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_detail")
+run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="runs_detail",
+                      index=default_run_index(runs))
 try:
     run = get_run(run_id, tracking_uri=uri)
 except TrackingError as exc:
     st.error(str(exc))
     st.stop()
 
-st.markdown(f"**{run['strategy']}** on **{run['symbol']} {run['timeframe']}** · "
-            f"{run['start']} → {run['end']} · status {run['status']} · engine "
-            f"{run['engine']} · data fingerprint `{run['fingerprint']}` · commit "
-            f"`{(run['git_commit'] or '')[:10]}`")
+st.markdown(run_heading(run))
 b1, b2, b3 = st.columns(3)
 if b1.button("Reopen in Backtest", type="primary", key="runs_reopen",
              help="Open the Backtest page with this run's exact configuration"):
@@ -135,6 +134,13 @@ with tab_files:
     st.dataframe(pd.DataFrame({"artifact": run["artifacts"]}), hide_index=True,
                  width="stretch", key="runs_artifacts")
     st.caption(f"Stored at `{run['artifact_uri']}`")
+if no_curve_text(run):
+    with tab_perf:
+        m = run["metrics"]
+        for col, (k, v) in zip(st.columns(min(4, len(m)) or 1), list(m.items())[:4]):
+            col.metric(METRIC_LABELS.get(k, (k,))[0], format_metric(k, v))
+        st.info(no_curve_text(run))
+    st.stop()
 try:
     equity = cached_equity(uri, run_id)
     trades = cached_trades(uri, run_id)

@@ -16,7 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from lab.core.errors import LabError
+from lab.cli.dates import end_time, start_time
+from lab.core.errors import ConfigError, LabError
 
 
 def _add_execution_args(p: argparse.ArgumentParser) -> None:
@@ -61,8 +62,9 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m lab``."""
-    parser = argparse.ArgumentParser(prog="python -m lab",
-                                     description="Trading research workstation CLI")
+    from lab.cli.dates import OneLineParser
+
+    parser = OneLineParser(prog="python -m lab", description="Trading research workstation CLI")
     parser.add_argument("--store", help="data folder (default $LAB_DATA_DIR or ./data)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -71,8 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a stored symbol (see `datasets`) or a path to a CSV / Parquet file")
     bt.add_argument("--timeframe", help="bar size (e.g. 1h, 4h, 1d); coarser than stored "
                                         "resamples; default: the finest stored")
-    bt.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
-    bt.add_argument("--end", help="last bar, inclusive (a bare date includes that whole day)")
+    bt.add_argument("--start", type=start_time,
+                    help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    bt.add_argument("--end", type=end_time,
+                    help="last bar, inclusive (a bare date includes that whole day)")
     bt.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
                     help="for a file (stored symbols know theirs); default equity")
     bt.add_argument("--strategy", default="sma_cross", help="see `strategies`")
@@ -221,22 +225,26 @@ def _tracking_text(outcome) -> str:
 
 
 def _ts(value):
-    import pandas as pd
+    """``--start`` as a UTC Timestamp (already parsed by ``lab.cli.dates``)."""
+    from lab.cli.dates import parse_time
 
-    if value is None:
-        return None
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return _checked(parse_time, value, "--start")
 
 
 def _end_ts(value):
     """Inclusive end: a bare date (YYYY-MM-DD) means the whole of that day."""
-    import pandas as pd
+    from lab.cli.dates import parse_time
 
-    ts = _ts(value)
-    if ts is not None and len(str(value).strip()) == 10:
-        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(nanoseconds=1)
-    return ts
+    return _checked(parse_time, value, "--end", end=True)
+
+
+def _checked(parse, value, what, **kw):
+    import argparse as _argparse
+
+    try:
+        return parse(value, what, **kw)
+    except _argparse.ArgumentTypeError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 _FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".tsv", ".txt", ".gz")
@@ -407,5 +415,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(one_line(exc), file=sys.stderr)
         return 2
+
+
+def one_line(exc: BaseException) -> str:
+    """``error: <message>`` on one line (a refusal's rule lines joined with ``; ``)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    head, rest = (lines[0], lines[1:]) if lines else (type(exc).__name__, [])
+    return "error: " + head + (" " + "; ".join(r.lstrip("- ") for r in rest) if rest else "")

@@ -20,6 +20,7 @@ import json
 import math
 import sys
 
+from lab.cli.dates import end_time, start_time
 from lab.core.errors import ConfigError, LabError
 from lab.core.urls import redact
 
@@ -36,8 +37,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
                    help="for a file in --data (stored symbols know theirs); default equity")
     p.add_argument("--timeframe", help="bar size (default: the finest stored)")
-    p.add_argument("--start", help="first bar, inclusive (UTC)")
-    p.add_argument("--end", help="last bar, inclusive (UTC)")
+    p.add_argument("--start", type=start_time,
+                   help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--end", type=end_time,
+                   help="last bar, inclusive (a bare date includes that whole day)")
     p.add_argument("--strategy", required=True, help="see `strategies`")
     p.add_argument("--study-name", required=True, help="name in the storage; reused = resume")
     p.add_argument("--storage", help="sqlite:///file.db, postgresql://..., a journal file "
@@ -127,7 +130,9 @@ def main(args: argparse.Namespace) -> int:
                   f"{args.study_name} to continue", file=sys.stderr)
             return 130
     except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from lab.cli import one_line
+
+        print(one_line(exc), file=sys.stderr)
         return 2
     tracking = None if args.no_track else _track(res, getattr(args, "store", None))
     rc = _report(res, args, tracking)

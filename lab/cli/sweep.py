@@ -24,6 +24,7 @@ import sys
 import time
 from typing import Any
 
+from lab.cli.dates import OneLineParser, end_time, start_time
 from lab.core.errors import ConfigError, LabError
 
 
@@ -46,8 +47,10 @@ def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
                    help="for a file in --data (stored symbols know theirs); default equity")
     p.add_argument("--timeframe", help="bar size for every symbol (default: each one's "
                                        "finest stored)")
-    p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
-    p.add_argument("--end", help="last bar, inclusive (a bare date includes that whole day)")
+    p.add_argument("--start", type=start_time,
+                   help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--end", type=end_time,
+                   help="last bar, inclusive (a bare date includes that whole day)")
     p.add_argument("--strategies", help="comma separated (see `strategies`)")
     p.add_argument("--grid", action="append", default=[], metavar="[STRATEGY.]NAME=VALUES",
                    help="v1,v2,... or start:stop:step (stop inclusive); repeatable; default "
@@ -276,7 +279,9 @@ def main(args: argparse.Namespace) -> int:
                   f"{sweep_id or '<id printed in list_sweeps()>'}", file=sys.stderr)
             return 130
     except LabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from lab.cli import one_line
+
+        print(one_line(exc), file=sys.stderr)
         return 2
     tracking = None if args.no_track else _track(res, args, catalog, root)
     rc = _report(res, args, tracking)
@@ -381,7 +386,7 @@ def _report(res, args, tracking: dict | None = None) -> int:
 def _standalone_parser() -> argparse.ArgumentParser:
     from lab.cli import _add_execution_args
 
-    parser = argparse.ArgumentParser(prog="python -m lab.research.sweep_cli",
+    parser = OneLineParser(prog="python -m lab.research.sweep_cli",
                                      conflict_handler="resolve",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", help="data folder (default $LAB_DATA_DIR or ./data)")

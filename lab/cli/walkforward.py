@@ -27,6 +27,8 @@ import json
 import math
 import sys
 
+from lab.cli.dates import end_time, start_time
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``walkforward`` command to ``subparsers`` (of ``lab.cli.build_parser``)."""
@@ -41,8 +43,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--asset-class", choices=["equity", "index", "fx", "crypto", "future"],
                    help="for a file in --data (stored symbols know theirs); default equity")
     p.add_argument("--timeframe", help="bar size (default: the finest stored)")
-    p.add_argument("--start", help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
-    p.add_argument("--end", help="last bar, inclusive")
+    p.add_argument("--start", type=start_time,
+                   help="first bar, inclusive (YYYY-MM-DD or ISO time, UTC)")
+    p.add_argument("--end", type=end_time,
+                   help="last bar, inclusive (a bare date includes that whole day)")
     p.add_argument("--strategies", required=True, help="comma separated (see `strategies`)")
     p.add_argument("--grid", action="append", default=[], metavar="[STRATEGY.]NAME=VALUES",
                    help="v1,v2,... or start:stop:step; repeatable; default each "

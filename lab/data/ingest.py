@@ -1,23 +1,43 @@
 """Ingest: read and validate a file (or an upload), then store it in the catalog.
 
-Nothing is stored when any rule breaks; the error names the rules and rows.
+Nothing is stored when any rule breaks; the error names the rules and rows and says
+that nothing was stored (a file read for a backtest is refused without that sentence:
+it was never going to be stored). Bars dated after now are refused
+(``future_timestamp``), never cut off silently; a declared timeframe the bars' spacing
+contradicts is refused (``timeframe_mismatch``) naming the spacing found.
 """
 
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
 from lab.data.catalog import Catalog, check_symbol
 from lab.data.quality import QualityReport
 from lab.data.sources.csv import read_bars_file
+from lab.core.errors import DataValidationError
 from lab.data.sources.dbn import is_dbn_name
-from lab.data.validate import problem, refuse
+from lab.data.validate import problem, refusal_text, refuse
 
 #: Largest upload accepted by ``ingest_upload``, bytes (matches .streamlit/config.toml
 #: ``server.maxUploadSize = 200``, which is in MB).
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+
+@contextmanager
+def _nothing_stored():
+    """A refusal raised inside says that nothing was stored (only ingest stores)."""
+    try:
+        yield
+    except DataValidationError as exc:
+        name = getattr(exc, "name", None)
+        if name is None:
+            raise
+        err = DataValidationError(refusal_text(name, exc.problems, stored=True), exc.problems)
+        err.name = name
+        raise err from None
 
 
 def _store(catalog: Catalog, bars, report: QualityReport, name: str, symbol: str,
@@ -87,9 +107,10 @@ def ingest_file(catalog: Catalog, path: str | Path, symbol: str, timeframe: str 
     """
     symbol = check_symbol(symbol)
     name = Path(path).name
-    bars, report, asset_class = _read(Path(path), name, timeframe, asset_class)
-    return _store(catalog, bars, report, name, symbol, asset_class,
-                  source or f"file:{name}", description)
+    with _nothing_stored():
+        bars, report, asset_class = _read(Path(path), name, timeframe, asset_class)
+        return _store(catalog, bars, report, name, symbol, asset_class,
+                      source or f"file:{name}", description)
 
 
 def ingest_upload(catalog: Catalog, data: bytes | IO[bytes], filename: str, symbol: str,
@@ -130,9 +151,12 @@ def ingest_upload(catalog: Catalog, data: bytes | IO[bytes], filename: str, symb
     if not isinstance(data, (bytes, bytearray, memoryview)):
         data = data.read(max_bytes + 1)
     size = len(data)
-    if size > max_bytes:
-        refuse(name, [problem("file_too_large", f"the upload is over {max_bytes / 2**20:.0f} MB "
-                              f"(read {size / 2**20:.1f} MB before stopping)")])
-    bars, report, asset_class = _read(io.BytesIO(bytes(data)), name, timeframe, asset_class)
-    return _store(catalog, bars, report, name, symbol, asset_class,
-                  source or f"upload:{name}", description)
+    with _nothing_stored():
+        if size > max_bytes:
+            refuse(name, [problem("file_too_large", f"the upload is over "
+                                  f"{max_bytes / 2**20:.0f} MB (read {size / 2**20:.1f} MB "
+                                  "before stopping)")])
+        bars, report, asset_class = _read(io.BytesIO(bytes(data)), name, timeframe,
+                                          asset_class)
+        return _store(catalog, bars, report, name, symbol, asset_class,
+                      source or f"upload:{name}", description)

@@ -167,6 +167,50 @@ def infer_timeframe(ts_ns: np.ndarray) -> str | None:
     return name if abs(np.log(seconds / spacing)) <= np.log(1.5) else None
 
 
+def median_spacing_s(ts_ns: np.ndarray) -> float | None:
+    """Median time between consecutive bars, seconds; None for fewer than two bars."""
+    if len(ts_ns) < 2:
+        return None
+    return float(np.median(np.diff(ts_ns))) / NS
+
+
+def describe_seconds(seconds: float) -> str:
+    """``60`` -> ``"1 minute"``, ``86400`` -> ``"1 day"``, ``5400`` -> ``"1.5 hours"``."""
+    for unit, size in (("week", 604_800), ("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds / size
+            text = f"{n:.0f}" if abs(n - round(n)) < 1e-9 else f"{n:.3g}"
+            return f"{text} {unit}{'' if text == '1' else 's'}"
+    return f"{seconds:.3g} seconds"
+
+
+def timeframe_mismatch(ts_ns: np.ndarray, timeframe: str) -> str | None:
+    """Why ``timeframe`` contradicts the bars' own spacing, or None when it fits.
+
+    The declared bar size fits when the median spacing is within 1.5x of it (the
+    tolerance ``infer_timeframe`` uses): daily equity bars (weekends, holidays) and
+    hourly bars with overnight gaps fit; 1-minute bars declared ``1d`` do not.
+
+    Parameters
+    ----------
+    ts_ns : ndarray of int64, shape (n,)
+        Sorted bar open times, nanoseconds since the epoch.
+    timeframe : str
+        Declared bar size, a key of ``TIMEFRAME_SECONDS``.
+    """
+    spacing = median_spacing_s(ts_ns)
+    if spacing is None or spacing <= 0:
+        return None
+    declared = TIMEFRAME_SECONDS[timeframe]
+    if abs(np.log(declared / spacing)) <= np.log(1.5):
+        return None
+    inferred = infer_timeframe(ts_ns)
+    found = f"{describe_seconds(spacing)} ({inferred} bars)" if inferred else \
+        f"{describe_seconds(spacing)}, which matches no supported timeframe"
+    return (f"timeframe {timeframe} was given but the bars are {found} apart (median "
+            f"spacing of {len(ts_ns):,} bars)")
+
+
 def _fx_trading_ns(t: np.ndarray) -> np.ndarray:
     """Nanoseconds of FX trading time since the epoch (weekend windows removed)."""
     shifted = t - _FX_WEEK_ORIGIN_NS

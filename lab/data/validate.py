@@ -10,6 +10,7 @@ each.
 
 from __future__ import annotations
 
+import time
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -45,7 +46,14 @@ FIXES: dict[str, str] = {
                          "rows (swapped columns?)",
     "negative_volume": "volume must be >= 0; correct or drop those rows",
     "unknown_timeframe": "pass the bar size explicitly, e.g. timeframe='1h'",
+    "timeframe_mismatch": "leave the timeframe out to store the bars at their own spacing, "
+                          "or resample them to the timeframe you want before ingesting",
+    "future_timestamp": "drop the rows dated after now (UTC), or fix the times' time zone "
+                        "or unit (seconds vs milliseconds)",
 }
+
+#: Bars may be dated up to this far after the clock (ns): a venue's clock ahead of ours.
+FUTURE_TOLERANCE_NS = 60 * 1_000_000_000
 
 
 def problem(rule: str, message: str, rows: Iterable[int] | np.ndarray = ()) -> dict:
@@ -90,7 +98,8 @@ def row_problem(rule: str, what: str, rows: np.ndarray) -> dict | None:
 
 
 def check_values(ts_ns: np.ndarray, ts_ok: np.ndarray,
-                 prices: Mapping[str, np.ndarray], volume: np.ndarray) -> list[dict]:
+                 prices: Mapping[str, np.ndarray], volume: np.ndarray,
+                 now_ns: int | None = None) -> list[dict]:
     """Apply the row rules to parsed columns.
 
     Parameters
@@ -104,6 +113,10 @@ def check_values(ts_ns: np.ndarray, ts_ok: np.ndarray,
         ``open, high, low, close``; NaN where a cell was empty or not a number.
     volume : ndarray of float64, shape (n,)
         Volume (NaN already replaced).
+    now_ns : int, optional
+        The present, ns since the epoch (default: the clock). A bar opening after it
+        (plus ``FUTURE_TOLERANCE_NS``) breaks ``future_timestamp``: such bars are
+        refused, never stored or cut off silently.
 
     Returns
     -------
@@ -113,6 +126,14 @@ def check_values(ts_ns: np.ndarray, ts_ok: np.ndarray,
     out: list[dict | None] = []
     t = ts_ns[ts_ok]
     rows = np.flatnonzero(ts_ok)
+    now = time.time_ns() if now_ns is None else int(now_ns)
+    late = rows[t > now + FUTURE_TOLERANCE_NS]
+    if len(late):
+        first = np.datetime_as_string(np.datetime64(int(ts_ns[late[0]]), "ns"), unit="s")
+        out.append(row_problem("future_timestamp", f"are dated after now (the first at "
+                               f"{first} UTC; now is "
+                               f"{np.datetime_as_string(np.datetime64(now, 'ns'), unit='s')} "
+                               "UTC)", late))
     if len(t) > 1:
         _, first = np.unique(t, return_index=True)
         dup = np.ones(len(t), dtype=bool)
@@ -142,6 +163,28 @@ def check_values(ts_ns: np.ndarray, ts_ok: np.ndarray,
     return [p for p in out if p is not None]
 
 
+def refusal_text(name: str, problems: list[dict], stored: bool = False) -> str:
+    """The message of a refusal: one line per rule with what is wrong and how to fix it.
+
+    Parameters
+    ----------
+    name : str
+        The input's name (file name).
+    problems : list of dict
+        Broken rules, see ``problem``.
+    stored : bool
+        True when the input was on its way into the store (ingest, upload): the message
+        then says that nothing was stored; a file read for a backtest was never going
+        to be stored, and its message does not say so.
+    """
+    refused = "was refused and nothing was stored" if stored else "was refused"
+    lines = [f"{name} {refused}; fix the following and try again "
+             "(rows count data rows from 0; in a CSV, row r is on line r + 2):"]
+    for p in problems:
+        lines.append(f"  - {p['rule']}: {p['message']}. Fix: {FIXES.get(p['rule'], '')}")
+    return "\n".join(lines)
+
+
 def refuse(name: str, problems: list[dict]) -> None:
     """Raise ``DataValidationError`` for ``problems`` (no-op when there are none).
 
@@ -155,13 +198,12 @@ def refuse(name: str, problems: list[dict]) -> None:
     Raises
     ------
     DataValidationError
-        Message: one line per rule with what is wrong and how to fix it;
-        ``.problems`` carries the rules and rows.
+        Message ``refusal_text(name, problems)``; ``.problems`` carries the rules and
+        rows, ``.name`` the input's name (``lab.data.ingest`` re-raises it saying that
+        nothing was stored).
     """
     if not problems:
         return
-    lines = [f"{name} was refused and nothing was stored; fix the following and try again "
-             "(rows count data rows from 0; in a CSV, row r is on line r + 2):"]
-    for p in problems:
-        lines.append(f"  - {p['rule']}: {p['message']}. Fix: {FIXES.get(p['rule'], '')}")
-    raise DataValidationError("\n".join(lines), problems)
+    err = DataValidationError(refusal_text(name, problems), problems)
+    err.name = name
+    raise err

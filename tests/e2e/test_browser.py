@@ -77,7 +77,7 @@ def test_uploading_a_bad_file_is_refused_and_a_good_one_is_stored(server, browse
         page.get_by_role("button", name="Validate and store").click()
 
     upload(bad_path, "BADFILE")
-    page.get_by_text("Refused, nothing was stored").wait_for(timeout=60_000)
+    page.get_by_text("was refused and nothing was stored").wait_for(timeout=60_000)
     assert not list(root.glob("store/**/*BADFILE*"))
     upload(good_path, "GOODFILE")
     page.get_by_text("Stored GOODFILE").wait_for(timeout=60_000)

@@ -22,7 +22,7 @@ import pandas as pd
 from lab.core.errors import DataError
 from lab.core.types import TIMEFRAME_SECONDS, AssetClass
 from lab.data.frames import PRICE_COLUMNS, make_bars
-from lab.data.quality import QualityReport, assess_quality
+from lab.data.quality import QualityReport, assess_quality, timeframe_mismatch
 from lab.data.validate import check_values, problem, refuse, row_problem
 
 TIME_NAMES = ("ts event", "timestamp", "datetime", "date time", "open time", "gmt time",
@@ -247,7 +247,8 @@ def read_bars_file(path: str | Path | IO[bytes] | bytes, timeframe: str | None =
         sniffed among ``, ; tab |``) and .parquet/.pq.
     timeframe : str, optional
         Declared bar size (``"1h"``, ``"1d"``, ...); inferred from the median bar
-        spacing when omitted. A mismatch with the inferred size is a warning.
+        spacing when omitted. A size the bars' median spacing contradicts (1-minute
+        bars declared ``1d``) is refused (``timeframe_mismatch``), naming the spacing.
     asset_class : str
         ``equity``, ``index``, ``fx``, ``crypto`` or ``future``; selects the calendar of
         the gap check.
@@ -267,8 +268,9 @@ def read_bars_file(path: str | Path | IO[bytes] | bytes, timeframe: str | None =
     ------
     DataValidationError
         When a hard rule breaks (empty or unreadable file, unsupported format, missing
-        columns, unparseable/out-of-range/duplicate/unsorted times, missing, non-numeric
-        or non-positive prices, OHLC inconsistency, negative volume). ``.problems`` lists
+        columns, unparseable/out-of-range/duplicate/unsorted times, times after now,
+        missing, non-numeric or non-positive prices, OHLC inconsistency, negative
+        volume, a timeframe the spacing contradicts). ``.problems`` lists
         each rule with up to 20 0-based row numbers and a count.
     DataError
         If the file does not exist, or ``timeframe``/``asset_class`` is unknown.
@@ -321,6 +323,10 @@ def read_bars_file(path: str | Path | IO[bytes] | bytes, timeframe: str | None =
                                 np.unique(np.concatenate(text_rows)).astype("int64")))
     problems += check_values(ts, ts_ok, prices, volume)
     refuse(name, [p for p in problems if p is not None])
+    if timeframe is not None:
+        wrong = timeframe_mismatch(ts, timeframe)
+        if wrong:
+            refuse(name, [problem("timeframe_mismatch", wrong)])
     bars = make_bars(ts, {**prices, "volume": volume})
     columns = {k: (" + ".join(map(str, v)) if isinstance(v, tuple) else str(v))
                for k, v in cols.items() if v is not None}

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from conftest import sample_bars
 
+from lab.core.errors import DataValidationError
 from lab.data import fingerprint, read_bars_file
 
 BODY = [(1.0, 2.0, 0.5, 1.5, 10.0), (1.5, 2.5, 1.0, 2.0, 0.0), (2.0, 3.0, 1.5, 2.5, 30.0)]
@@ -118,12 +119,14 @@ def test_gzipped_csv_and_in_memory_bytes_are_read(tmp_path):
     assert fingerprint(from_gz) == fingerprint(from_bytes) == fingerprint(bars)
 
 
-def test_declared_timeframe_that_disagrees_with_the_data_is_a_warning(tmp_path):
+def test_declared_timeframe_that_disagrees_with_the_data_is_refused(tmp_path):
+    """Was only a warning: hourly bars were stored as 1d and every metric was wrong."""
     path = write(tmp_path, "date,open,high,low,close,volume",
                  ["2021-03-01 00:00", "2021-03-01 01:00", "2021-03-01 02:00"])
-    bars, report = read_bars_file(path, timeframe="1d")
-    assert report.timeframe == "1d" and report.inferred_timeframe == "1h"
-    assert any("declared timeframe 1d" in w for w in report.warnings)
+    with pytest.raises(DataValidationError) as info:
+        read_bars_file(path, timeframe="1d")
+    assert info.value.problems[0]["rule"] == "timeframe_mismatch"
+    assert "bars are 1 hour (1h bars) apart" in str(info.value)
 
 
 def test_bars_off_the_utc_grid_get_a_warning(tmp_path):
