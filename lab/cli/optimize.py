@@ -188,6 +188,9 @@ def _report(res, args, tracking: dict | None = None) -> int:
         [c for c in t.columns if c.startswith("param_")] + \
         [c for c in ("trades", "total_return", "max_drawdown") if c in t.columns]
     best = res.best[[c for c in cols if c in res.best.columns]]
+    from lab.research.study import orphan_note, orphaned_trials
+
+    orphans = orphaned_trials(res.study) if res.study is not None else []
     if args.json:
         doc = {"study_name": res.study_name, "storage": redact(res.storage),
                "objectives": list(res.objectives), "directions": list(res.directions),
@@ -198,11 +201,14 @@ def _report(res, args, tracking: dict | None = None) -> int:
         for row, params in zip(doc["best"], res.best.get("params", [])):
             row["params"] = json.loads(params)
         doc["tracking"] = tracking
+        doc["orphaned_trials"] = [orphan_note(o) for o in orphans]
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
 
     print(f"study {res.study_name} ({redact(res.storage)}): {len(t)} trials "
           f"{', '.join(f'{k.lower()} {v}' for k, v in counts.items())}")
+    for o in orphans:
+        print(f"  note: {orphan_note(o)}")
     if best.empty:
         print("no feasible trial yet (too few trades?); lower --min-trades or widen ranges")
         return 0

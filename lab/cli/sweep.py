@@ -62,6 +62,9 @@ def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
                    help="local Dask worker processes (default one per core; 0 = in-process)")
     p.add_argument("--scheduler", help="Dask scheduler address (default $LAB_DASK_ADDRESS)")
     p.add_argument("--chunk-size", type=int, help="rows per chunk (default by work)")
+    p.add_argument("--yes", action="store_true",
+                   help="start a large sweep without asking (above 500,000 sets, an "
+                        "estimated 10 minutes or 1 GB of results it asks first)")
     p.add_argument("--resume", metavar="SWEEP_ID",
                    help="continue a stored sweep with its own spec")
     p.add_argument("--id", dest="sweep_id", help="id of a new sweep (default time + hash)")
@@ -251,6 +254,32 @@ def _json_value(v):
     return v
 
 
+def _size_and_confirm(spec, catalog, args) -> None:
+    """Say the sweep's size, estimated time and memory and what is dropped as invalid
+    (stderr); refuse a sweep with no valid row; above a threshold ask (or need --yes)."""
+    import os
+
+    from lab.research.sweep_plan import estimate
+    from lab.research.sweep_run import load_data
+
+    count = spec.check_runnable()
+    data = load_data(spec, catalog)
+    workers = args.workers if args.workers else (os.cpu_count() or 1)
+    est = estimate(spec, {k: len(d["bars"]) for k, d in data.items()}, workers)
+    print(f"sweep: {est['text']}", file=sys.stderr)
+    if count["dropped_invalid"]:
+        print(f"sweep: {count['dropped_invalid']:,} rows dropped as invalid: "
+              + "; ".join(spec.invalid_reasons()), file=sys.stderr)
+    if not est["confirm"] or args.yes:
+        return
+    if sys.stdin is not None and sys.stdin.isatty():
+        answer = input(f"Start this sweep ({est['sets']:,} sets)? [y/N] ").strip().lower()
+        if answer in ("y", "yes"):
+            return
+    raise ConfigError(f"not started: {est['text']}; add --yes to start it, or narrow the "
+                      "grids or levels")
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the ``sweep`` command; returns the exit status (0 ok, 2 user error,
     130 interrupted)."""
@@ -269,6 +298,7 @@ def main(args: argparse.Namespace) -> int:
         else:
             spec = build_spec(args, catalog)
             sweep_id = args.sweep_id
+            _size_and_confirm(spec, catalog, args)
         bar = ProgressBar()
         try:
             res = run_sweep(spec, sweep_id=sweep_id, root=root, scheduler=args.scheduler,

@@ -154,7 +154,10 @@ def submit(kind: str, payload: dict[str, Any], root: str | Path | None = None, *
     root = store.data_root(root)
     handler = _handler(kind)
     payload, kept = _keep_secrets(handler, dict(payload), root)
-    payload, title, total, result = handler.prepare(payload)
+    import inspect
+
+    kw = {"root": root} if "root" in inspect.signature(handler.prepare).parameters else {}
+    payload, title, total, result = handler.prepare(payload, **kw)
     payload.update(kept)
     result.update({k: v for k, v in kept.items() if k in result})
     title = redact_text(title)

@@ -36,8 +36,13 @@ OPTIONS = ("start", "end", "config", "storage", "n_trials", "timeout", "objectiv
            "min_trades", "pruning", "workers", "track")
 
 
-def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
-    """Check an optimize payload before anything starts.
+def prepare(payload: dict[str, Any], root=None) -> tuple[dict, str, int, dict]:
+    """Check an optimize payload before anything starts: the strategy, objectives,
+    sampler, execution settings, counts and searched ranges (as a single backtest
+    checks them), the storage, and that a study continued under its name has this
+    payload's strategy, symbol, timeframe and objectives.
+
+    ``root`` is the data folder of the default storage.
 
     Returns
     -------
@@ -65,13 +70,21 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
         raise ConfigError(f"objectives {objectives}: one or two of {', '.join(DIRECTIONS)}")
     if payload.get("sampler", "tpe") not in SAMPLERS:
         raise ConfigError(f"sampler {payload.get('sampler')!r}: one of {', '.join(SAMPLERS)}")
-    ExecutionConfig.from_dict(dict(payload.get("config") or {}))
-    if payload.get("storage"):
-        from lab.research.optimize import open_storage
+    config = ExecutionConfig.from_dict(dict(payload.get("config") or {}))
+    from lab.research.optimize import check_continuation, check_search
 
-        open_storage(payload["storage"])       # unreachable or malformed: refused now
-    if int(payload.get("workers") or 1) < 1:
-        raise ConfigError("workers: give 1 or more processes")
+    check_search(config, payload.get("n_trials"),
+                 *(tuple(payload[k]) if payload.get(k) else None
+                   for k in ("search_sl", "search_tp", "search_leverage")),
+                 workers=int(payload.get("workers") or 1), timeout=payload.get("timeout"))
+    # unreachable or malformed storage, or a study of that name with other settings:
+    # refused now, before the job starts
+    from lab.research.optimize import default_storage
+
+    check_continuation(payload["study_name"],
+                       payload.get("storage") or default_storage(root),
+                       {"strategy": payload["strategy"], "symbol": payload["symbol"],
+                        "timeframe": payload["timeframe"], "objectives": objectives})
     out = {k: payload[k] for k in REQUIRED}
     out.update({k: payload[k] for k in OPTIONS if payload.get(k) is not None})
     out["objectives"] = objectives

@@ -46,14 +46,10 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
     ConfigError, ParamError, UnknownStrategyError
         Invalid spec; or a sweep with no valid row.
     """
-    from lab.core.errors import ConfigError
     from lab.research.sweep import SweepSpec
 
     spec = SweepSpec.from_dict(_spec_dict(payload))
-    count = spec.count()
-    if count["total"] == 0:
-        raise ConfigError(f"this sweep has no valid parameter set ({count['dropped_invalid']} "
-                          "dropped as invalid combinations); widen the grids or the levels")
+    count = spec.check_runnable()          # no valid row: refused naming the values
     out = {"spec": spec.to_dict(), "sweep_id": payload.get("sweep_id") or new_sweep_id()}
     for k in ("workers", "chunk_size", "scheduler"):
         if payload.get(k) is not None:

@@ -56,6 +56,8 @@ from lab.core import registry
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, LabError, ParamError
 from lab.core.types import AssetClass, periods_per_year
+from lab.research.optimize_checks import (check_continuation, check_same_study,  # noqa: F401
+                                          check_search)
 from lab.research.study import (StudyResult, default_storage, list_studies,  # noqa: F401
                                 load_study_result, open_storage, study_dsr, study_result,
                                 trial_backtest, trial_config, trials_returns_matrix)
@@ -408,7 +410,10 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
     Raises
     ------
     ConfigError
-        Unknown objective / sampler, a native strategy, a bad storage.
+        Unknown objective / sampler, a native strategy, a bad storage; a count or a
+        searched range a single backtest would refuse (``check_search``); an existing
+        study of that name with another strategy, symbol, timeframe or objectives
+        (``check_same_study``: nothing is appended, nothing relabelled).
     UnknownStrategyError
     LabError
         A worker process failed (``workers > 1``).
@@ -426,6 +431,7 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
     if len(directions) != len(objectives):
         raise ConfigError("give one direction per objective")
     config = config or ExecutionConfig()
+    check_search(config, n_trials, search_sl, search_tp, search_leverage, workers, timeout)
     space = search_space(strategy, param_space)
     levels = {k: tuple(v) for k, v in (("sl", search_sl), ("tp", search_tp),
                                        ("leverage", search_leverage)) if v is not None}
@@ -439,6 +445,9 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
     study = optuna.create_study(study_name=study_name, storage=store, sampler=smp,
                                 pruner=pruner, directions=list(directions),
                                 load_if_exists=True)
+    check_same_study(study_name, study.user_attrs,
+                     {"strategy": strategy, "symbol": symbol, "timeframe": timeframe,
+                      "objectives": list(objectives)})
     if list(study.directions) and [d.name.lower() for d in study.directions] != list(directions):
         raise ConfigError(f"study {study_name!r} exists with directions "
                           f"{[d.name.lower() for d in study.directions]}")

@@ -198,6 +198,82 @@ def study_result(study, storage: str) -> StudyResult:
                        best=best.reset_index(drop=True), attrs=attrs, study=study)
 
 
+def orphaned_trials(study) -> list[dict]:
+    """RUNNING trials of ``study`` whose process is gone (killed, crashed) on this host.
+
+    A trial records ``host:pid`` (user attribute ``worker``) when it starts. Optuna
+    marks such a trial FAIL only ``GRACE_S`` seconds after its last heartbeat, when a
+    process next starts a trial of the study; until then it shows as RUNNING.
+
+    Returns
+    -------
+    list of dict
+        ``{"number", "pid", "host", "last_heartbeat", "fail_after"}`` (UTC Timestamps;
+        None without a heartbeat, e.g. a journal storage: such a trial stays RUNNING).
+    """
+    import socket
+
+    import optuna
+
+    out = []
+    here = socket.gethostname()
+    backend = getattr(study, "_storage", None)
+    backend = getattr(backend, "_backend", backend)
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        host, _, pid = str(t.user_attrs.get("worker") or "").rpartition(":")
+        if host != here or not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        beat = _last_heartbeat(backend, t._trial_id)
+        out.append({"number": int(t.number), "pid": int(pid), "host": host,
+                    "last_heartbeat": beat,
+                    "fail_after": None if beat is None else beat + pd.Timedelta(seconds=GRACE_S)})
+    return out
+
+
+def orphan_note(o: dict) -> str:
+    """One line on an orphaned trial (``orphaned_trials``), for people."""
+    head = (f"trial {o['number']} shows RUNNING but belongs to process {o['pid']} on this "
+            "host, which is gone (killed or crashed)")
+    if o["fail_after"] is None:
+        return head + "; this storage has no heartbeat, so it stays RUNNING (it is ignored)"
+    when = o["fail_after"].strftime("%Y-%m-%d %H:%M:%S UTC")
+    return (head + f"; it will be marked FAIL after {when} ({GRACE_S} s after its last "
+            "heartbeat), by the next process that starts a trial of this study")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        import psutil
+
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except Exception:               # noqa: BLE001 - gone meanwhile, or no psutil
+        return True
+
+
+def _last_heartbeat(backend, trial_id: int):
+    engine = getattr(backend, "engine", None)
+    if engine is None:
+        return None
+    from sqlalchemy import text
+
+    try:
+        with engine.connect() as con:
+            row = con.execute(text("SELECT heartbeat FROM trial_heartbeats WHERE trial_id = "
+                                   ":t"), {"t": int(trial_id)}).fetchone()
+    except Exception:               # noqa: BLE001 - no heartbeat table
+        return None
+    if row is None or row[0] is None:
+        return None
+    ts = pd.Timestamp(row[0])
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
 def _pareto_mask(frame: pd.DataFrame, objectives, directions) -> np.ndarray:
     """Rows no other row dominates (better or equal in all, better in one)."""
     v = np.column_stack([frame[f"value_{o}"].to_numpy(float) * (1 if d == "maximize" else -1)

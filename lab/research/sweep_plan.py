@@ -136,3 +136,67 @@ def chunk_frame(spec: SweepSpec, chunk: dict, stats: np.ndarray) -> pd.DataFrame
     for col in ("strategy", "symbol", "timeframe", "params"):
         frame[col] = frame[col].astype("str")
     return frame
+
+
+#: Bar x set steps one core runs per second (the kernel, from ``CHUNK_STEPS``: 50 M
+#: steps take about 0.5-1 s), for the time estimate shown before a sweep starts.
+STEPS_PER_CORE_S = 5e7
+#: Bytes of a result row's text columns in pandas (strategy, symbol, timeframe as
+#: Python strings; params as JSON), on top of 8 bytes per numeric column.
+TEXT_BYTES_PER_ROW = 4 * 60
+#: Above any of these a sweep asks for confirmation (``--yes`` on the CLI, a checkbox
+#: on the Sweep page): rows, estimated seconds, estimated bytes of the result table.
+CONFIRM_SETS, CONFIRM_SECONDS, CONFIRM_BYTES = 500_000, 600.0, 1 << 30
+
+
+def estimate(spec: SweepSpec, n_bars: dict[tuple[str, str], int],
+             workers: int = 1) -> dict:
+    """Size, time and memory of a sweep, before it starts.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    n_bars : dict of (symbol, timeframe) to int
+        Bars of each series.
+    workers : int
+        Cores the chunks run on.
+
+    Returns
+    -------
+    dict
+        ``sets`` (rows), ``steps`` (bar x set), ``seconds`` (estimated, at
+        ``STEPS_PER_CORE_S`` per core), ``bytes`` (estimated size of the result table in
+        memory, what a leaderboard loads), ``confirm`` (True above a ``CONFIRM_*``
+        threshold) and ``text`` (one line for people).
+    """
+    count = spec.count()
+    steps = sum(count["per_strategy"][s] // max(1, len(spec.symbols)) * int(n)
+                for s in spec.strategies for n in n_bars.values())
+    seconds = steps / (STEPS_PER_CORE_S * max(1, int(workers)))
+    cols = columns(spec)
+    numeric = sum(1 for t in cols.values() if t != "str")
+    params_len = 16 * max(1, len(param_names(spec)))
+    per_row = 8 * numeric + TEXT_BYTES_PER_ROW + params_len + 49
+    size = count["total"] * per_row
+    confirm = (count["total"] > CONFIRM_SETS or seconds > CONFIRM_SECONDS
+               or size > CONFIRM_BYTES)
+    text = (f"{count['total']:,} sets x {sum(n_bars.values()):,} bars: about "
+            f"{_duration(seconds)} on {max(1, int(workers))} core(s) and "
+            f"{_bytes(size)} of results in memory")
+    return {"sets": count["total"], "steps": int(steps), "seconds": float(seconds),
+            "bytes": int(size), "confirm": bool(confirm), "text": text}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"

@@ -106,6 +106,7 @@ def run(spec: SweepSpec, *, sweep_id: str | None, root: Path, scheduler: str | N
     if not isinstance(spec, SweepSpec):
         raise ConfigError(f"run_sweep needs a SweepSpec, got {type(spec).__name__}")
     _check_engine(spec)
+    spec.check_runnable()                  # every row invalid: refused before anything runs
     sweep_id = store.check_id(sweep_id) if sweep_id is not None else new_id(spec)
     path = store.sweep_dir(sweeps_root(root), sweep_id)
     catalog = catalog if catalog is not None else open_catalog(root)

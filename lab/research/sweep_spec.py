@@ -307,3 +307,62 @@ class SweepSpec:
             per[strategy] = len(valid) * n_exec * n_sym
             dropped += n_all * n_exec_all * n_sym - per[strategy]
         return {"total": sum(per.values()), "per_strategy": per, "dropped_invalid": dropped}
+
+    def invalid_reasons(self) -> list[str]:
+        """Why rows of the full product are dropped, one sentence per cause: each
+        strategy's parameter combinations that break its rule (how many, the rule, an
+        example) and each stop-loss / take-profit / leverage value the base
+        configuration refuses (the value and the rule). Empty when nothing is dropped."""
+        out = []
+        for strategy in self.strategies:
+            n_all, valid = self._param_product(strategy)
+            if len(valid) == n_all:
+                continue
+            cls = registry.get(strategy).params_cls
+            grid = self.grid_values(strategy)
+            example = None
+            for combo in itertools.product(*grid.values()):
+                try:
+                    cls(**dict(zip(grid, combo))).validate()
+                except ParamError as exc:
+                    example = str(exc)
+                    break
+            out.append(f"{strategy}: {n_all - len(valid)} of {n_all} parameter "
+                       f"combinations break its rule ({example})")
+        for name, values in (("sl", self.sl), ("tp", self.tp), ("leverage", self.leverage)):
+            for v in values:
+                try:
+                    self.config.replace(**{name: v})
+                except ConfigError as exc:
+                    out.append(f"{name} {v:g}: {exc}")
+        n_levels = len(self.sl) * len(self.tp) * len(self.leverage)
+        singly = sum(1 for sl, tp, lev in itertools.product(self.sl, self.tp, self.leverage)
+                     if self._ok(sl=sl) and self._ok(tp=tp) and self._ok(leverage=lev))
+        together = singly - len(self.exec_levels())
+        if together > 0:
+            out.append(f"{together} of {n_levels} (sl, tp, leverage) levels are refused "
+                       "together with the base configuration")
+        return out
+
+    def _ok(self, **change) -> bool:
+        try:
+            self.config.replace(**change)
+        except ConfigError:
+            return False
+        return True
+
+    def check_runnable(self) -> dict[str, Any]:
+        """``count()`` when at least one row is valid, else a refusal naming the invalid
+        values (before anything runs or is stored).
+
+        Raises
+        ------
+        ConfigError
+            No valid row: the message lists ``invalid_reasons()``.
+        """
+        count = self.count()
+        if count["total"] == 0:
+            raise ConfigError("this sweep has no valid parameter set, nothing was run: "
+                              + "; ".join(self.invalid_reasons())
+                              + ". Change those values")
+        return count

@@ -29,7 +29,9 @@ Per strategy (``WalkForwardResult.summary``):
   1 = all lost; NaN when the IS mean is not positive);
 * ``wfe``: walk-forward efficiency, ``mean OOS CAGR / mean IS CAGR`` (NaN when the IS
   mean is not positive);
-* ``oos_return``: total return of the stitched OOS equity (fraction).
+* ``oos_return``: total return of the stitched OOS equity (fraction);
+* ``windows``: test windows; ``windows_traded``: those with at least one out-of-sample
+  trade (a window whose chosen parameters never traded out of sample does not count).
 """
 
 from __future__ import annotations
@@ -410,7 +412,9 @@ def _summary(windows: pd.DataFrame, equity: Mapping[str, pd.Series], cash: float
             "oos_cagr": oos_cagr, "is_cagr": is_cagr,
             "oos_max_drawdown": float(g["oos_max_drawdown"].min()),
             "oos_trades": int(g["oos_trades"].fillna(0).sum()),
-            "windows": int(len(g)), "windows_traded": int(g["params"].notna().sum())})
+            "windows": int(len(g)),
+            # windows with at least one out-of-sample trade (not: windows with a choice)
+            "windows_traded": int((g["oos_trades"].fillna(0) > 0).sum())})
     df = pd.DataFrame(out, columns=[c for c in SUMMARY_COLUMNS if c != "rank"])
     key = df[["oos_sharpe", "consistency", "oos_return"]].fillna(-np.inf)
     order = np.lexsort((-key["oos_return"].to_numpy(), -key["consistency"].to_numpy(),

@@ -19,6 +19,7 @@ from lab.core import registry
 from lab.core.errors import ConfigError, LabError
 from lab.core.types import TIMEFRAME_SECONDS
 from lab.research.sweep import SweepSpec
+from lab.research.sweep_plan import estimate
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import datasets
@@ -247,8 +248,23 @@ def sweep_form(key: str = "sw") -> dict | None:
         m3.caption("Choose symbols and strategies to size the sweep.")
     for name, rows in count["per_strategy"].items():
         m3.caption(f"**{name}**: {grid_summary(spec.grid_values(name))} → {rows:,} rows")
+    confirmed = True
+    if spec is not None and count["dropped_invalid"]:
+        reasons = "; ".join(spec.invalid_reasons())
+        if count["total"] == 0:
+            st.error(f"No valid parameter set, nothing can run: {reasons}. Change those "
+                     "values.")
+        else:
+            st.caption(f"{count['dropped_invalid']:,} rows dropped as invalid: {reasons}")
+    if spec is not None and count["total"]:
+        est = estimate(spec, {(s, tf): _stored_rows(s, tf) for s, tf in spec.symbols},
+                       cores if workers == "auto" else max(1, int(workers)))
+        st.caption(f"Estimate: {est['text']} (stored bars; a date range runs fewer).")
+        if est["confirm"]:
+            confirmed = st.checkbox(f"Yes, start this large sweep ({est['sets']:,} sets)",
+                                    key=f"{key}_confirm_large", value=False)
     clicked = st.button("Start sweep", type="primary", key=f"{key}_start",
-                        disabled=spec is None or count["total"] == 0)
+                        disabled=spec is None or count["total"] == 0 or not confirmed)
     if clicked and spec is not None:
         return {"spec": spec, "workers": None if workers == "auto" else int(workers)}
     return None
@@ -266,3 +282,17 @@ def jobs_panel(key: str = "sw", limit: int = 5) -> None:
     """Active sweeps with progress, ETA and Cancel; the latest finished ones with Resume.
     When the watched sweep finishes the page reruns and shows its leaderboard."""
     shared_jobs_panel(SWEEP_JOBS, key, limit)
+
+
+def _stored_rows(symbol: str, timeframe: str) -> int:
+    """Stored bars of a series (0 when a coarser timeframe is resampled on load)."""
+    ds = datasets()
+    rows = ds.loc[(ds["symbol"] == symbol) & (ds["timeframe"] == timeframe), "rows"]
+    if len(rows):
+        return int(rows.iloc[0])
+    finest = ds.loc[ds["symbol"] == symbol]
+    if finest.empty:
+        return 0
+    base = finest.iloc[0]
+    ratio = TIMEFRAME_SECONDS.get(str(base["timeframe"]), 1) / TIMEFRAME_SECONDS.get(timeframe, 1)
+    return int(int(base["rows"]) * min(1.0, ratio))

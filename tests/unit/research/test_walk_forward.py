@@ -176,3 +176,21 @@ def test_progress_and_cancel(bars):
 
     with pytest.raises(WalkForwardCancelled, match="window 3 of 3"):
         _run(bars, ws, cancel=cancel)
+
+
+def test_windows_traded_counts_windows_with_an_out_of_sample_trade():
+    """Regression: it counted windows with chosen parameters (6 of 6) although some of
+    them made no out-of-sample trade."""
+    windows = pd.DataFrame({
+        "strategy": ["sma_cross"] * 4,
+        "params": ['{"fast": 5, "slow": 30}', '{"fast": 5, "slow": 60}',
+                   '{"fast": 10, "slow": 30}', None],
+        "oos_trades": [3.0, 0.0, 1.0, np.nan],
+        "oos_sharpe": [0.5, np.nan, -0.2, np.nan], "is_sharpe": [1.0, 0.8, 0.9, np.nan],
+        "oos_cagr": [0.1, 0.0, -0.05, 0.0], "is_cagr": [0.2, 0.1, 0.15, np.nan],
+        "oos_total_return": [0.02, 0.0, -0.01, 0.0],
+        "oos_max_drawdown": [-0.05, 0.0, -0.03, 0.0]})
+    equity = {"sma_cross": pd.Series([10_000.0, 10_200.0, 10_100.0])}
+    summary = _summary(windows, equity, 10_000.0, 8760.0)
+    assert summary.loc[0, "windows"] == 4 and summary.loc[0, "oos_trades"] == 4
+    assert summary.loc[0, "windows_traded"] == 2
