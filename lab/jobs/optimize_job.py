@@ -76,7 +76,8 @@ def prepare(payload: dict[str, Any], root=None) -> tuple[dict, str, int, dict]:
     check_search(config, payload.get("n_trials"),
                  *(tuple(payload[k]) if payload.get(k) else None
                    for k in ("search_sl", "search_tp", "search_leverage")),
-                 workers=int(payload.get("workers") or 1), timeout=payload.get("timeout"))
+                 workers=int(payload.get("workers") or 1), timeout=payload.get("timeout"),
+                 sampler=payload.get("sampler", "tpe"))
     # unreachable or malformed storage, or a study of that name with other settings:
     # refused now, before the job starts
     from lab.research.optimize import default_storage

@@ -431,7 +431,8 @@ def optimize(bars: pd.DataFrame, strategy: str, *, study_name: str,
     if len(directions) != len(objectives):
         raise ConfigError("give one direction per objective")
     config = config or ExecutionConfig()
-    check_search(config, n_trials, search_sl, search_tp, search_leverage, workers, timeout)
+    check_search(config, n_trials, search_sl, search_tp, search_leverage, workers, timeout,
+                 sampler)
     space = search_space(strategy, param_space)
     levels = {k: tuple(v) for k, v in (("sl", search_sl), ("tp", search_tp),
                                        ("leverage", search_leverage)) if v is not None}

@@ -20,7 +20,8 @@ def check_search(config: ExecutionConfig, n_trials: int | None = 100,
                  search_sl: tuple[float, float] | None = None,
                  search_tp: tuple[float, float] | None = None,
                  search_leverage: tuple[float, float] | None = None,
-                 workers: int = 1, timeout: float | None = None) -> None:
+                 workers: int = 1, timeout: float | None = None,
+                 sampler: str = "tpe") -> None:
     """Refuse, before any trial runs, a count or a searched range that a single backtest
     would refuse: both ends of each range go through ``ExecutionConfig`` with the base
     settings (leverage between 1 and the maximum, a stop-loss below 100 %, ...).
@@ -30,7 +31,8 @@ def check_search(config: ExecutionConfig, n_trials: int | None = 100,
     config : ExecutionConfig
         Base settings the sampled levels replace.
     n_trials : int or None
-        Trials of this run: 1 or more; None only with a ``timeout``.
+        Trials of this run: 1 or more; None only with a ``timeout`` or the grid
+        sampler (which stops when its grid is done).
     search_sl, search_tp, search_leverage : (low, high), optional
         Searched ranges (fractions of the entry price; leverage multiples).
     workers : int
@@ -44,9 +46,9 @@ def check_search(config: ExecutionConfig, n_trials: int | None = 100,
         Naming the count or the range, the rule it breaks and what to give instead.
     """
     if n_trials is None:
-        if timeout is None:
+        if timeout is None and sampler != "grid":
             raise ConfigError("n_trials: give 1 or more trials (or a timeout to run until "
-                              "it expires)")
+                              "it expires, or the grid sampler to run the whole grid)")
     elif isinstance(n_trials, bool) or int(n_trials) != n_trials or int(n_trials) < 1:
         raise ConfigError(f"n_trials={n_trials}: give 1 or more trials, e.g. 100")
     if timeout is not None and not float(timeout) > 0:
