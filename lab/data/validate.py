@@ -24,8 +24,6 @@ FIXES: dict[str, str] = {
     "empty_file": "export the bars again; the file must have a header and at least one row",
     "unsupported_format": "save the bars as .csv (or .csv.gz) or .parquet, or give a "
                           "Databento .dbn / .dbn.zst file of OHLCV records",
-    "timeframe_mismatch": "leave the timeframe out (a DBN file states its own) or pick "
-                          "the file of that schema",
     "several_instruments": "one dataset holds one instrument; download a continuous "
                            "symbol (MCL.c.0) or a single contract",
     "unreadable_file": "check that the file is a valid CSV/Parquet export (one header line, "
@@ -46,8 +44,9 @@ FIXES: dict[str, str] = {
                          "rows (swapped columns?)",
     "negative_volume": "volume must be >= 0; correct or drop those rows",
     "unknown_timeframe": "pass the bar size explicitly, e.g. timeframe='1h'",
-    "timeframe_mismatch": "leave the timeframe out to store the bars at their own spacing, "
-                          "or resample them to the timeframe you want before ingesting",
+    "timeframe_mismatch": "leave the timeframe out to store the bars at their own spacing "
+                          "(a DBN file states its own), or resample them / pick the file "
+                          "of the timeframe you want before ingesting",
     "future_timestamp": "drop the rows dated after now (UTC), or fix the times' time zone "
                         "or unit (seconds vs milliseconds)",
 }
