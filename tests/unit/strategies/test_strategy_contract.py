@@ -99,10 +99,16 @@ def test_broken_constraint_raises_param_error(spec):
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
-def test_out_of_range_value_raises_param_error(spec):
+def test_a_value_that_makes_no_sense_raises_param_error_naming_it(spec):
+    # The search range low..high is a default, not a wall (issue 10); only values outside
+    # ``valid`` (e.g. a length below 1 bar) are refused, naming the parameter.
     for s in spec.params_cls.specs():
+        lo = s.valid[0]
+        if lo == float("-inf"):
+            continue
+        bad = lo - 1 if s.kind is int else lo - max(abs(lo), 1.0)
         with pytest.raises(ParamError, match=s.name):
-            spec.params(**{s.name: s.high + s.step})
+            spec.params(**{s.name: bad})
     with pytest.raises(ParamError, match="unknown"):
         spec.params(no_such_param=1)
 
