@@ -113,15 +113,21 @@ def test_rerun_after_kill_9_says_the_running_trial_is_dead_and_when_it_fails(sam
                                                                  storage=storage)],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        deadline, states = time.monotonic() + 240, []
-        while time.monotonic() < deadline and "RUNNING" not in states:
+        # wait for the hung (3rd) trial: RUNNING with its worker recorded. A trial is
+        # RUNNING a moment before it records host:pid, so "RUNNING" alone is a race.
+        deadline, states, hung = time.monotonic() + 240, [], False
+        while time.monotonic() < deadline and not hung:
             time.sleep(0.5)
             assert proc.poll() is None, "optimizer exited early"
             try:
-                states = load_study_result("lost", storage).trials["state"].tolist()
+                trials = load_study_result("lost", storage).trials
             except Exception:  # noqa: BLE001 - study not created yet
                 continue
-        assert states.count("RUNNING") == 1, states
+            states = trials["state"].tolist()
+            running = trials[trials["state"] == "RUNNING"]
+            hung = states.count("COMPLETE") >= 2 and running["worker"].notna().all() \
+                and len(running) == 1
+        assert hung, states
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
