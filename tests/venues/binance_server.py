@@ -24,15 +24,14 @@ overrides to serve a bad bar.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pandas as pd
+
+from tests.venues.http_venue import HttpRequest, HttpVenue
 
 INTERVAL_MS = {"1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000,
                "1h": 3_600_000, "2h": 7_200_000, "4h": 14_400_000, "6h": 21_600_000,
@@ -93,7 +92,7 @@ def klines(bars: pd.DataFrame, interval_ms: int) -> list[list]:
     return out
 
 
-class BinanceServer:
+class BinanceServer(HttpVenue):
     """Binance spot public REST on 127.0.0.1 (a free port), serving real bars.
 
     Parameters
@@ -120,7 +119,6 @@ class BinanceServer:
         self.fail_mode = "error"
         self.corrupt: dict[int, dict[str, str]] = {}
         self.delay_s = 0.0                 # seconds to wait before answering klines
-        self._server: ThreadingHTTPServer | None = None
         self._release = threading.Event()
 
     @staticmethod
@@ -130,36 +128,13 @@ class BinanceServer:
                 return symbol[: -len(quote)], quote
         raise ValueError(f"give the assets of {symbol}")
 
-    # -- lifecycle --------------------------------------------------------------------
-    def start(self) -> "BinanceServer":
-        handler = type("Handler", (_Handler,), {"venue": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "BinanceServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "server not started"
-        return self._server.server_address[1]
+    def on_stop(self) -> None:
+        self._release.set()                # answers held by delay_s / hang end now
 
     @property
     def api_url(self) -> str:
         """What to put in ccxt's ``urls['api']['public']``."""
-        return f"http://127.0.0.1:{self.port}/api/v3"
+        return f"{self.base_url}/api/v3"
 
     def ccxt_config(self) -> dict[str, Any]:
         """ccxt.binance constructor config pointing the public spot API here."""
@@ -181,7 +156,8 @@ class BinanceServer:
         return ccxt.binance(config)
 
     # -- responses --------------------------------------------------------------------
-    def respond(self, path: str, query: dict[str, str]) -> tuple[int, Any]:
+    def respond(self, request: HttpRequest) -> tuple[int, Any]:
+        path, query = request.path, request.query
         self.requests.append((path, query))
         if path.endswith("/exchangeInfo"):
             return 200, exchange_info(self.assets)
@@ -225,24 +201,3 @@ class BinanceServer:
             for field, value in self.corrupt.get(row[0], {}).items():
                 row[{"open": 1, "high": 2, "low": 3, "close": 4, "volume": 5}[field]] = value
         return 200, rows
-
-
-class _Handler(BaseHTTPRequestHandler):
-    venue: BinanceServer
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
-        url = urlparse(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        status, body = self.venue.respond(url.path, query)
-        data = json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args) -> None:
-        pass

@@ -18,16 +18,13 @@ Requests without HTTP basic auth (the API key as user name) get 401.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import ipaddress
-import json
 import ssl
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs
+
+from tests.venues.http_venue import HttpRequest, HttpVenue
 
 DATA = Path(__file__).parent / "data" / "databento"
 
@@ -58,7 +55,7 @@ def self_signed_cert(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class DatabentoServer:
+class DatabentoServer(HttpVenue):
     """Databento historical API on https://127.0.0.1:<free port>.
 
     Parameters
@@ -70,45 +67,32 @@ class DatabentoServer:
         What ``metadata.get_cost`` answers, US dollars.
     """
 
+    scheme = "https"
+
     def __init__(self, symbols: dict[str, str] | None = None, cost_usd: float = 1.25):
         self.symbols = symbols or {"ESH1": "ESH1", "ES.c.0": "ESH1", "NVDA": "NVDA"}
         self.cost_usd = cost_usd
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
         self.fail_get_range_after: int | None = None
         self.get_range_calls = 0
-        self._server: ThreadingHTTPServer | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="databento-venue-")
         self.ca_bundle, self._key = self_signed_cert(Path(self._tmp.name))
 
-    def start(self) -> "DatabentoServer":
-        handler = type("Handler", (_Handler,), {"venue": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+    def wrap_socket(self, sock):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.ca_bundle, self._key)
-        self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
+        return ctx.wrap_socket(sock, server_side=True)
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        super().stop()
         self._tmp.cleanup()
-
-    def __enter__(self) -> "DatabentoServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     @property
     def gateway(self) -> str:
-        assert self._server is not None, "server not started"
-        return f"https://127.0.0.1:{self._server.server_address[1]}"
+        return self.base_url
 
-    def respond(self, path: str, form: dict[str, str], user: str | None):
+    def respond(self, request: HttpRequest) -> tuple:
+        path, form, user = request.path, request.form, request.user
         self.requests.append((path, form, user))
         if not user:
             return 401, {"detail": "Authentication failed."}
@@ -130,33 +114,3 @@ class DatabentoServer:
                 return 500, {"detail": "An unexpected error occurred."}
             return 200, file.read_bytes()
         return 404, {"detail": f"Not found: {path}"}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    venue: DatabentoServer
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server API)
-        length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        user = None
-        auth = self.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
-            user = base64.b64decode(auth[6:]).decode().split(":", 1)[0] or None
-        status, body = self.venue.respond(self.path.split("?")[0], form, user)
-        if isinstance(body, bytes):
-            data, ctype = body, "application/octet-stream"
-        else:
-            data, ctype = json.dumps(body).encode(), "application/json"
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            pass
-
-    do_GET = do_POST
-
-    def log_message(self, *args) -> None:
-        pass

@@ -21,14 +21,14 @@ yfinance is pointed here with ``lab.data.sources.yahoo``'s ``base_url`` option
 
 from __future__ import annotations
 
-import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
+
+from tests.venues.http_venue import HttpRequest, HttpVenue
 
 NY = "America/New_York"
 
@@ -83,7 +83,7 @@ class YahooInstrument:
         return b
 
 
-class YahooServer:
+class YahooServer(HttpVenue):
     """Yahoo Finance chart API on 127.0.0.1 (a free port).
 
     ``requests`` lists the (path, query) pairs received; ``fail_chart_after`` makes
@@ -96,36 +96,13 @@ class YahooServer:
         self.chart_requests = 0
         self.fail_chart_after: int | None = None
         self.hang_chart_s = 0.0            # delay chart answers (to test timeouts)
-        self._server: ThreadingHTTPServer | None = None
 
-    def start(self) -> "YahooServer":
-        handler = type("Handler", (_Handler,), {"venue": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "YahooServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        assert self._server is not None, "server not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def respond(self, path: str, q: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+    def respond(self, request: HttpRequest) -> tuple[int, Any, dict[str, str]]:
+        path, q = request.path, request.query
         self.requests.append((path, q))
         if path in ("", "/"):                      # fc.yahoo.com: sets the A3 cookie
-            return 404, "", {"Set-Cookie": "A3=d=AQABBLAB&S=AQAAAtest; Domain=.yahoo.com; "
+            return 404, "", {"Content-Type": "application/json;charset=utf-8",
+                             "Set-Cookie": "A3=d=AQABBLAB&S=AQAAAtest; Domain=.yahoo.com; "
                                           "Path=/; Secure; HttpOnly"}
         if path.endswith("/v1/test/getcrumb"):
             return 200, "Tst7crumb.x", {"Content-Type": "text/plain;charset=utf-8"}
@@ -209,26 +186,3 @@ class YahooServer:
         else:
             result["indicators"] = {"quote": [{}], "adjclose": [{}]}
         return 200, {"chart": {"result": [result], "error": None}}, {}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    venue: YahooServer
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
-        url = urlparse(self.path)
-        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-        status, body, headers = self.venue.respond(url.path, query)
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        try:
-            self.send_response(status)
-            headers = {"Content-Type": "application/json;charset=utf-8", **headers}
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, *args) -> None:
-        pass
