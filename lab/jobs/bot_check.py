@@ -144,13 +144,24 @@ def compare(result, trades: pd.DataFrame, fills: list[dict], equity: pd.Series,
 
 
 def replay_check(name: str, root=None) -> ReplayCheck:
-    """Backtest the bars bot ``name`` has seen (from its ledger) and compare."""
-    from lab.live import control
+    """Backtest the bars bot ``name`` has finished (from its ledger) and compare.
+
+    The bot may be running: its ledger is read in one transaction and cut at its last
+    finished bar (``lab.live.snapshot``), so trades, fills, equity and the open position
+    all belong to the same bars as the backtest. Trades the backtest closes only because
+    its data ends (``end``) are compared with the bot's open position.
+
+    Raises
+    ------
+    LabError
+        No such bot, or its data is no longer stored.
+    """
     from lab.live.feeds import make_feed
     from lab.live.runner import open_catalog
+    from lab.live.snapshot import snapshot
 
-    config = control.config(name, root)
-    eq = control.equity(name, root)
+    snap = snapshot(name, root)
+    config, eq = snap.config, snap.equity
     if len(eq) < 2:
         return ReplayCheck(match=True, bars=len(eq), bot_trades=0, backtest_trades=0,
                            differences=["fewer than 2 bars seen: nothing to compare yet"])
@@ -160,6 +171,4 @@ def replay_check(name: str, root=None) -> ReplayCheck:
     bars = pd.concat([warm[seen.columns], seen]) if warm is not None and len(warm) else seen
     n_warm = len(bars) - len(seen)
     result = backtest_bars(config, bars, n_warm)
-    status = control.status(name, root)
-    return compare(result, control.trades(name, root), control.fills(name, root),
-                   eq["equity"], float(status["position"]), n_warm)
+    return compare(result, snap.trades, snap.fills, eq["equity"], snap.position, n_warm)

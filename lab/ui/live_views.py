@@ -249,6 +249,15 @@ def _replay_check(name: str) -> None:
     else:
         st.error("Replay check: DIFFERENT from the backtest of the same bars: "
                  + "; ".join(check.differences[:5]))
+        kinds = {e["kind"] for e in control.events(name, last=1000)}
+        why = [text for kind, text in (("pause", "was paused"), ("flatten", "was flattened"),
+                                       ("risk_refusal", "had orders refused by its risk "
+                                                        "limits"),
+                                       ("emergency_stop", "was stopped by an emergency stop"))
+               if kind in kinds]
+        if why:
+            st.caption("Expected: this bot " + ", ".join(why) + ", so it did not trade "
+                       "like the backtest.")
     st.plotly_chart(_equity_figure(check), width="stretch", key=f"lv_check_{name}")
 
 

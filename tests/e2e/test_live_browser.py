@@ -1,5 +1,5 @@
-"""Live page in Chromium: start a replay bot from a Backtest result, see it trade, pause
-and resume it, hit the emergency stop."""
+"""Live page in Chromium: start a replay bot from a Backtest result, see it trade and its
+replay check say the same while it runs, pause and resume it, hit the emergency stop."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def _scenario(page, url, root, artifacts_dir):
 
     page.goto(url + "/live", wait_until="networkidle")
     page.get_by_text("e2e-bot").first.wait_for(timeout=60_000)
+    # the replay check of the running bot: its finished bars against their backtest
+    page.get_by_text("Replay check: the backtest of the").wait_for(timeout=120_000)
+    assert not page.get_by_text("Replay check: DIFFERENT").count()
     page.get_by_role("button", name="Pause").click(timeout=120_000)
     _until(lambda: control.status("e2e-bot", root)["state"] == "paused")
     page.get_by_role("button", name="Resume").click(timeout=120_000)
