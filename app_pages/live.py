@@ -4,7 +4,8 @@ emergency stop. The views are in lab.ui.live_views."""
 import streamlit as st
 
 from lab.live import control
-from lab.ui.live_views import bot_detail, bots_table, emergency_stop, start_form
+from lab.ui.live_views import (account_risk_panels, bot_detail, bots_table, emergency_stop,
+                                 start_form)
 
 st.title("Live")
 top = st.columns([4, 1])
@@ -14,6 +15,7 @@ with top[1]:
     emergency_stop()
 
 bots_table()
+account_risk_panels()
 
 names = [b["name"] for b in control.list_bots()]
 if names:

@@ -90,6 +90,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         if name != "flatten_at_utc":
             al.add_argument("--" + name.replace("_", "-"), type=typ, help="account: " + text)
     al.add_argument("--clear", action="store_true", help="remove every account limit")
+    al.add_argument("--resume", action="store_true",
+                    help="leave an account HALTED by its drawdown (the peak restarts here)")
+    al.add_argument("--json", action="store_true")
     ls = sub.add_parser("list", help="every bot with its state")
     ls.add_argument("--json", action="store_true")
     sub.add_parser("emergency-stop", help="flatten every bot and halt it (dead ones too)")
@@ -122,9 +125,19 @@ def main(args: argparse.Namespace) -> int:
                  if n != "flatten_at_utc" and getattr(args, n) is not None}
         if args.clear or given:
             control.set_account_limits(RiskLimits(**given), args.account, root)
-        lim = control.account_limits(args.account, root)
-        print(json.dumps({k: v for k, v in lim.to_dict().items() if v not in (None, False)},
-                         indent=2))
+        if args.resume:
+            control.resume_account(args.account, root)
+        acc = control.account_status(args.account, root)
+        if args.json:
+            print(json.dumps(acc, indent=2, default=_json))
+        else:
+            lim = {k: v for k, v in acc["limits"].items() if v is not None}
+            print(f"{args.account} account: risk {acc['state']}"
+                  + (f" ({acc['reason']})" if acc["reason"] else "")
+                  + f"; equity {_num(acc['equity'])}, peak {_num(acc['peak_equity'])}, "
+                  f"drawdown {_num(acc['drawdown'])}, day loss {_num(acc['day_loss'])}, "
+                  f"gross notional {_num(acc['gross_notional'])}")
+            print("limits: " + (", ".join(f"{k}={v:g}" for k, v in lim.items()) or "none"))
         return 0
     if cmd == "emergency-stop":
         for line in control.emergency_stop(root):
@@ -169,6 +182,10 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(control.command(name, cmd, root))
     return 0
+
+
+def _num(x) -> str:
+    return "-" if x is None else f"{x:,.4g}" if abs(x) < 1 else f"{x:,.2f}"
 
 
 def _start(args) -> int:

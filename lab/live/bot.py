@@ -32,6 +32,7 @@ from lab.live.broker import BrokerError, DuplicateOrderError, OrderRequest
 from lab.live.config import BotConfig, RiskLimits
 from lab.live.crash import crash_point
 from lab.live.ledger import Ledger
+from lab.live import account as account_risk
 from lab.live.risk import AccountView, OrderCheck, RiskManager, RiskState
 
 _COLS = ("open", "high", "low", "close", "volume")
@@ -99,9 +100,13 @@ class Bot:
         self.p = params_vector(config.execution)
         self.direction = DIRECTION_CODE[config.execution.direction]
         account = ledger.account_limits()
-        self.risk = RiskManager(config.risk, row["risk_state"],
-                                account_limits=RiskLimits.from_dict(account) if account
-                                else None, account_view=self._account_view)
+        acc = RiskLimits.from_dict(account) if account else None
+        self.risk = RiskManager(config.risk, row["risk_state"], account_limits=acc,
+                                account_view=self._account_view)
+        #: the account's drawdown limit (its peak is raised after each bar) and whether
+        #: entries carry a quantity decided at the close (limits on the order's size)
+        self._account_dd = acc.max_drawdown if acc is not None else None
+        self._sized = config.risk.sizes_orders or (acc is not None and acc.sizes_orders)
         self.risk.reason = row["risk_reason"]
         self.paused = row["state"] == "paused"
         self.hist = History()
@@ -216,6 +221,12 @@ class Bot:
                 self._pos_dirty = False
             self.ledger.add_equity(self.name, i, iso, (o, h, l, c, v), acct.cash, self._qty(),
                                    acct.equity)
+            if self._account_dd is not None:
+                halt = account_risk.mark(self.ledger, self._account_dd)
+                if halt is not None:
+                    text = halt.pop("message")
+                    self.ledger.event(self.name, "account_risk_state", "account risk state "
+                                      f"ACTIVE -> HALTED: {text}", **halt)
             if state is not before:
                 self.ledger.event(self.name, "risk_state", f"risk state {before.value} -> "
                                   f"{state.value}: {self.risk.reason}", reason=self.risk.reason)
@@ -259,7 +270,7 @@ class Bot:
                                        abs(qty), "open", i), close, qty, equity))
         if want:
             size = None
-            if self.config.risk.sizes_orders:
+            if self._sized:
                 size = float(k._entry_qty_nb(self.p, equity,
                                              close * (1.0 + want * self.p[k.P_SLIPPAGE])))
                 if size <= 0:
@@ -353,7 +364,8 @@ class Bot:
     # -- helpers --------------------------------------------------------------------------
 
     def _account_view(self) -> AccountView:
-        return AccountView(**self.ledger.account_totals(self.name, time.time() - 60.0))
+        return account_risk.view(self.ledger, self.name, self.config.symbol,
+                                 time.time() - 60.0)
 
     def _qty(self) -> float:
         pos = self.broker.positions()

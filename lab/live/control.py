@@ -177,9 +177,14 @@ def delete(name: str, root: str | Path | None = None) -> None:
 def set_account_limits(limits: RiskLimits, account: str = "paper",
                        root: str | Path | None = None) -> None:
     """Set the account-wide risk limits of a ledger (every bot of that account checks
-    them, from its next start on)."""
+    them, from its next start on). Clearing every limit also lifts the account's
+    HALTED state (``lab.live.account``): with no limit there is no account check."""
+    from lab.live import account as account_risk
+
     with _open(ledger_path(account, root)) as ledger:
         ledger.set_account_limits(limits.to_dict())
+        if not limits.any_set:
+            account_risk.resume(ledger)
 
 
 def account_limits(account: str = "paper", root: str | Path | None = None) -> RiskLimits:
@@ -189,6 +194,35 @@ def account_limits(account: str = "paper", root: str | Path | None = None) -> Ri
         return RiskLimits()
     with _open(path) as ledger:
         return RiskLimits.from_dict(ledger.account_limits())
+
+
+def account_status(account: str = "paper", root: str | Path | None = None) -> dict:
+    """The account's risk state and numbers (``lab.live.account.summary``): ``state``
+    (ACTIVE, REDUCING, HALTED), ``reason``, ``equity``, ``peak_equity``, ``drawdown``,
+    ``day_loss``, ``gross_notional``, ``orders_last_minute``, ``limits``."""
+    from lab.live import account as account_risk
+
+    ledger = account_risk.open_account(account, root)
+    if ledger is None:
+        return {"state": "ACTIVE", "reason": "", "equity": None, "peak_equity": None,
+                "drawdown": None, "day_loss": None, "gross_notional": 0.0,
+                "orders_last_minute": 0,
+                "limits": {k: None for k in RiskLimits().to_dict()
+                           if k not in ("flatten_at_utc", "waived")}}
+    with _Close(ledger):
+        return account_risk.summary(ledger)
+
+
+def resume_account(account: str = "paper", root: str | Path | None = None) -> None:
+    """A person's resume of an account HALTED by its drawdown: ACTIVE again, the
+    drawdown counted from the present equity."""
+    from lab.live import account as account_risk
+
+    with _open(ledger_path(account, root)) as ledger:
+        account_risk.resume(ledger)
+        for row in ledger.bots():
+            ledger.event(row["name"], "account_resume", "account risk state -> ACTIVE "
+                         "(resumed by a person)")
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -335,6 +369,11 @@ class _open:
 
     def __exit__(self, *exc) -> None:
         self.ledger.close()
+
+
+class _Close(_open):
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
 
 
 class _find(_open):

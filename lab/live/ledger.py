@@ -21,7 +21,8 @@ Tables (schema ``SCHEMA_VERSION``; ``MIGRATIONS`` upgrades older files in place)
 ``events``      start, stop, pause, resume, restarts, risk refusals, errors (JSON data)
 ``heartbeats``  latest sign of life of each bot process
 ``commands``    pause / resume / stop / flatten requests for a running bot
-``account``     account-wide settings: the account's risk limits (schema v2)
+``account``     account-wide settings: the account's risk limits and risk state
+                (``lab.live.account``; schema v2)
 """
 
 from __future__ import annotations
@@ -527,31 +528,6 @@ class Ledger:
         with self.transaction() as con:
             con.execute("INSERT INTO account VALUES ('risk', ?) ON CONFLICT (key) DO UPDATE "
                         "SET value = excluded.value", (_dumps(limits),))
-
-    def account_totals(self, exclude: str, since: float) -> dict:
-        """Sums over the account's bots for the account-wide limits: gross notional of
-        the bots other than ``exclude`` (|qty| x latest close x multiplier), equity of all
-        bots, orders created after ``since`` (epoch s), and the loss of the summed equity
-        since the first bar of the latest UTC day (fraction, None without data)."""
-        other, equity, first = 0.0, 0.0, 0.0
-        for bot in self.bots():
-            name = bot["name"]
-            mult = float(bot["config"]["execution"].get("multiplier", 1.0))
-            last = self.con.execute("SELECT time, close, position, equity FROM equity WHERE "
-                                    "bot = ? ORDER BY bar DESC LIMIT 1", (name,)).fetchone()
-            if last is None:
-                continue
-            equity += last["equity"]
-            if name != exclude:
-                other += abs(last["position"]) * last["close"] * mult
-            day = last["time"][:10]
-            row = self.con.execute("SELECT equity FROM equity WHERE bot = ? AND time >= ? "
-                                   "ORDER BY bar LIMIT 1", (name, day)).fetchone()
-            first += row[0] if row else last["equity"]
-        n = self.con.execute("SELECT COUNT(*) FROM orders WHERE created_at > ?",
-                             (since,)).fetchone()[0]
-        return {"other_notional": other, "equity": equity, "orders_last_minute": int(n),
-                "day_loss": (1.0 - equity / first) if first > 0 else None}
 
 
 def _bot_row(row: sqlite3.Row) -> dict:

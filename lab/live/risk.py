@@ -1,6 +1,6 @@
 """The risk manager: every order a bot wants to send is checked here first.
 
-States (``RiskState``):
+States (``RiskState``), per bot and for the account (``lab.live.account``):
 
 * ACTIVE: orders pass when they break no limit;
 * REDUCING: only orders that shrink the position pass (entered when the day's loss
@@ -81,18 +81,28 @@ class AccountView:
     ----------
     other_notional : float
         Gross position notional of the account's other bots, account currency.
+    other_units : float
+        Net signed position of the account's other bots in the order's symbol, units.
     equity : float
         Equity of the whole account (every bot's sub-account), account currency.
     orders_last_minute : int
         Orders the account's bots sent in the last 60 s.
     day_loss : float or None
         Loss of the whole account since the first equity of the UTC day (fraction).
+    drawdown : float or None
+        Account equity below its recorded peak (fraction; ``lab.live.account``).
+    state, reason : str
+        The account's stored risk state ("ACTIVE" or "HALTED") and why.
     """
 
     other_notional: float = 0.0
+    other_units: float = 0.0
     equity: float = 0.0
     orders_last_minute: int = 0
     day_loss: float | None = None
+    drawdown: float | None = None
+    state: str = "ACTIVE"
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,10 @@ class RiskManager:
         Initial state (from the ledger on restart).
     clock : callable
         Wall-clock seconds (``time.time``), for the order-rate window.
+    account_limits : RiskLimits, optional
+        The account-wide limits (same fields, on sums over the account's bots).
+    account_view : callable, optional
+        Returns the ``AccountView`` of the moment (``lab.live.account.view``).
     """
 
     def __init__(self, limits: RiskLimits, state: RiskState | str = RiskState.ACTIVE,
@@ -184,6 +198,14 @@ class RiskManager:
             return RiskDecision(False, "reducing", f"bot is REDUCING ({self.reason}); only "
                                 "orders that shrink the position pass",
                                 {"position": o.position, "position_after": o.position_after})
+        acc = self.account_limits if self.account_limits is not None and \
+            self.account_limits.any_set else None
+        view = None
+        if acc is not None:
+            view = self.account_view() if self.account_view is not None else AccountView()
+            refused = _account_state_rule(o, acc, view)
+            if refused is not None:
+                return refused
         if o.reduces:
             return RiskDecision(True)
         if lim.max_orders_per_minute is not None:
@@ -215,38 +237,62 @@ class RiskManager:
         if o.equity <= 0 and (lim.max_concentration is not None or lim.max_leverage is not None):
             return RiskDecision(False, "max_leverage", "equity is not positive; no new "
                                 "exposure", {"equity": o.equity})
-        if self.account_limits is not None and self.account_limits.any_set:
-            return self._check_account(o, notional)
+        if acc is not None:
+            return _check_account(o, notional, acc, view)
         return RiskDecision(True)
 
-    def _check_account(self, o: OrderCheck, notional: float) -> RiskDecision:
-        """The account-wide limits: the same rules on the sum over the account's bots."""
-        acc = self.account_limits
-        view = self.account_view() if self.account_view is not None else AccountView()
-        if acc.max_daily_loss is not None and view.day_loss is not None and \
-                view.day_loss >= acc.max_daily_loss:
-            return RiskDecision(False, "account.max_daily_loss",
-                                f"account daily loss {view.day_loss:.4f} reached "
-                                f"{acc.max_daily_loss}; only orders that shrink pass",
-                                {"value": view.day_loss, "limit": acc.max_daily_loss})
-        if acc.max_orders_per_minute is not None and \
-                view.orders_last_minute >= acc.max_orders_per_minute:
-            return RiskDecision(False, "account.max_orders_per_minute",
-                                f"{view.orders_last_minute} account orders in the last minute, "
-                                f"limit {acc.max_orders_per_minute}",
-                                {"value": view.orders_last_minute,
-                                 "limit": acc.max_orders_per_minute})
-        total = view.other_notional + notional
-        checks = [("account.max_position_notional", acc.max_position_notional, total,
-                   "account gross notional")]
-        if view.equity > 0:
-            checks += [("account.max_concentration", acc.max_concentration,
-                        notional / view.equity, "position notional / account equity"),
-                       ("account.max_leverage", acc.max_leverage, total / view.equity,
-                        "account gross notional / account equity")]
-        for rule, limit, value, what in checks:
-            if limit is not None and value > limit:
-                return RiskDecision(False, rule, f"{what} after the order {value:.6g} exceeds "
-                                    f"{rule} {limit:g}", {"value": value, "limit": limit,
-                                                          "qty": o.qty, "price": o.price})
-        return RiskDecision(True)
+
+def _account_state_rule(o: OrderCheck, acc: RiskLimits, view: AccountView):
+    """The account's state for this order: HALTED (stored, or the drawdown reached
+    ``max_drawdown``) passes only exits; REDUCING (the day's loss reached
+    ``max_daily_loss``) passes only orders that shrink. None = no objection."""
+    if view.state == "HALTED" and not o.is_exit:
+        return RiskDecision(False, "account.halted", f"account is HALTED ({view.reason}); "
+                            "only flattening passes", {"state": view.state})
+    if acc.max_drawdown is not None and view.drawdown is not None and \
+            view.drawdown >= acc.max_drawdown and not o.is_exit:
+        return RiskDecision(False, "account.max_drawdown",
+                            f"account drawdown {view.drawdown:.4f} reached "
+                            f"{acc.max_drawdown}; only flattening passes",
+                            {"value": view.drawdown, "limit": acc.max_drawdown,
+                             "equity": view.equity})
+    if acc.max_daily_loss is not None and view.day_loss is not None and \
+            view.day_loss >= acc.max_daily_loss and not o.reduces:
+        return RiskDecision(False, "account.max_daily_loss",
+                            f"account daily loss {view.day_loss:.4f} reached "
+                            f"{acc.max_daily_loss}; only orders that shrink pass",
+                            {"value": view.day_loss, "limit": acc.max_daily_loss})
+    return None
+
+
+def _check_account(o: OrderCheck, notional: float, acc: RiskLimits,
+                   view: AccountView) -> RiskDecision:
+    """The account-wide limits on an order that adds exposure: the same rules on the
+    sum over the account's bots (units: net position in the order's symbol)."""
+    if acc.max_orders_per_minute is not None and \
+            view.orders_last_minute >= acc.max_orders_per_minute:
+        return RiskDecision(False, "account.max_orders_per_minute",
+                            f"{view.orders_last_minute} account orders in the last minute, "
+                            f"limit {acc.max_orders_per_minute}",
+                            {"value": view.orders_last_minute,
+                             "limit": acc.max_orders_per_minute})
+    total = view.other_notional + notional
+    units = abs(view.other_units + o.position_after)
+    checks = [("account.max_position_units", acc.max_position_units, units,
+               "account net position units in the symbol"),
+              ("account.max_position_notional", acc.max_position_notional, total,
+               "account gross notional")]
+    if view.equity > 0:
+        checks += [("account.max_concentration", acc.max_concentration,
+                    notional / view.equity, "position notional / account equity"),
+                   ("account.max_leverage", acc.max_leverage, total / view.equity,
+                    "account gross notional / account equity")]
+    elif acc.max_concentration is not None or acc.max_leverage is not None:
+        return RiskDecision(False, "account.max_leverage", "account equity is not positive; "
+                            "no new exposure", {"equity": view.equity})
+    for rule, limit, value, what in checks:
+        if limit is not None and value > limit:
+            return RiskDecision(False, rule, f"{what} after the order {value:.6g} exceeds "
+                                f"{rule} {limit:g}", {"value": value, "limit": limit,
+                                                      "qty": o.qty, "price": o.price})
+    return RiskDecision(True)

@@ -95,6 +95,74 @@ def emergency_stop() -> None:
         st.error("Emergency stop done: " + ("; ".join(done) or "no bots"))
 
 
+_ACCOUNT_LIMITS = [("max_position_units", "Max net position, units per symbol", 0.0),
+                   ("max_position_notional", "Max gross notional", 0.0),
+                   ("max_concentration", "Max concentration, x equity", 0.0),
+                   ("max_leverage", "Max leverage, x equity", 0.0),
+                   ("max_daily_loss", "Max daily loss, %", 100.0),
+                   ("max_drawdown", "Max drawdown, %", 100.0),
+                   ("max_orders_per_minute", "Max orders / minute", 1.0)]
+
+
+def account_risk_panels() -> None:
+    """``account_risk`` of the paper account, and of the live account when it exists."""
+    from lab.live.ledger import ledger_path
+
+    account_risk("paper")
+    if ledger_path("live").exists():
+        account_risk("live")
+
+
+def account_risk(account: str = "paper") -> None:
+    """The account's risk state (ACTIVE / REDUCING / HALTED) and numbers, its limits,
+    a form to change them and, when HALTED, a Resume button."""
+    acc = control.account_status(account)
+    lim = acc["limits"]
+    on = {k: v for k, v in lim.items() if v is not None}
+    color = {"ACTIVE": "green", "REDUCING": "orange", "HALTED": "red"}[acc["state"]]
+    label = (f"Account risk ({account}): :{color}[**{acc['state']}**] · "
+             + (", ".join(f"{k} {v:g}" for k, v in on.items()) if on else "no account limits"))
+    with st.expander(label, expanded=acc["state"] != "ACTIVE"):
+        if acc["reason"]:
+            st.markdown(f":{color}[{acc['reason']}]")
+        m = st.columns(5)
+        fmt = (lambda x, f: "–" if x is None else f.format(x))
+        m[0].metric("Account equity", fmt(acc["equity"], "{:,.0f}"))
+        m[1].metric("Peak", fmt(acc["peak_equity"], "{:,.0f}"))
+        m[2].metric("Drawdown", fmt(acc["drawdown"], "{:.2%}"))
+        m[3].metric("Loss today", fmt(acc["day_loss"], "{:.2%}"))
+        m[4].metric("Gross notional", fmt(acc["gross_notional"], "{:,.0f}"))
+        st.caption("Limits on the sum over this account's bots (units: net position per "
+                   "symbol). Daily loss -> REDUCING (only orders that shrink) until the next "
+                   "UTC day; drawdown below the account's peak -> HALTED (only flattening) "
+                   "until resumed. 0 = off; bots read them when they start.")
+        with st.form(f"lv_acct_{account}"):
+            cols = st.columns(4)
+            values = {}
+            for j, (key, text, scale) in enumerate(_ACCOUNT_LIMITS):
+                cur = lim.get(key)
+                shown = 0.0 if cur is None else (cur * scale if scale == 100.0 else cur)
+                values[key] = cols[j % 4].number_input(text, 0.0, 1e12, float(shown),
+                                                       key=f"lv_acct_{account}_{key}")
+            if st.form_submit_button("Save account limits"):
+                given = {}
+                for key, _, scale in _ACCOUNT_LIMITS:
+                    v = values[key]
+                    if v:
+                        given[key] = (int(v) if key == "max_orders_per_minute" else
+                                      v / 100.0 if scale == 100.0 else v)
+                try:
+                    control.set_account_limits(RiskLimits(**given), account)
+                    st.toast("Account limits saved")
+                    st.rerun()
+                except LabError as exc:
+                    st.error(str(exc))
+        if acc["state"] == "HALTED" and st.button("Resume account", key=f"lv_acct_resume_"
+                                                  f"{account}", icon=":material/play_arrow:"):
+            control.resume_account(account)
+            st.rerun()
+
+
 def _equity_figure(check) -> go.Figure:
     fig = go.Figure()
     eq = check.equity

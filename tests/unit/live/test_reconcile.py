@@ -7,7 +7,7 @@ import json
 from lab import costs
 from lab.cli import main
 from lab.core.config import ExecutionConfig
-from lab.live import control
+from lab.live import account, control
 from lab.live.bot import Bot
 from lab.live.broker import OrderRequest
 from lab.live.config import BotConfig, RiskLimits
@@ -108,10 +108,12 @@ def test_account_limits_are_checked_across_the_bots_of_a_ledger(live_root):
     assert Runner("first", live_root).run() == 0
     held = control.status("first", live_root)
     assert held["position"] != 0                       # it ends holding a position
-    totals = Ledger(ledger_path("paper", live_root)).account_totals("second", 0.0)
+    view = account.view(Ledger(ledger_path("paper", live_root)), "second", "BTCUSD_COINBASE",
+                        0.0)
+    totals = {"other_notional": view.other_notional}
     last = control.equity("first", live_root).iloc[-1]
     assert totals["other_notional"] == abs(held["position"]) * last["close"]
-    assert totals["equity"] == held["equity"]
+    assert view.equity == held["equity"] and view.other_units == held["position"]
     # the second bot's entries would push the account's gross notional past the limit
     control.set_account_limits(RiskLimits(max_position_notional=totals["other_notional"]
                                           + 1.0), "paper", live_root)
