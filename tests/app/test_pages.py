@@ -262,3 +262,21 @@ def test_a_native_backtrader_strategy_runs_on_backtrader_only(lab_env):
     assert not at.exception, [e.message for e in at.exception]
     result = at.session_state["bt_last"]["result"]
     assert result.engine == "backtrader" and len(result.trades) > 5
+
+
+def test_live_page_sets_and_shows_the_account_limits(tmp_path, sample_root, monkeypatch):
+    from lab.live import control
+
+    (tmp_path / "store").symlink_to(sample_root / "store", target_is_directory=True)
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    at = open_page("app_pages/live.py")
+    assert any("Account risk (paper)" in e.label and "no account limits" in e.label
+               for e in at.expander)
+    at.number_input(key="lv_acct_paper_max_drawdown").set_value(5.0)
+    at.number_input(key="lv_acct_paper_max_position_units").set_value(2.5)
+    next(b for b in at.button if b.label == "Save account limits").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    lim = control.account_limits("paper", tmp_path)
+    assert lim.max_drawdown == 0.05 and lim.max_position_units == 2.5
+    assert any("ACTIVE" in e.label and "max_drawdown 0.05" in e.label
+               and "max_position_units 2.5" in e.label for e in at.expander)
