@@ -9,7 +9,7 @@ columns in one call of each:
 * vectorbt native: one ``from_signals`` over all columns (signals shifted one bar,
   ``price=open``, ``sl_stop`` per column, percent fees, slippage, all the cash), one
   row per bar: vectorbt's fastest form of the same simulation;
-* vectorbt exact: our "vectorbt" sweep engine (``lab.research.sweep_vbt``: 11 rows per
+* vectorbt exact: our "vectorbt" sweep engine (``lab.engines.vectorbt_batch``: 11 rows per
   bar so that every kernel rule holds), on a subset of the columns.
 
 Agreement checks: the trade counts and final values of the kernel and native vectorbt
@@ -70,7 +70,7 @@ def main() -> int:
     from lab.core.config import Commission, ExecutionConfig
     from lab.kernels.sweep import STAT_NAMES
     from lab.research.sweep_exec import kernel_stats, params_matrix, signal_matrices
-    from lab.research.sweep_vbt import vectorbt_stats
+    from lab.engines.vectorbt_batch import vectorbt_stats
 
     bars = sample("BTCUSD_COINBASE", "1h").astype(np.float64)
     n = len(bars)
@@ -161,7 +161,7 @@ def main() -> int:
     print(f"{'vectorbt from_signals':<28}{t_v:>10.3f}{rate_v / 1e6:>12.1f}")
     print(f"{'  + vectorbt metrics':<28}{t_v + t_vm:>10.3f}{n * m / (t_v + t_vm) / 1e6:>12.1f}"
           "   (same 13 metrics from its analytics)")
-    print(f"{'vectorbt exact (sweep_vbt)':<28}{t_x:>10.3f}{rate_x / 1e6:>12.2f}"
+    print(f"{'vectorbt exact (batch)':<28}{t_x:>10.3f}{rate_x / 1e6:>12.2f}"
           f"   ({m_x} columns, incl. metrics)")
     print(f"\nkernel / vectorbt from_signals: {rate_k / rate_v:.0f}x simulation only, "
           f"{rate_k * (t_v + t_vm) / (n * m):.0f}x with the metrics table (target >= 50x)")

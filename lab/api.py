@@ -7,7 +7,6 @@ strategy's signals, run an engine, return a ``BacktestResult``.
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,17 +16,13 @@ from lab.core import registry
 from lab.core.config import Commission, ExecutionConfig
 from lab.core.errors import ConfigError
 from lab.core.params import Params
+from lab.core.paths import data_root
 from lab.core.types import AssetClass, CommissionModel, periods_per_year
 from lab.engines.result import BacktestResult
 
 #: Engines by name: "vectorized" (numba, full semantics), "backtrader" (event-driven
 #: check, also runs native bt.Strategy classes), "vectorbt" (no leverage).
 ENGINES = ("vectorized", "backtrader", "vectorbt")
-
-
-def data_root() -> Path:
-    """Folder of generated data (store, runs): ``$LAB_DATA_DIR`` or ``./data``."""
-    return Path(os.environ.get("LAB_DATA_DIR", "data"))
 
 
 def open_catalog(root: str | Path | None = None):

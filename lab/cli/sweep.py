@@ -289,7 +289,7 @@ def main(args: argparse.Namespace) -> int:
 
     root = getattr(args, "store", None)
     try:
-        from lab.research.sweep import data_root
+        from lab.core.paths import data_root
 
         catalog = open_catalog(data_root(root))
         if args.resume:

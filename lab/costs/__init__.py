@@ -68,10 +68,9 @@ def commission_of(commission: Commission, qty: float, price: float,
         Contract multiplier.
     """
     from lab.kernels.costs import commission_nb
+    from lab.kernels.layout import COMMISSION_CODES
 
-    codes = {CommissionModel.PERCENT: 0, CommissionModel.PER_SHARE: 1,
-             CommissionModel.PER_CONTRACT: 2}
-    return float(commission_nb(codes[commission.model], commission.rate,
+    return float(commission_nb(COMMISSION_CODES[commission.model.value], commission.rate,
                                commission.minimum, commission.maximum_fraction,
                                float(qty), float(price), float(multiplier)))
 

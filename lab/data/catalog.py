@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from lab.core.errors import DataError
 from lab.core.files import write_atomic
+from lab.core.paths import data_root
 from lab.core.types import TIMEFRAME_SECONDS, AssetClass
 from lab.data.frames import check_bars, fingerprint, to_arrow, to_utc
 from lab.data.quality import NS, QualityReport, assess_quality
@@ -71,8 +72,9 @@ class Catalog:
 
     Parameters
     ----------
-    root : str or Path
-        Data folder; the store is ``<root>/store`` (created on first write).
+    root : str or Path, optional
+        Data folder (default ``lab.core.paths.data_root()``); the store is
+        ``<root>/store`` (created on first write).
 
     Examples
     --------
@@ -80,8 +82,8 @@ class Catalog:
     >>> bars = cat.load("BTCUSD_COINBASE", "4h", start="2019-01-01")  # doctest: +SKIP
     """
 
-    def __init__(self, root: str | Path = "data"):
-        self.root = Path(root)
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else data_root()
         self.store = self.root / "store"
 
     def __repr__(self) -> str:

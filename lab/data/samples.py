@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from lab.core.errors import DataError
+from lab.core.paths import data_root
 from lab.data.catalog import Catalog
 from lab.data.frames import fingerprint, to_arrow
 from lab.data.ingest import ingest_file
@@ -219,11 +219,6 @@ def build_sample_store(catalog: Catalog, samples_dir: str | Path = SAMPLES_DIR) 
     return added
 
 
-def default_root() -> Path:
-    """Data folder of the command line: ``$LAB_DATA_DIR``, else ``<repo>/data``."""
-    return Path(os.environ.get("LAB_DATA_DIR", REPO_ROOT / "data"))
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line entry point (see the module docstring).
 
@@ -251,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = convert_datasets(args.src, args.out)
         print(f"wrote {len(entries)} sample files to {args.out}")
     else:
-        catalog = Catalog(getattr(args, "root", None) or default_root())
+        catalog = Catalog(data_root(getattr(args, "root", None)))
         added = build_sample_store(catalog)
         print(f"{catalog.store}: added {len(added)} dataset(s)"
               + (f" ({', '.join(added)})" if added else " (all present)")

@@ -29,10 +29,11 @@ import pandas as pd
 
 from lab.core.config import ExecutionConfig
 from lab.costs import commission_of
+from lab.kernels.layout import R_ENTRY, REASON_NAMES
 
-#: Exit reason codes of ``lab.kernels.engine`` (``R_*``); -1 marks an entry fill.
-REASON_CODES = {"entry": -1.0, "signal": 0.0, "stop": 1.0, "target": 2.0,
-                "liquidation": 3.0, "end": 4.0}
+#: Exit reason codes of the kernel (``lab.kernels.layout.R_*``); -1 marks an entry fill.
+REASON_CODES = {"entry": float(R_ENTRY),
+                **{name: float(code) for code, name in enumerate(REASON_NAMES)}}
 
 
 class LabCommInfo(bt.CommInfoBase):

@@ -29,8 +29,8 @@ import backtrader as bt
 import numpy as np
 
 from lab.core.config import ExecutionConfig
-from lab.engines.rules import (PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT, entry_quantity,
-                               exit_levels, exit_priority, gapped_exit, pending_action)
+from lab.costs.rules import (PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT, entry_quantity,
+                            exit_levels, exit_priority, gapped_exit, pending_action)
 
 
 class SignalStrategy(bt.Strategy):

@@ -125,8 +125,8 @@ _REASONS = {r.value: r.name.lower() for r in ExitReason}
 
 
 def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Trade records of the kernel (``lab.kernels.engine.T_*`` columns) as a DataFrame."""
-    from lab.kernels import engine as k
+    """Trade records of the kernel (``lab.kernels.layout.T_*`` columns) as a DataFrame."""
+    from lab.kernels import layout as k
 
     if len(records) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object if c in ("side", "exit_reason")
@@ -155,8 +155,8 @@ def trades_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
 
 
 def orders_frame(records: np.ndarray, index: pd.DatetimeIndex) -> pd.DataFrame:
-    """Fill records of the kernel (``O_*`` columns) as a DataFrame."""
-    from lab.kernels import engine as k
+    """Fill records of the kernel (``lab.kernels.layout.O_*`` columns) as a DataFrame."""
+    from lab.kernels import layout as k
 
     bar = records[:, k.O_IDX].astype(np.int64)
     return pd.DataFrame({

@@ -49,27 +49,30 @@ from numba import njit
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, DataError
 from lab.core.strategy import Signals
-from lab.core.types import BothHitRule, CommissionModel, Direction, SizeType
+from lab.core.types import CommissionModel, SizeType
 from lab.engines.result import BacktestResult, all_metrics, orders_frame, trades_frame
-from lab.engines.rules import PEND_CLOSE, PEND_LONG, PEND_SHORT, entry_quantity
+from lab.costs.rules import PEND_CLOSE, PEND_LONG, PEND_SHORT, entry_quantity
+from lab.costs.kernel_params import BOTH_HIT_CODE, DIRECTION_CODE
 from lab.engines.vectorized import check_bars
+from lab.kernels import layout as L
+from lab.kernels.layout import BOTH_NEAREST_TO_OPEN, BOTH_TARGET_FIRST, DIR_LONG, DIR_SHORT
 
 ENGINE = "vectorbt"
 (GAP_STOP, GAP_LIQ, GAP_TGT, EXIT, ENTRY_L, ENTRY_S, TGT_FIRST, STOP, LIQ, TGT_LAST,
  CLOSE) = range(11)
 ROWS_PER_BAR = 11
-_KIND = {GAP_STOP: 1.0, GAP_LIQ: 3.0, GAP_TGT: 2.0, EXIT: 0.0, ENTRY_L: -1.0,
-         ENTRY_S: -1.0, TGT_FIRST: 2.0, STOP: 1.0, LIQ: 3.0, TGT_LAST: 2.0}
-_R_END = 4.0
-_DIRECTION = {Direction.LONG: 0, Direction.SHORT: 1, Direction.BOTH: 2}
-_BOTH_HIT = {BothHitRule.STOP_FIRST: 0, BothHitRule.TARGET_FIRST: 1,
-             BothHitRule.NEAREST_TO_OPEN: 2}
+#: Kernel reason code (``lab.kernels.layout.R_*``) of the fill of each row kind.
+_KIND = {row: float(code) for row, code in (
+    (GAP_STOP, L.R_STOP), (GAP_LIQ, L.R_LIQUIDATION), (GAP_TGT, L.R_TARGET), (EXIT, L.R_SIGNAL),
+    (ENTRY_L, L.R_ENTRY), (ENTRY_S, L.R_ENTRY), (TGT_FIRST, L.R_TARGET), (STOP, L.R_STOP),
+    (LIQ, L.R_LIQUIDATION), (TGT_LAST, L.R_TARGET))}
+_R_END = float(L.R_END)
 
 
 @njit(cache=True)
 def _pending_nb(direction, qty, el, xl, es, xs):
-    long_sig = el and not xl and direction != 1
-    short_sig = es and not xs and direction != 0
+    long_sig = el and not xl and direction != DIR_SHORT
+    short_sig = es and not xs and direction != DIR_LONG
     if long_sig and short_sig:
         return 0
     if qty > 0:
@@ -162,8 +165,8 @@ def adjust_tp_func_nb(c, n_bars, tp, sl, rule, open_, slip, mm):
         return tp
     if kind != TGT_FIRST and kind != TGT_LAST:
         return np.nan
-    target_first = rule == 1
-    if rule == 2:
+    target_first = rule == BOTH_TARGET_FIRST
+    if rule == BOTH_NEAREST_TO_OPEN:
         o = open_[bar]
         side = 1.0 if pos > 0 else -1.0
         fill = open_[c.init_i // ROWS_PER_BAR] * (1.0 + side * slip)
@@ -306,12 +309,12 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
             fees=fees, fixed_fees=fixed, slippage=slip,
             size_granularity=1.0 if config.whole_units else np.nan,
             signal_func_nb=signal_func_nb,
-            signal_args=(*arrays, _DIRECTION[config.direction], n, state),
+            signal_args=(*arrays, DIRECTION_CODE[config.direction], n, state),
             sl_stop=sl, tp_stop=tp, stop_entry_price=StopEntryPrice.FillPrice,
             stop_exit_price=stop_exit, adjust_sl_func_nb=adjust_sl_func_nb,
             adjust_sl_args=(n, sl, liq, raw_open, slip, config.maintenance_margin),
             adjust_tp_func_nb=adjust_tp_func_nb,
-            adjust_tp_args=(n, tp, sl, _BOTH_HIT[config.both_hit], raw_open, slip,
+            adjust_tp_args=(n, tp, sl, BOTH_HIT_CODE[config.both_hit], raw_open, slip,
                             config.maintenance_margin),
             use_stops=True, max_orders=4 * n + 4, freq=None)
     except ValueError as exc:

@@ -15,14 +15,8 @@ from lab.core.config import ExecutionConfig
 from lab.core.errors import DataError
 from lab.core.strategy import Signals
 from lab.core.types import BAR_COLUMNS
-from lab.costs.kernel_params import (BOTH_HIT_CODE, COMMISSION_CODE, DIRECTION_CODE,
-                                      SIZE_CODE, params_vector)
+from lab.costs.kernel_params import params_vector
 from lab.engines.result import BacktestResult, all_metrics, orders_frame, trades_frame
-
-_DIRECTION = DIRECTION_CODE
-_BOTH_HIT = BOTH_HIT_CODE
-_SIZE = SIZE_CODE
-_COMM = COMMISSION_CODE
 
 
 def check_bars(bars: pd.DataFrame) -> None:
@@ -76,6 +70,7 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
         Unusable bars (see ``check_bars``) or signals of another length.
     """
     from lab.kernels import engine as k
+    from lab.kernels import layout as L
 
     config = config or ExecutionConfig()
     check_bars(bars)
@@ -83,8 +78,8 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
     if len(signals) != n:
         raise DataError(f"signals cover {len(signals)} bars but there are {n} bars")
     p = params_vector(config)
-    trades = np.zeros((2 * n + 2, k.N_TRADE_COLS))
-    orders = np.zeros((4 * n + 4, k.N_ORDER_COLS))
+    trades = np.zeros((2 * n + 2, L.N_TRADE_COLS))
+    orders = np.zeros((4 * n + 4, L.N_ORDER_COLS))
     as_f8 = lambda c: np.ascontiguousarray(bars[c].to_numpy(dtype=np.float64))  # noqa: E731
     equity, position, counts = k.simulate_nb(
         as_f8("open"), as_f8("high"), as_f8("low"), as_f8("close"),

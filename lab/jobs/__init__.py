@@ -40,6 +40,7 @@ from lab.core import credentials
 from lab.core.errors import LabError
 from lab.core.private import private_file
 from lab.core.urls import redact_text
+from lab.core.paths import data_root
 from lab.jobs import store
 from lab.jobs.store import ACTIVE, FINAL, STATUSES, Job
 
@@ -151,7 +152,7 @@ def submit(kind: str, payload: dict[str, Any], root: str | Path | None = None, *
     ConfigError, ParamError, UnknownStrategyError
         From the payload check (e.g. an invalid sweep spec).
     """
-    root = store.data_root(root)
+    root = data_root(root)
     handler = _handler(kind)
     payload, kept = _keep_secrets(handler, dict(payload), root)
     import inspect
@@ -256,7 +257,7 @@ def resume(job_id: str, root: str | Path | None = None, *, spawn: bool = True) -
     JobError
         No such job, or it is still active or already done.
     """
-    root = store.data_root(root)
+    root = data_root(root)
     job = get(job_id, root)
     with store.transaction(root) as con:
         fresh = store.fetch(con, job_id)

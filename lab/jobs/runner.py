@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lab.core import credentials
 from lab.core.urls import redact, redact_text
+from lab.core.paths import data_root
 from lab.jobs import store
 from lab.jobs.store import Job
 
@@ -119,7 +120,7 @@ def run_job(job_id: str, root: str | Path | None = None,
     """
     from lab.jobs import _handler
 
-    root = store.data_root(root)
+    root = data_root(root)
     job = _claim(job_id, root)
     if job is None:
         return None
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job_id")
     parser.add_argument("--root", help="data folder (default $LAB_DATA_DIR or ./data)")
     args = parser.parse_args(argv)
-    root = store.data_root(args.root)
+    root = data_root(args.root)
     ctx = JobContext(args.job_id, root)
 
     def stop(signum, frame):         # a polite kill: stop between chunks, as a cancel

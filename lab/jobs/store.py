@@ -7,6 +7,9 @@ transaction per call; status changes are ``BEGIN IMMEDIATE`` read-check-write, s
 cancel and a runner finishing at the same moment cannot both win.
 
 Times are epoch seconds (UTC). ``payload`` and ``result`` are JSON.
+
+The schema is versioned (``PRAGMA user_version``, ``lab.core.migrations``): a later
+column is a new entry at the end of ``MIGRATIONS``, applied on the next ``connect``.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lab.core.private import private_dir, sqlite_private
+from lab.core.migrations import Migration, migrate
+from lab.core.paths import data_path
 
 #: Job statuses. Active: queued, running, cancelling. Final: cancelled, failed, done.
 STATUSES = ("queued", "running", "cancelling", "cancelled", "failed", "done")
 ACTIVE = ("queued", "running", "cancelling")
 FINAL = ("cancelled", "failed", "done")
 
-_SCHEMA = """
+#: Migration k takes the job table from schema version k - 1 to k (append only).
+#: Version 1 is the first versioned schema; files written before it have the same
+#: table (``IF NOT EXISTS``) and are stamped version 1 without a change.
+_V1 = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -54,17 +62,12 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at);
 """
-
-
-def data_root(root: str | Path | None = None) -> Path:
-    """``root``, else ``$LAB_DATA_DIR``, else ``./data``; absolute."""
-    base = Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
-    return base.resolve()
+MIGRATIONS: tuple[Migration, ...] = (_V1,)
 
 
 def jobs_dir(root: str | Path | None = None) -> Path:
-    """``<data>/jobs``: the database and the runners' log files."""
-    return data_root(root) / "jobs"
+    """``<data>/jobs``: the database and the runners' log files (``lab.core.paths``)."""
+    return data_path("jobs", root)
 
 
 def db_path(root: str | Path | None = None) -> Path:
@@ -150,7 +153,13 @@ class Job:
 
 
 def connect(root: str | Path | None = None) -> sqlite3.Connection:
-    """A connection to the job table (created on first use), autocommit mode."""
+    """A connection to the job table (created or migrated on first use), autocommit mode.
+
+    Raises
+    ------
+    lab.core.migrations.SchemaError
+        The file was written by a newer version of the code, or a migration failed.
+    """
     path = db_path(root)
     if not path.exists():
         private_dir(path.parent)
@@ -161,7 +170,7 @@ def connect(root: str | Path | None = None) -> sqlite3.Connection:
     if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         con.execute("PRAGMA journal_mode = WAL")
     con.execute("PRAGMA synchronous = NORMAL")
-    con.executescript(_SCHEMA)
+    migrate(con, MIGRATIONS, name=f"job table {path}")
     return con
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-#: Commission model codes (same order as lab.core.types.CommissionModel).
-COMM_PERCENT = 0
-COMM_PER_SHARE = 1
-COMM_PER_CONTRACT = 2
+from lab.kernels.layout import COMM_PERCENT
+
 
 
 @njit(cache=True)

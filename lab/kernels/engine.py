@@ -27,82 +27,17 @@ import numpy as np
 from numba import njit
 
 from lab.kernels.costs import commission_nb
-
-# Parameter vector layout (float64), built by lab.engines.vectorized.params_vector.
-P_DIRECTION = 0      # 0 long, 1 short, 2 both
-P_LEVERAGE = 1
-P_MM = 2             # maintenance margin, fraction of notional
-P_SL = 3             # fraction of entry price, NaN = off
-P_TP = 4             # fraction of entry price, NaN = off
-P_BOTH_HIT = 5       # 0 stop first, 1 target first, 2 nearest to open
-P_SIZE_TYPE = 6      # 0 equity fraction, 1 quantity, 2 notional
-P_SIZE = 7
-P_WHOLE = 8          # 1.0 = whole units only
-P_COMM_MODEL = 9     # 0 percent, 1 per share, 2 per contract
-P_COMM_RATE = 10
-P_COMM_MIN = 11
-P_COMM_MAXF = 12
-P_SLIPPAGE = 13      # fraction of price
-P_MULT = 14          # contract multiplier
-P_CASH = 15          # starting equity
-P_MIN_NOTIONAL = 16  # smallest entry notional, account currency (0 = off)
-N_PARAMS = 17
-
-# State vector layout.
-S_CASH = 0
-S_QTY = 1            # signed quantity, > 0 long
-S_ENTRY = 2          # entry fill price
-S_ENTRY_FEE = 3
-S_ENTRY_IDX = 4
-S_SL = 5             # stop price (NaN = none)
-S_TP = 6             # target price (NaN = none)
-S_LIQ = 7            # liquidation price (0 for a long at leverage 1)
-S_BUST = 8           # 1.0 once equity <= 0: no new entries
-# Running trade statistics, updated by close_position_nb (read by lab.kernels.sweep).
-S_N_TRADES = 9       # closed trades
-S_N_WINS = 10        # closed trades with pnl > 0
-S_GROSS_WIN = 11     # sum of pnl > 0, account currency
-S_GROSS_LOSS = 12    # -sum of pnl < 0 (>= 0), account currency
-S_SUM_PNL = 13       # sum of trade pnl, account currency
-S_SUM_TRADE_RET = 14  # sum of pnl / margin committed at entry (0 when no margin)
-S_FEES = 15          # commission paid on closed trades (entry + exit), account currency
-S_N_LIQ = 16         # trades closed by liquidation
-N_STATE = 17
-
-# Exit reasons (lab.core.types.ExitReason).
-R_SIGNAL = 0
-R_STOP = 1
-R_TARGET = 2
-R_LIQUIDATION = 3
-R_END = 4
-
-# Pending actions.
-PEND_NONE = 0
-PEND_CLOSE = 1
-PEND_LONG = 2
-PEND_SHORT = 3
-
-# Trade record columns.
-T_ENTRY_IDX = 0
-T_EXIT_IDX = 1
-T_SIDE = 2
-T_QTY = 3
-T_ENTRY_PRICE = 4
-T_EXIT_PRICE = 5
-T_PNL = 6            # net of entry and exit commission, account currency
-T_FEES = 7
-T_REASON = 8
-T_MARGIN = 9         # margin committed at entry (entry notional / leverage)
-N_TRADE_COLS = 10
-
-# Order (fill) record columns.
-O_IDX = 0
-O_SIDE = 1           # +1 buy, -1 sell
-O_QTY = 2
-O_PRICE = 3
-O_FEE = 4
-O_REASON = 5         # -1 entry, else exit reason
-N_ORDER_COLS = 6
+from lab.kernels.layout import (
+    BOTH_NEAREST_TO_OPEN, BOTH_TARGET_FIRST, COMM_PERCENT, DIR_LONG, DIR_SHORT,
+    N_STATE, O_FEE, O_IDX, O_PRICE, O_QTY, O_REASON,
+    O_SIDE, PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT, P_BOTH_HIT, P_CASH, P_COMM_MAXF,
+    P_COMM_MIN, P_COMM_MODEL, P_COMM_RATE, P_DIRECTION, P_LEVERAGE, P_MIN_NOTIONAL, P_MM,
+    P_MULT, P_SIZE, P_SIZE_TYPE, P_SL, P_SLIPPAGE, P_TP, P_WHOLE, R_END, R_ENTRY,
+    R_LIQUIDATION, R_SIGNAL, R_STOP, R_TARGET, SIZE_EQUITY_FRACTION, SIZE_QUANTITY, S_BUST,
+    S_CASH, S_ENTRY, S_ENTRY_FEE, S_ENTRY_IDX, S_FEES, S_GROSS_LOSS, S_GROSS_WIN, S_LIQ,
+    S_N_LIQ, S_N_TRADES, S_N_WINS, S_QTY, S_SL, S_SUM_PNL, S_SUM_TRADE_RET, S_TP,
+    T_ENTRY_IDX, T_ENTRY_PRICE, T_EXIT_IDX, T_EXIT_PRICE, T_FEES, T_MARGIN, T_PNL, T_QTY,
+    T_REASON, T_SIDE)
 
 
 @njit(cache=True)
@@ -129,7 +64,7 @@ def _affordable_nb(p, budget, fill, unit, lev):
     """Largest quantity whose margin (notional / leverage) + commission fit ``budget``:
     exact for a plain percent commission, else the fee of the fee-less quantity is set
     aside first (a fee that grows with the quantity keeps the sum within budget)."""
-    if int(p[P_COMM_MODEL]) == 0 and p[P_COMM_MIN] == 0.0 and p[P_COMM_MAXF] == 0.0:
+    if int(p[P_COMM_MODEL]) == COMM_PERCENT and p[P_COMM_MIN] == 0.0 and p[P_COMM_MAXF] == 0.0:
         return budget / (unit * (1.0 / lev + p[P_COMM_RATE]))
     q = budget * lev / unit
     return (budget - _fee_nb(p, q, fill)) * lev / unit
@@ -143,10 +78,10 @@ def _entry_qty_nb(p, equity, fill):
     lev = p[P_LEVERAGE]
     unit = fill * p[P_MULT]                  # notional of one unit
     size_type = int(p[P_SIZE_TYPE])
-    if size_type == 0:
+    if size_type == SIZE_EQUITY_FRACTION:
         q = _affordable_nb(p, p[P_SIZE] * equity, fill, unit, lev)
     else:
-        if size_type == 1:
+        if size_type == SIZE_QUANTITY:
             q = p[P_SIZE]
         else:
             q = p[P_SIZE] / unit
@@ -191,7 +126,7 @@ def open_position_nb(st, p, side, ref_price, i, orders, cnt):
         st[S_SL] = fill * (1.0 + p[P_SL]) if p[P_SL] == p[P_SL] else np.nan
         st[S_TP] = fill * (1.0 - p[P_TP]) if p[P_TP] == p[P_TP] else np.nan
         st[S_LIQ] = fill * (1.0 + 1.0 / lev) / (1.0 + mm)
-    _record_order_nb(orders, cnt, i, side, q, fill, fee, -1.0)
+    _record_order_nb(orders, cnt, i, side, q, fill, fee, R_ENTRY)
     return True
 
 
@@ -292,9 +227,9 @@ def intrabar_check_nb(st, p, o, h, l, i, trades, orders, cnt):
     take_adverse = adverse_hit
     if adverse_hit and target_hit:
         rule = int(p[P_BOTH_HIT])
-        if rule == 1:
+        if rule == BOTH_TARGET_FIRST:
             take_adverse = False
-        elif rule == 2:
+        elif rule == BOTH_NEAREST_TO_OPEN:
             take_adverse = abs(o - adverse) <= abs(tp - o)
     if take_adverse:
         # a position opened at this open can have its level beyond the open (slippage)
@@ -318,8 +253,8 @@ def pending_action_nb(direction, qty, el, xl, es, xs):
     and a short entry on one bar cancel each other. With direction BOTH an opposite
     entry reverses the position.
     """
-    allow_long = direction != 1
-    allow_short = direction != 0
+    allow_long = direction != DIR_SHORT
+    allow_short = direction != DIR_LONG
     long_sig = el and not xl and allow_long
     short_sig = es and not xs and allow_short
     if long_sig and short_sig:
@@ -375,7 +310,7 @@ def simulate_nb(open_, high, low, close, entries_long, exits_long, entries_short
     entries_long, exits_long, entries_short, exits_short : ndarray, bool, shape (n,)
         Signals at each bar's close.
     p : ndarray, float64, shape (N_PARAMS,)
-        Parameter vector (layout ``P_*`` above).
+        Parameter vector (layout ``lab.kernels.layout.P_*``).
     trades : ndarray, float64, shape (cap_trades, N_TRADE_COLS)
         Output buffer for closed trades; shape (0, N_TRADE_COLS) records none.
     orders : ndarray, float64, shape (cap_orders, N_ORDER_COLS)

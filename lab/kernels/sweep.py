@@ -41,13 +41,13 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from lab.kernels.engine import (N_ORDER_COLS, N_STATE, N_TRADE_COLS, P_CASH, P_DIRECTION,
+from lab.kernels.engine import (close_position_nb, execute_pending_nb, gap_check_nb,
+                                intrabar_check_nb, pending_action_nb)
+from lab.kernels.layout import (N_ORDER_COLS, N_STATE, N_TRADE_COLS, P_CASH, P_DIRECTION,
                                 P_MULT, P_SLIPPAGE, PEND_NONE, R_END, S_CASH, S_ENTRY,
                                 S_FEES, S_GROSS_LOSS, S_GROSS_WIN, S_LIQ, S_N_LIQ,
                                 S_N_TRADES, S_N_WINS, S_QTY, S_SL, S_SUM_PNL,
-                                S_SUM_TRADE_RET, S_TP,
-                                close_position_nb, execute_pending_nb, gap_check_nb,
-                                intrabar_check_nb, pending_action_nb)
+                                S_SUM_TRADE_RET, S_TP)
 
 #: Columns of the statistics returned by ``simulate_many_nb`` (names of
 #: ``BacktestResult.metrics`` plus ``periods_per_year``, ``skew`` and ``kurtosis``).
@@ -105,7 +105,7 @@ def run_stats_nb(open_, high, low, close, entries_long, exits_long, entries_shor
     col : int
         Signal column of this run, ``0 <= col < k``.
     p : ndarray, float64, shape (N_PARAMS,)
-        Parameter vector (``lab.kernels.engine.P_*``).
+        Parameter vector (``lab.kernels.layout.P_*``).
     periods_per_year : float
         Bars per year for annualization.
     out : ndarray, float64, shape (N_STATS,)
@@ -272,7 +272,7 @@ def simulate_many_nb(open_, high, low, close, entries_long, exits_long, entries_
         Signal column of each run, in ``[0, k)``; runs that differ only in stops or
         leverage share a column.
     params : ndarray, float64, shape (m, N_PARAMS)
-        One parameter vector per run (``lab.kernels.engine.P_*``,
+        One parameter vector per run (``lab.kernels.layout.P_*``,
         ``lab.engines.vectorized.params_vector``).
     periods_per_year : float
         Bars per year for annualized metrics.

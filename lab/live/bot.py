@@ -28,6 +28,7 @@ import pandas as pd
 
 from lab.core import registry
 from lab.costs.kernel_params import DIRECTION_CODE, params_vector
+from lab.kernels import layout as L
 from lab.live.broker import BrokerError, DuplicateOrderError, OrderRequest
 from lab.live.config import BotConfig, RiskLimits
 from lab.live.crash import crash_point
@@ -158,7 +159,7 @@ class Bot:
         fills = self.ledger.fills(self.name)
         qty, cash = 0.0, float(self.config.execution.cash)
         entry = None
-        mult = self.p[k.P_MULT]
+        mult = self.p[L.P_MULT]
         for f in fills:
             cash -= f["fee"]
             if f["reason"] == "entry":
@@ -260,11 +261,11 @@ class Bot:
         pend = k.pending_action_nb(self.direction, qty, bool(sig.entries_long[-1]),
                                    bool(sig.exits_long[-1]), bool(sig.entries_short[-1]),
                                    bool(sig.exits_short[-1]))
-        if pend == k.PEND_NONE:
+        if pend == L.PEND_NONE:
             return []
         plans = []
-        want = {k.PEND_LONG: 1, k.PEND_SHORT: -1}.get(pend, 0)
-        if qty != 0.0 and (pend == k.PEND_CLOSE or want * qty < 0):
+        want = {L.PEND_LONG: 1, L.PEND_SHORT: -1}.get(pend, 0)
+        if qty != 0.0 and (pend == L.PEND_CLOSE or want * qty < 0):
             side = -1 if qty > 0 else 1
             plans.append((OrderRequest(f"{self.uid}-{i}-x", self.config.symbol, side, "exit",
                                        abs(qty), "open", i), close, qty, equity))
@@ -272,7 +273,7 @@ class Bot:
             size = None
             if self._sized:
                 size = float(k._entry_qty_nb(self.p, equity,
-                                             close * (1.0 + want * self.p[k.P_SLIPPAGE])))
+                                             close * (1.0 + want * self.p[L.P_SLIPPAGE])))
                 if size <= 0:
                     return plans
             plans.append((OrderRequest(f"{self.uid}-{i}-e", self.config.symbol, want, "entry",
@@ -295,9 +296,9 @@ class Bot:
             est = req.qty
             if est is None:
                 est = float(k._entry_qty_nb(self.p, max(equity, 0.0),
-                                            price * (1.0 + req.side * self.p[k.P_SLIPPAGE])))
+                                            price * (1.0 + req.side * self.p[L.P_SLIPPAGE])))
             decision = self.risk.check(OrderCheck(req.side, est, price, position, equity,
-                                                  self.p[k.P_MULT], req.kind == "exit"))
+                                                  self.p[L.P_MULT], req.kind == "exit"))
             if not decision.accepted:
                 with self.ledger.transaction():
                     self.ledger.add_intent(self.name, req.to_dict(), "refused",

@@ -22,8 +22,9 @@ from pathlib import Path
 import pandas as pd
 
 from lab.core.errors import LabError
+from lab.core.paths import data_root
 from lab.live.config import BotConfig, RiskLimits, check_name
-from lab.live.ledger import Ledger, data_root, ledger_path
+from lab.live.ledger import Ledger, ledger_path
 from lab.live.runner import find_ledger, make_broker
 from lab.live.supervisor import REPO, child_env, log_path
 from lab.live.trades import trades_from_fills

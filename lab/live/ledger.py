@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lab.core.errors import LabError
+from lab.core.paths import data_root
 
 SCHEMA_VERSION = 2
 
@@ -169,12 +170,6 @@ BOT_STATES = ("created", "starting", "running", "paused", "stopped", "finished",
 
 class LedgerError(LabError):
     """The ledger file is unusable (newer schema, inconsistent rows); says which."""
-
-
-def data_root(root: str | Path | None = None) -> Path:
-    """``root``, else ``$LAB_DATA_DIR``, else ``./data``; absolute."""
-    base = Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
-    return base.resolve()
 
 
 def ledger_path(account: str = "paper", root: str | Path | None = None) -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 from lab.core.config import ExecutionConfig
 from lab.core.types import SizeType
 from lab.costs.kernel_params import SIZE_CODE, params_vector
+from lab.kernels import layout as L
 from lab.live.broker import (Account, BrokerError, DuplicateOrderError, Fill, OrderRequest,
                              OrderStatus, Position)
 from lab.live.ledger import connect
@@ -117,10 +118,10 @@ class PaperBroker:
                                (account,)).fetchone()
         cfg_json = json.dumps(config.to_dict(), sort_keys=True)
         if row is None:
-            st = np.zeros(k.N_STATE)
-            st[k.S_CASH] = self.p[k.P_CASH]
-            st[k.S_SL] = np.nan
-            st[k.S_TP] = np.nan
+            st = np.zeros(L.N_STATE)
+            st[L.S_CASH] = self.p[L.P_CASH]
+            st[L.S_SL] = np.nan
+            st[L.S_TP] = np.nan
             self.con.execute("INSERT INTO accounts (account, symbol, config, state, last_bar) "
                              "VALUES (?, ?, ?, ?, -1)",
                              (account, symbol, cfg_json, _dump_state(st)))
@@ -197,19 +198,19 @@ class PaperBroker:
 
     def positions(self) -> list[Position]:
         k, st = self._k, self.st
-        if st[k.S_QTY] == 0.0:
+        if st[L.S_QTY] == 0.0:
             return []
-        return [Position(self.symbol, float(st[k.S_QTY]), float(st[k.S_ENTRY]),
-                         int(st[k.S_ENTRY_IDX]), float(st[k.S_ENTRY_FEE]),
-                         _opt(st[k.S_SL]), _opt(st[k.S_TP]), _opt(st[k.S_LIQ]))]
+        return [Position(self.symbol, float(st[L.S_QTY]), float(st[L.S_ENTRY]),
+                         int(st[L.S_ENTRY_IDX]), float(st[L.S_ENTRY_FEE]),
+                         _opt(st[L.S_SL]), _opt(st[L.S_TP]), _opt(st[L.S_LIQ]))]
 
     def account(self) -> Account:
         k, st = self._k, self.st
-        equity = st[k.S_CASH]
-        if st[k.S_QTY] != 0.0 and self.last_close is not None:
-            equity = st[k.S_CASH] + st[k.S_QTY] * self.p[k.P_MULT] * (
-                self.last_close - st[k.S_ENTRY])
-        return Account(float(st[k.S_CASH]), float(equity))
+        equity = st[L.S_CASH]
+        if st[L.S_QTY] != 0.0 and self.last_close is not None:
+            equity = st[L.S_CASH] + st[L.S_QTY] * self.p[L.P_MULT] * (
+                self.last_close - st[L.S_ENTRY])
+        return Account(float(st[L.S_CASH]), float(equity))
 
     def fills(self, after: int = 0) -> list[Fill]:
         if after >= self._n_fills:
@@ -224,8 +225,8 @@ class PaperBroker:
         if bar <= self.last_bar:
             return []
         k, st, p = self._k, self.st, self.p
-        trades = np.zeros((4, k.N_TRADE_COLS))
-        recs = np.zeros((8, k.N_ORDER_COLS))
+        trades = np.zeros((4, L.N_TRADE_COLS))
+        recs = np.zeros((8, L.N_ORDER_COLS))
         cnt = np.zeros(2, dtype=np.int64)
         queued = []
         if self._has_queued:
@@ -239,17 +240,17 @@ class PaperBroker:
                 entry = row
             else:
                 exit_ = row
-        pend = k.PEND_NONE
+        pend = L.PEND_NONE
         pe = p
         if entry is not None:
             req = json.loads(entry["request"])
-            pend = k.PEND_LONG if req["side"] > 0 else k.PEND_SHORT
+            pend = L.PEND_LONG if req["side"] > 0 else L.PEND_SHORT
             if req["qty"] is not None:
                 pe = p.copy()
-                pe[k.P_SIZE_TYPE] = SIZE_CODE[SizeType.QUANTITY]
-                pe[k.P_SIZE] = float(req["qty"])
+                pe[L.P_SIZE_TYPE] = SIZE_CODE[SizeType.QUANTITY]
+                pe[L.P_SIZE] = float(req["qty"])
         elif exit_ is not None:
-            pend = k.PEND_CLOSE
+            pend = L.PEND_CLOSE
         k.gap_check_nb(st, p, open_, bar, trades, recs, cnt)
         n_gap = int(cnt[1])
         k.execute_pending_nb(st, pe, pend, open_, bar, trades, recs, cnt)
@@ -265,7 +266,7 @@ class PaperBroker:
         self.con.execute("BEGIN IMMEDIATE")
         try:
             for j in range(int(cnt[1])):
-                reason = int(recs[j, k.O_REASON])
+                reason = int(recs[j, L.O_REASON])
                 coid = None
                 if n_gap <= j < n_exec:
                     coid = (entry if reason < 0 else exit_)["client_order_id"]
@@ -322,21 +323,21 @@ class PaperBroker:
                              "the account has seen no bar' WHERE client_order_id = ?",
                              (order.client_order_id,))
             return
-        trades = np.zeros((2, k.N_TRADE_COLS))
-        recs = np.zeros((4, k.N_ORDER_COLS))
+        trades = np.zeros((2, L.N_TRADE_COLS))
+        recs = np.zeros((4, L.N_ORDER_COLS))
         cnt = np.zeros(2, dtype=np.int64)
-        qty = st[k.S_QTY]
+        qty = st[L.S_QTY]
         if order.kind == "exit":
             if qty != 0.0 and (qty > 0) == (order.side < 0):
                 side = 1.0 if qty > 0 else -1.0
-                k.close_position_nb(st, p, self.last_close * (1.0 - side * p[k.P_SLIPPAGE]),
-                                    self.last_bar, k.R_SIGNAL, trades, recs, cnt)
+                k.close_position_nb(st, p, self.last_close * (1.0 - side * p[L.P_SLIPPAGE]),
+                                    self.last_bar, L.R_SIGNAL, trades, recs, cnt)
         elif qty == 0.0:
             pe = p
             if order.qty is not None:
                 pe = p.copy()
-                pe[k.P_SIZE_TYPE] = SIZE_CODE[SizeType.QUANTITY]
-                pe[k.P_SIZE] = float(order.qty)
+                pe[L.P_SIZE_TYPE] = SIZE_CODE[SizeType.QUANTITY]
+                pe[L.P_SIZE] = float(order.qty)
             k.open_position_nb(st, pe, float(order.side), self.last_close, self.last_bar,
                                recs, cnt)
         if cnt[1] == 0:
@@ -354,14 +355,14 @@ class PaperBroker:
     def _record_fill(self, rec, coid, bar, time_, purpose) -> Fill:
         k = self._k
         seq = self._n_fills
-        reason = int(rec[k.O_REASON])
+        reason = int(rec[L.O_REASON])
         name = "entry" if reason < 0 else _REASONS[reason]
         if name == "signal" and purpose == "flatten":
             name = "flatten"
         fill = Fill(fill_id=f"{self.account_id}:{seq}", client_order_id=coid,
                     symbol=self.symbol, bar=int(bar), time=str(time_),
-                    side=int(rec[k.O_SIDE]), qty=float(rec[k.O_QTY]),
-                    price=float(rec[k.O_PRICE]), fee=float(rec[k.O_FEE]), reason=name)
+                    side=int(rec[L.O_SIDE]), qty=float(rec[L.O_QTY]),
+                    price=float(rec[L.O_PRICE]), fee=float(rec[L.O_FEE]), reason=name)
         self.con.execute("INSERT INTO fills (account, seq, fill) VALUES (?, ?, ?)",
                          (self.account_id, seq, json.dumps(fill.to_dict())))
         self._n_fills += 1

@@ -17,10 +17,11 @@ import traceback
 from pathlib import Path
 
 from lab.core.errors import ConfigError, LabError
+from lab.core.paths import data_root
 from lab.live.bot import Bot
 from lab.live.config import BotConfig
 from lab.live.feeds import make_feed
-from lab.live.ledger import Ledger, data_root, ledger_path
+from lab.live.ledger import Ledger, ledger_path
 from lab.live.paper import PaperBroker, venue_path
 
 

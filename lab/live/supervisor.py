@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab.live.ledger import data_root
+from lab.core.paths import data_root
 
 #: Crashes within ``CRASH_WINDOW_S`` after which a bot stays stopped.
 MAX_CRASHES = int(os.environ.get("LAB_BOT_MAX_CRASHES", "5"))

@@ -20,6 +20,7 @@ import pandas as pd
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, LabError
 from lab.core.private import private_dir, private_file, sqlite_private
+from lab.core.paths import data_path
 from lab.core.urls import redact
 from lab.core.types import periods_per_year
 
@@ -31,13 +32,12 @@ HEARTBEAT_S, GRACE_S = 10, 60
 
 def default_storage(root: str | Path | None = None) -> str:
     """``$LAB_OPTUNA_STORAGE`` when set (e.g. a team's ``postgresql://`` URL), else
-    ``sqlite:///<root>/optuna/optuna.db``; ``root`` defaults to ``$LAB_DATA_DIR`` or
-    ``./data``. The folder is created."""
+    ``sqlite:///<data>/optuna/optuna.db`` (``root`` as in ``lab.core.paths.data_root``).
+    The folder is created."""
     if os.environ.get("LAB_OPTUNA_STORAGE"):
         return os.environ["LAB_OPTUNA_STORAGE"]
-    base = Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
-    folder = private_dir(base / "optuna")
-    return f"sqlite:///{sqlite_private(folder.resolve() / 'optuna.db')}"
+    folder = private_dir(data_path("optuna", root))
+    return f"sqlite:///{sqlite_private(folder / 'optuna.db')}"
 
 
 def open_storage(storage: str | None):

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -47,10 +46,11 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from lab.core.errors import ConfigError, DataError, LabError
+from lab.core.paths import data_path, data_root
 from lab.research.sweep_spec import SweepSpec
 
 __all__ = ["IN_PROCESS_STEPS", "SweepCancelled", "SweepResult", "SweepSpec", "list_sweeps",
-           "load_sweep", "recompute", "run_sweep", "data_root", "sweeps_root"]
+           "load_sweep", "recompute", "run_sweep", "sweeps_root"]
 
 #: Below this many bar x set steps a sweep with no ``workers`` given runs in-process.
 IN_PROCESS_STEPS = 50_000_000
@@ -108,14 +108,9 @@ class SweepResult:
         return self.manifest.get("status") == "complete"
 
 
-def data_root(root: str | Path | None = None) -> Path:
-    """``root``, else ``$LAB_DATA_DIR``, else ``./data``."""
-    return Path(root) if root is not None else Path(os.environ.get("LAB_DATA_DIR", "data"))
-
-
 def sweeps_root(root: str | Path | None = None) -> Path:
-    """``<root>/sweeps`` (``root`` as in ``data_root``)."""
-    return data_root(root) / "sweeps"
+    """``<data>/sweeps`` (``root`` as in ``lab.core.paths.data_root``)."""
+    return data_path("sweeps", root)
 
 
 def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,

@@ -40,7 +40,7 @@ def params_matrix(configs: Sequence[ExecutionConfig], n_sets: int) -> tuple[np.n
     params : ndarray, float64, shape (n_sets x len(configs), N_PARAMS)
     sig_col : ndarray, int64, shape (n_sets x len(configs),)
     """
-    from lab.engines.vectorized import params_vector
+    from lab.costs.kernel_params import params_vector
 
     base = np.stack([params_vector(c) for c in configs])
     params = np.ascontiguousarray(np.tile(base, (n_sets, 1)))
@@ -83,7 +83,7 @@ def chunk_stats(bars: pd.DataFrame, strategy: str, param_dicts: Sequence[Mapping
     base = ExecutionConfig.from_dict(dict(config))
     configs = [base.replace(sl=sl, tp=tp, leverage=lev) for sl, tp, lev in levels]
     if engine == "vectorbt":
-        from lab.research.sweep_vbt import vectorbt_stats
+        from lab.engines.vectorbt_batch import vectorbt_stats
 
         return vectorbt_stats(bars, signals, configs, periods_per_year)
     return kernel_stats(bars, signals, configs, periods_per_year, threads)

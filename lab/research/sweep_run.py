@@ -73,7 +73,7 @@ def _data_doc(data) -> dict[str, dict]:
 def _check_engine(spec: SweepSpec) -> None:
     if spec.engine != "vectorbt":
         return
-    from lab.research.sweep_vbt import check_sweep
+    from lab.engines.vectorbt_batch import check_sweep
 
     check_sweep(spec)
 

@@ -426,10 +426,10 @@ def _summary(windows: pd.DataFrame, equity: Mapping[str, pd.Series], cash: float
 
 # -- files --------------------------------------------------------------------------------
 def walk_forward_root(root: str | Path | None = None) -> Path:
-    """``<data>/walkforward``."""
-    from lab.api import data_root
+    """``<data>/walkforward`` (``root`` as in ``lab.core.paths.data_root``)."""
+    from lab.core.paths import data_path
 
-    return Path(root if root is not None else data_root()) / "walkforward"
+    return data_path("walkforward", root)
 
 
 def save_walk_forward(result: WalkForwardResult, folder: str | Path) -> Path:

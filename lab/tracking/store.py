@@ -2,8 +2,7 @@
 
 Local by default: an SQLite tracking store ``<data>/mlflow/mlflow.db`` and an artifact
 folder ``<data>/mlflow/artifacts``, where ``<data>`` is ``$LAB_DATA_DIR`` or ``./data``
-(the same folder as ``lab.api.data_root()``; ``lab.tracking`` sits below ``lab.api``
-and cannot import it). ``$MLFLOW_TRACKING_URI`` points at another store, usually a
+(``lab.core.paths.data_root``). ``$MLFLOW_TRACKING_URI`` points at another store, usually a
 remote MLflow server (``http://host:5000``); a server behind HTTP basic auth takes
 ``http://user:password@host:5000``, whose credentials are handed to MLflow as
 ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD`` and never shown.
@@ -28,6 +27,7 @@ from typing import Any
 from lab.core.errors import LabError
 from lab.core.urls import redact_text, split_credentials
 from lab.core.private import private_dir, sqlite_private
+from lab.core.paths import data_path
 
 #: Tags written at the start of every run to find runs whose process died.
 TAG_PID = "lab.pid"
@@ -72,14 +72,9 @@ def describe(uri: str | None = None) -> str:
             f"{where}, working{as_user}: nothing recorded yet")
 
 
-def data_root() -> Path:
-    """Data folder: ``$LAB_DATA_DIR`` or ``./data`` (mirrors ``lab.api.data_root``)."""
-    return Path(os.environ.get("LAB_DATA_DIR", "data"))
-
-
 def local_store_dir(root: str | Path | None = None) -> Path:
-    """``<root>/mlflow`` (absolute), the folder of the local store."""
-    return (Path(root) if root is not None else data_root()).resolve() / "mlflow"
+    """``<data>/mlflow`` (absolute), the folder of the local store."""
+    return data_path("mlflow", root)
 
 
 def tracking_uri(root: str | Path | None = None) -> str:

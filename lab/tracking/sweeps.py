@@ -33,6 +33,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from lab.core.paths import data_root
 from lab.tracking import store
 from lab.tracking.writer import (TrackingOutcome, common_tags, flatten, metric_value,
                                  open_run, project_name, track_backtest)
@@ -89,7 +90,7 @@ def _asset_class(symbol: str, given: Mapping[str, str] | None) -> str:
     try:
         from lab.data import Catalog
 
-        ac = Catalog(store.data_root()).asset_class(symbol)
+        ac = Catalog(data_root()).asset_class(symbol)
         return str(getattr(ac, "value", ac))
     except Exception:               # noqa: BLE001 - only names the experiment
         return "unknown"

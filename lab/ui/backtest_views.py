@@ -179,7 +179,7 @@ def tracking_status(future, track: bool = True) -> None:
 def min_notional_warning(result, bars: pd.DataFrame) -> None:
     """A warning in words when the minimum order value stopped the trading: from the
     last exit (or the start) the account cannot place an entry worth that much."""
-    from lab.engines.rules import min_notional_block
+    from lab.costs.rules import min_notional_block
 
     cfg = result.config
     if not cfg.min_notional > 0 or result.equity.empty:

@@ -73,7 +73,7 @@ def test_backtrader_refuses_the_same_dust_entries(blown):
 
 
 def test_a_stuck_account_is_told_the_largest_order_it_can_still_place(blown, btc_hourly):
-    from lab.engines.rules import min_notional_block
+    from lab.costs.rules import min_notional_block
 
     _, _, _, runs = blown
     cfg = runs[MIN_NOTIONAL].config

@@ -26,6 +26,7 @@ from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError
 from lab.core.strategy import Signals
 from lab.core.types import CommissionModel, SizeType
+from lab.costs.kernel_params import BOTH_HIT_CODE, DIRECTION_CODE
 from lab.engines import vectorbt_engine as ve
 from lab.kernels.sweep import N_STATS, STAT_NAMES
 
@@ -147,13 +148,13 @@ def _batch(bars, sig, sig_col, cfgs, ppy, out) -> None:
             size_granularity=1.0 if base.whole_units else np.nan,
             signal_func_nb=signal_many_nb,
             signal_args=(el, xl, es, xs, np.ascontiguousarray(sig_col),
-                         ve._DIRECTION[base.direction], n, state),
+                         DIRECTION_CODE[base.direction], n, state),
             sl_stop=sl[None, :], tp_stop=tp[None, :],
             stop_entry_price=StopEntryPrice.FillPrice, stop_exit_price=stop_exit[:, None],
             adjust_sl_func_nb=adjust_sl_many_nb,
             adjust_sl_args=(n, sl, liq, raw_open, slip, mm),
             adjust_tp_func_nb=adjust_tp_many_nb,
-            adjust_tp_args=(n, tp, sl, ve._BOTH_HIT[base.both_hit], raw_open, slip, mm),
+            adjust_tp_args=(n, tp, sl, BOTH_HIT_CODE[base.both_hit], raw_open, slip, mm),
             use_stops=True, max_orders=(4 * n + 4) * m, freq=None)
     except ValueError as exc:
         if "cash" in str(exc):

@@ -1,9 +1,13 @@
-"""The kernel's trading rules in plain Python, for the adapters of other engines.
+"""The kernel's trading rules in plain Python, for the adapters of other engines and
+the paper broker.
 
 ``lab.kernels.engine`` is the reference; these functions restate its rules
 (pending action, entry sizing, exit levels, which exit a bar reaches first) so the
-Backtrader and vectorbt adapters can decide orders the same way. Backtrader or
-vectorbt then trigger, price and account for the fills themselves.
+Backtrader and vectorbt adapters, and a paper broker, decide orders the same way.
+Backtrader or vectorbt then trigger, price and account for the fills themselves. The
+pending-action codes are the kernel's (``lab.kernels.layout.PEND_*``).
+
+This module sits in ``lab.costs`` (not ``lab.engines``) so that ``lab.live`` may import it.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import math
 
 from lab.core.config import ExecutionConfig
 from lab.core.types import BothHitRule, CommissionModel, Direction, SizeType
+from lab.kernels.layout import PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT
 
-PEND_NONE, PEND_CLOSE, PEND_LONG, PEND_SHORT = 0, 1, 2, 3
+__all__ = ["PEND_CLOSE", "PEND_LONG", "PEND_NONE", "PEND_SHORT", "entry_quantity",
+           "exit_levels", "exit_priority", "gapped_exit", "pending_action"]
 
 
 def pending_action(direction: Direction, qty: float, el: bool, xl: bool, es: bool,
