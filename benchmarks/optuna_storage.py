@@ -37,7 +37,7 @@ def plain_optuna(bars, n: int) -> float:
     from lab.core import registry
     from lab.core.config import ExecutionConfig
     from lab.core.types import periods_per_year
-    from lab.research.optimize import _make_objective, search_space
+    from lab.research.optimize.run import _make_objective, search_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     ppy = periods_per_year("1h", "crypto")

@@ -71,7 +71,7 @@ def main() -> int:
 
     # kernel alone
     from lab.core import registry
-    from lab.research.sweep_exec import params_matrix, signal_matrices
+    from lab.engines.batch import params_matrix, signal_matrices
     from lab.kernels.sweep import simulate_many_nb
 
     strat = registry.get("sma_cross")

@@ -69,7 +69,7 @@ def main() -> int:
     from lab.core import registry
     from lab.core.config import Commission, ExecutionConfig
     from lab.kernels.sweep import STAT_NAMES
-    from lab.research.sweep_exec import kernel_stats, params_matrix, signal_matrices
+    from lab.engines.batch import params_matrix, run_many, signal_matrices
     from lab.engines.vectorbt_batch import vectorbt_stats
 
     bars = sample("BTCUSD_COINBASE", "1h").astype(np.float64)
@@ -149,7 +149,7 @@ def main() -> int:
     k_sets = max(1, args.exact_columns // len(configs))
     vectorbt_stats(bars.iloc[:200], signals[:1], configs[:1], 8760.0)          # compile
     t_x, exact = best_of(1, lambda: vectorbt_stats(bars, signals[:k_sets], configs, 8760.0))
-    ref = kernel_stats(bars, signals[:k_sets], configs, 8760.0)
+    ref = run_many(bars, signals[:k_sets], configs, 8760.0)
     np.testing.assert_allclose(exact, ref, rtol=1e-9, atol=1e-12)
     m_x = k_sets * len(configs)
     print(f"exact vectorbt layout, {m_x} columns: every metric equals the kernel (1e-9)")

@@ -116,7 +116,7 @@ def run_backtest(bars: pd.DataFrame, strategy: str,
         raise ConfigError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
     spec = registry.get(strategy)
     p = resolve_params(strategy, params)
-    vectorized.check_bars(bars)
+    vectorized.check_backtest_bars(bars)
     meta = dict(periods_per_year=periods_per_year(timeframe, asset_class),
                 strategy=strategy, params=p.to_dict(), symbol=symbol, timeframe=timeframe,
                 fingerprint=fingerprint or data_fingerprint(bars))

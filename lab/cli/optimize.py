@@ -91,13 +91,14 @@ def main(args: argparse.Namespace) -> int:
     """Run the ``optimize`` command; 0 ok, 2 user error, 130 interrupted."""
     from lab.api import data_root, open_catalog
     from lab.cli import data_symbol, execution_config
-    from lab.research.optimize import optimize
+    from lab.research.optimize import StudySpec
+    from lab.research.optimize.service import run_study
 
     try:
-        catalog = open_catalog(getattr(args, "store", None) or data_root())
+        root = getattr(args, "store", None)
+        catalog = open_catalog(root or data_root())
         args.data = data_symbol(catalog, args.data, args.asset_class)
         timeframe = args.timeframe or _finest(catalog, args.data)
-        bars = catalog.load(args.data, timeframe, start=args.start, end=args.end)
         ac = catalog.asset_class(args.data)
         ac = str(getattr(ac, "value", ac))
         sl, sl_r = _range(args.sl, "sl")
@@ -105,26 +106,23 @@ def main(args: argparse.Namespace) -> int:
         lev, lev_r = _range(args.leverage, "leverage")
         ns = argparse.Namespace(**{**vars(args), "sl": sl, "tp": tp,
                                    "leverage": lev if lev is not None else 1.0})
-        config = execution_config(ns, ac)
         storage = args.storage
         if storage:
             from lab.core.credentials import resolve
 
-            storage = resolve(storage, getattr(args, "store", None))
-        if storage is None and getattr(args, "store", None):
-            from lab.research.optimize import default_storage
-
-            storage = default_storage(args.store)
+            storage = resolve(storage, root)
+        spec = StudySpec(symbol=args.data, timeframe=timeframe, strategy=args.strategy,
+                         study_name=args.study_name, start=args.start, end=args.end,
+                         config=execution_config(ns, ac), storage=storage,
+                         n_trials=args.n_trials, timeout=args.timeout,
+                         objectives=tuple(o.strip() for o in args.objective.split(",")),
+                         sampler=args.sampler, seed=args.seed, search_sl=sl_r,
+                         search_tp=tp_r, search_leverage=lev_r,
+                         param_space=args.param_space, min_trades=args.min_trades,
+                         pruning=not args.no_pruning, workers=args.workers)
         try:
-            res = optimize(bars, args.strategy, study_name=args.study_name, config=config,
-                           storage=storage, n_trials=args.n_trials, timeout=args.timeout,
-                           objectives=tuple(o.strip() for o in args.objective.split(",")),
-                           sampler=args.sampler, seed=args.seed, search_sl=sl_r,
-                           search_tp=tp_r, search_leverage=lev_r,
-                           param_space=args.param_space, min_trades=args.min_trades,
-                           pruning=not args.no_pruning, workers=args.workers,
-                           asset_class=ac, timeframe=timeframe, symbol=args.data,
-                           callback=_progress if not args.json else None)
+            res = run_study(spec, root, catalog=catalog,
+                            progress=_progress if not args.json else None)
         except KeyboardInterrupt:
             print(f"\ninterrupted; finished trials are stored: rerun with --study-name "
                   f"{args.study_name} to continue", file=sys.stderr)
@@ -188,7 +186,7 @@ def _report(res, args, tracking: dict | None = None) -> int:
         [c for c in t.columns if c.startswith("param_")] + \
         [c for c in ("trades", "total_return", "max_drawdown") if c in t.columns]
     best = res.best[[c for c in cols if c in res.best.columns]]
-    from lab.research.study import orphan_note, orphaned_trials
+    from lab.research.optimize.store import orphan_note, orphaned_trials
 
     orphans = orphaned_trials(res.study) if res.study is not None else []
     if args.json:

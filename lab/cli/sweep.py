@@ -259,8 +259,8 @@ def _size_and_confirm(spec, catalog, args) -> None:
     (stderr); refuse a sweep with no valid row; above a threshold ask (or need --yes)."""
     import os
 
-    from lab.research.sweep_plan import estimate
-    from lab.research.sweep_run import load_data
+    from lab.research.sweep.plan import estimate
+    from lab.research.sweep.run import load_data
 
     count = spec.check_runnable()
     data = load_data(spec, catalog)
@@ -284,8 +284,8 @@ def main(args: argparse.Namespace) -> int:
     """Run the ``sweep`` command; returns the exit status (0 ok, 2 user error,
     130 interrupted)."""
     from lab.research.sweep import load_sweep, run_sweep
-    from lab.research.sweep_run import open_catalog
-    from lab.research.sweep_spec import SweepSpec  # noqa: F401  (documentation link)
+    from lab.api import open_catalog
+    from lab.research.sweep.spec import SweepSpec  # noqa: F401  (documentation link)
 
     root = getattr(args, "store", None)
     try:
@@ -323,7 +323,7 @@ def main(args: argparse.Namespace) -> int:
 
 def _track(res, args, catalog, root) -> dict:
     """Record the sweep in MLflow as the Sweep page's button does (never raises)."""
-    from lab.research.leaderboard import leaderboard, trials_summary
+    from lab.research.sweep.leaderboard import leaderboard, trials_summary
     from lab.research.sweep import recompute
     from lab.tracking import tracking_uri
     from lab.tracking.sweeps import track_sweep
@@ -371,7 +371,7 @@ def board_table(board, columns=None, width: int = 100) -> str:
 
 
 def _report(res, args, tracking: dict | None = None) -> int:
-    from lab.research.leaderboard import leaderboard
+    from lab.research.sweep.leaderboard import leaderboard
 
     board = leaderboard(res.results, min_trades=res.spec.min_trades)
     csv_path = res.path / "leaderboard.csv"
@@ -416,7 +416,7 @@ def _report(res, args, tracking: dict | None = None) -> int:
 def _standalone_parser() -> argparse.ArgumentParser:
     from lab.cli import _add_execution_args
 
-    parser = OneLineParser(prog="python -m lab.research.sweep_cli",
+    parser = OneLineParser(prog="python -m lab.cli.sweep",
                                      conflict_handler="resolve",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--store", help="data folder (default $LAB_DATA_DIR or ./data)")

@@ -82,6 +82,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _spec(args: argparse.Namespace, asset_class: str):
+    """The ``WalkForwardSpec`` of the command line."""
+    from lab.research.walk_forward import WalkForwardSpec
+
+    return WalkForwardSpec.from_dict(_payload(args, asset_class))
+
+
 def _payload(args: argparse.Namespace, asset_class: str) -> dict:
     from lab.cli import _end_ts, _ts, execution_config
     from lab.cli.sweep import _floats, parse_grids
@@ -162,21 +169,21 @@ def _num(v):
 def main(args: argparse.Namespace) -> int:
     """Run ``lab walkforward``; returns the exit status."""
     from lab.api import open_catalog
-    from lab.jobs.walkforward_job import execute, new_wf_id, track
     from lab.research.walk_forward import save_walk_forward, walk_forward_root
+    from lab.research.walk_forward.service import new_wf_id, record, run_spec
 
     from lab.cli import data_symbol
 
     catalog = open_catalog(args.store)
     args.data = data_symbol(catalog, args.data, args.asset_class)
-    payload = _payload(args, catalog.asset_class(args.data))
+    spec = _spec(args, catalog.asset_class(args.data))
 
     def progress(done: int, total: int) -> None:
         if not args.json:
             print(f"\r{done}/{total} folds", end="" if done < total else "\n",
                   file=sys.stderr, flush=True)
 
-    result, _ = execute(payload, args.store, progress=progress)
+    result, _ = run_spec(spec, args.store, progress=progress)
     wf_id = new_wf_id()
     folder = None
     if args.save:
@@ -184,7 +191,7 @@ def main(args: argparse.Namespace) -> int:
     errors: list[str] = []
     run_id = None
     if not args.no_track:
-        run_id = track(result, {**payload, "wf_id": wf_id}, args.store, "cli", errors.append)
+        run_id = record(result, spec, wf_id, args.store, "cli", errors.append)
     tracking = None if args.no_track else {"recorded": run_id is not None, "run_id": run_id,
                                            "error": "; ".join(errors) or None}
     if args.json:

@@ -95,9 +95,9 @@ def migrate(con: sqlite3.Connection, migrations: Sequence[Migration], *,
     try:
         found = schema_version(con)          # another process may have migrated meanwhile
         if found > target:
-            raise SchemaError(f"{name} has schema version {found}, newer than the {target} "
-                              "this code knows; update the code (git pull) or use another "
-                              "data folder")
+            raise SchemaError(f"{name} has schema version {found}, newer than this code "
+                              f"({target}); update the code (git pull) or use another data "
+                              "folder")
         for number in range(found + 1, target + 1):
             step = migrations[number - 1]
             try:

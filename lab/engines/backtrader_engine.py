@@ -25,7 +25,7 @@ from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError, DataError, StrategyError
 from lab.core.strategy import Signals, StrategySpec
 from lab.engines.result import BacktestResult, all_metrics, orders_frame, trades_frame
-from lab.engines.vectorized import check_bars
+from lab.engines.vectorized import check_backtest_bars
 
 ENGINE = "backtrader"
 
@@ -94,7 +94,7 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
     from lab.engines.bt_signal import SignalStrategy
 
     config = _check_config(config)
-    check_bars(bars)
+    check_backtest_bars(bars)
     n = len(bars)
     if len(signals) != n:
         raise DataError(f"signals cover {len(signals)} bars but there are {n} bars")
@@ -168,7 +168,7 @@ def run_native(bars: pd.DataFrame, spec: StrategySpec, strategy_params=None,
     from lab.engines.bt_broker import Recorder, make_cerebro
 
     config = _check_config(config)
-    check_bars(bars)
+    check_backtest_bars(bars)
     p = strategy_params if strategy_params is not None else spec.params_cls()
     if not isinstance(p, spec.params_cls):
         p = spec.params_cls.from_dict(dict(p))

@@ -30,7 +30,7 @@ import numpy as np
 
 from lab.core.config import ExecutionConfig
 from lab.costs.rules import (PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT, entry_quantity,
-                            exit_levels, exit_priority, gapped_exit, pending_action)
+                             exit_levels, exit_priority, gapped_exit, pending_action)
 
 
 class SignalStrategy(bt.Strategy):

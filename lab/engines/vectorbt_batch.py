@@ -1,10 +1,11 @@
-"""The "vectorbt" sweep engine: one ``Portfolio.from_signals`` over many columns.
+"""The vectorbt batch path (the "vectorbt" sweep engine): one ``Portfolio.from_signals``
+over many columns.
 
 Each column is one result row (a signal set with one (sl, tp) level). The bar layout,
 the signal rule and the stop adjustments are those of ``lab.engines.vectorbt_engine``
 (11 rows per bar; see its module docstring): the functions below only pick each
 column's signal set and stop levels and call that module's numba functions, and each
-column is converted with that module's ``_result`` (the same checks and metrics as
+column is converted with that module's ``portfolio_result`` (the same checks and metrics as
 ``run_backtest(engine="vectorbt")``). Columns are simulated in batches so that
 vectorbt's order records (``4 n + 4`` per column) stay within ``MAX_RECORDS``.
 
@@ -34,16 +35,14 @@ from lab.kernels.sweep import N_STATS, STAT_NAMES
 MAX_RECORDS = 2_000_000
 
 
-def check_sweep(spec) -> None:
-    """Raise ``ConfigError`` unless vectorbt can run every level of ``spec``."""
-    levels = spec.exec_levels()
-    if not levels:
-        return
-    for sl, tp, lev in levels:
+def check_configs(configs: Sequence[ExecutionConfig], what: str = "this sweep") -> None:
+    """Raise ``ConfigError`` unless vectorbt can run every one of ``configs`` (the levels
+    of a sweep), naming ``what`` and the reason."""
+    for cfg in configs:
         try:
-            ve.check_config(spec.level_config(sl, tp, lev))
+            ve.check_config(cfg)
         except ConfigError as exc:
-            raise ConfigError(f"engine='vectorbt' cannot run this sweep: {exc}") from None
+            raise ConfigError(f"engine='vectorbt' cannot run {what}: {exc}") from None
 
 
 @njit(cache=True)
@@ -115,7 +114,7 @@ def _batch(bars, sig, sig_col, cfgs, ppy, out) -> None:
 
     base = cfgs[0]
     n, m = len(bars), len(cfgs)
-    (o, h, l, c), _ = ve._rows(bars, base.multiplier)
+    (o, h, l, c), _ = ve.expanded_rows(bars, base.multiplier)
     raw_open = bars["open"].to_numpy(dtype=np.float64)
     rows = len(c)
     kind = np.arange(rows) % ve.ROWS_PER_BAR
@@ -164,7 +163,7 @@ def _batch(bars, sig, sig_col, cfgs, ppy, out) -> None:
         raise
     for j in range(m):
         try:
-            res = ve._result(bars, pf[pf.wrapper.columns[j]], cfgs[j], kind, ppy, {})
+            res = ve.portfolio_result(bars, pf[pf.wrapper.columns[j]], cfgs[j], kind, ppy, {})
         except ConfigError as exc:
             raise ConfigError(f"vectorbt cannot reproduce column {j} (sl={cfgs[j].sl}, "
                               f"tp={cfgs[j].tp}): {exc}") from None

@@ -53,7 +53,7 @@ from lab.core.types import CommissionModel, SizeType
 from lab.engines.result import BacktestResult, all_metrics, orders_frame, trades_frame
 from lab.costs.rules import PEND_CLOSE, PEND_LONG, PEND_SHORT, entry_quantity
 from lab.costs.kernel_params import BOTH_HIT_CODE, DIRECTION_CODE
-from lab.engines.vectorized import check_bars
+from lab.engines.vectorized import check_backtest_bars
 from lab.kernels import layout as L
 from lab.kernels.layout import BOTH_NEAREST_TO_OPEN, BOTH_TARGET_FIRST, DIR_LONG, DIR_SHORT
 
@@ -215,7 +215,7 @@ def check_config(config: ExecutionConfig) -> None:
             "quantity (size_type='quantity'); use engine='vectorized' or 'backtrader'")
 
 
-def _rows(bars: pd.DataFrame, mult: float):
+def expanded_rows(bars: pd.DataFrame, mult: float):
     """Prices of the expanded rows (module table), each of shape (n x ROWS_PER_BAR + 1,),
     scaled by the multiplier; and the bar opens, shape (n,)."""
     o, h, l, c = (bars[k].to_numpy(dtype=np.float64) * mult
@@ -270,12 +270,12 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
 
     config = config or ExecutionConfig()
     check_config(config)
-    check_bars(bars)
+    check_backtest_bars(bars)
     n = len(bars)
     if len(signals) != n:
         raise DataError(f"signals cover {len(signals)} bars but there are {n} bars")
     mult = config.multiplier
-    (o, h, l, c), _ = _rows(bars, mult)
+    (o, h, l, c), _ = expanded_rows(bars, mult)
     raw_open = bars["open"].to_numpy(dtype=np.float64)
     rows = len(c)
     kind = np.arange(rows) % ROWS_PER_BAR
@@ -323,12 +323,15 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
                               "liquidation price); vectorbt cannot trade on from there, the "
                               "kernel stops entering; use engine='vectorized'") from exc
         raise
-    return _result(bars, pf, config, kind, periods_per_year,
+    return portfolio_result(bars, pf, config, kind, periods_per_year,
                    dict(strategy=strategy, params=dict(params or {}), symbol=symbol,
                         timeframe=timeframe, fingerprint=fingerprint))
 
 
-def _result(bars, pf, config, kind, periods_per_year, meta) -> BacktestResult:
+def portfolio_result(bars, pf, config, kind, periods_per_year, meta) -> BacktestResult:
+    """A ``BacktestResult`` from the vectorbt ``Portfolio`` ``pf`` of the expanded rows
+    (``kind``: the row kind of each order), checked against the kernel's rules (a fill
+    vectorbt could not place as the kernel would raises ``ConfigError``)."""
     n, k, mult = len(bars), ROWS_PER_BAR, config.multiplier
     value = pf.value().to_numpy()
     assets = pf.assets().to_numpy()

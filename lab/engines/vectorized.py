@@ -19,11 +19,19 @@ from lab.costs.kernel_params import params_vector
 from lab.engines.result import BacktestResult, all_metrics, orders_frame, trades_frame
 
 
-def check_bars(bars: pd.DataFrame) -> None:
-    """Raise ``DataError`` unless ``bars`` is a usable OHLCV frame.
+def check_backtest_bars(bars: pd.DataFrame) -> None:
+    """Raise ``DataError`` unless a backtest can run on ``bars``.
 
-    Requires the columns of ``lab.core.types.BAR_COLUMNS``, a sorted unique
+    ``lab.data.check_bars`` is the bar contract of the store (it canonicalizes: UTC ns
+    index, all of ``BAR_COLUMNS``, float64); bars read from the catalog meet it. A
+    backtest checks, without copying, what its kernel relies on: the price columns of
+    ``BAR_COLUMNS`` (open, high, low, close; volume is not needed), a sorted unique
     DatetimeIndex, at least 2 rows, and finite positive prices.
+
+    Raises
+    ------
+    DataError
+        Naming the first rule ``bars`` breaks and how to fix it.
     """
     if not isinstance(bars, pd.DataFrame):
         raise DataError(f"bars must be a DataFrame, got {type(bars).__name__}")
@@ -67,13 +75,13 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
     Raises
     ------
     DataError
-        Unusable bars (see ``check_bars``) or signals of another length.
+        Unusable bars (see ``check_backtest_bars``) or signals of another length.
     """
     from lab.kernels import engine as k
     from lab.kernels import layout as L
 
     config = config or ExecutionConfig()
-    check_bars(bars)
+    check_backtest_bars(bars)
     n = len(bars)
     if len(signals) != n:
         raise DataError(f"signals cover {len(signals)} bars but there are {n} bars")

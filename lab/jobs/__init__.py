@@ -41,6 +41,7 @@ from lab.core.errors import LabError
 from lab.core.private import private_file
 from lab.core.urls import redact_text
 from lab.core.paths import data_root
+from lab.core.processes import process_start
 from lab.jobs import store
 from lab.jobs.store import ACTIVE, FINAL, STATUSES, Job
 
@@ -102,7 +103,7 @@ def _spawn(job_id: str, root: Path) -> tuple[int, float | None, str]:
                                 stderr=subprocess.STDOUT, start_new_session=True,
                                 close_fds=True)
     threading.Thread(target=proc.wait, name=f"reap-{job_id}", daemon=True).start()
-    return proc.pid, store.process_start(proc.pid), str(log_path)
+    return proc.pid, process_start(proc.pid), str(log_path)
 
 
 def _start(job_id: str, root: Path) -> None:

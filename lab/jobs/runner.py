@@ -21,6 +21,7 @@ from pathlib import Path
 from lab.core import credentials
 from lab.core.urls import redact, redact_text
 from lab.core.paths import data_root
+from lab.core.processes import process_start
 from lab.jobs import store
 from lab.jobs.store import Job
 
@@ -95,7 +96,7 @@ def _claim(job_id: str, root: Path) -> Job | None:
             store.update(con, job_id, status="cancelled", finished_at=now)
             return None
         pid = os.getpid()
-        store.update(con, job_id, status="running", pid=pid, pid_start=store.process_start(pid),
+        store.update(con, job_id, status="running", pid=pid, pid_start=process_start(pid),
                      host=socket.gethostname(), started_at=now, finished_at=None,
                      attempts=job.attempts + 1, rate=None, eta_s=None, error=None)
         return store.fetch(con, job_id)

@@ -15,7 +15,6 @@ column is a new entry at the end of ``MIGRATIONS``, applied on the next ``connec
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 import time
@@ -27,6 +26,7 @@ from typing import Any, Iterator
 from lab.core.private import private_dir, sqlite_private
 from lab.core.migrations import Migration, migrate
 from lab.core.paths import data_path
+from lab.core.processes import pid_alive
 
 #: Job statuses. Active: queued, running, cancelling. Final: cancelled, failed, done.
 STATUSES = ("queued", "running", "cancelling", "cancelled", "failed", "done")
@@ -216,36 +216,10 @@ def update(con: sqlite3.Connection, job_id: str, **values: Any) -> None:
     con.execute(f"UPDATE jobs SET {sets} WHERE id = :_id", {**values, "_id": job_id})
 
 
-def process_start(pid: int) -> float | None:
-    """Creation time of process ``pid`` (epoch s); -1.0 for a zombie (exited, not yet
-    reaped by its parent); None when unknown (no such process, or psutil missing)."""
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return -1.0
-        return float(proc.create_time())
-    except Exception:               # noqa: BLE001 - gone, or no psutil
-        return None
-
-
 def alive(job: Job) -> bool:
     """Is the runner recorded for ``job`` still running? Unknown (another host, no pid
-    yet) counts as alive; a reused pid (other creation time) or a zombie as dead."""
+    yet) counts as alive; a reused pid (other creation time) or a zombie as dead
+    (``lab.core.processes.pid_alive``)."""
     if job.pid is None or (job.host and job.host != socket.gethostname()):
         return True
-    try:
-        os.kill(job.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    started = process_start(job.pid)
-    if started is None:
-        return True
-    if started < 0:
-        return False
-    if job.pid_start:
-        return abs(started - job.pid_start) < 1.0
-    return True
+    return pid_alive(job.pid, job.pid_start)

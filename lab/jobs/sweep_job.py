@@ -46,6 +46,7 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
     ConfigError, ParamError, UnknownStrategyError
         Invalid spec; or a sweep with no valid row.
     """
+    from lab.core.ids import dataset_id
     from lab.research.sweep import SweepSpec
 
     spec = SweepSpec.from_dict(_spec_dict(payload))
@@ -54,7 +55,7 @@ def prepare(payload: dict[str, Any]) -> tuple[dict, str, int, dict]:
     for k in ("workers", "chunk_size", "scheduler"):
         if payload.get(k) is not None:
             out[k] = payload[k]
-    symbols = ", ".join(f"{s}@{tf}" for s, tf in spec.symbols)
+    symbols = ", ".join(dataset_id(s, tf) for s, tf in spec.symbols)
     title = f"{', '.join(spec.strategies)} on {symbols} · {count['total']:,} sets"
     return out, title, count["total"], {"sweep_id": out["sweep_id"]}
 

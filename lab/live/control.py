@@ -23,6 +23,7 @@ import pandas as pd
 
 from lab.core.errors import LabError
 from lab.core.paths import data_root
+from lab.core.processes import pid_alive
 from lab.live.config import BotConfig, RiskLimits, check_name
 from lab.live.ledger import Ledger, ledger_path
 from lab.live.runner import find_ledger, make_broker
@@ -383,20 +384,8 @@ class _find(_open):
 
 
 def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        import psutil
-
-        return psutil.Process(int(pid)).status() != psutil.STATUS_ZOMBIE
-    except Exception:  # noqa: BLE001 - gone meanwhile
-        return False
+    """Is process ``pid`` running (``lab.core.processes.pid_alive``)? No pid: no."""
+    return bool(pid) and pid_alive(int(pid))
 
 
 def _terminate(pid: int | None, wait_s: float = 10.0) -> None:

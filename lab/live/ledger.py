@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from lab.core.errors import LabError
+from lab.core.migrations import SchemaError, migrate as migrate_schema
 from lab.core.paths import data_root
 
 SCHEMA_VERSION = 2
@@ -221,26 +222,18 @@ def connect(path: Path, migrations: dict[int, str] | None = None,
 
 def migrate(con: sqlite3.Connection, migrations: dict[int, str], target: int,
             path: Path) -> None:
-    """Bring ``con`` to schema ``target`` (``PRAGMA user_version``), one migration per
-    version, each in its own transaction."""
-    version = con.execute("PRAGMA user_version").fetchone()[0]
-    if version > target:
-        raise LedgerError(f"{path} has schema version {version}, newer than this code "
-                          f"({target}); update the code or use another data folder")
-    while version < target:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            now = con.execute("PRAGMA user_version").fetchone()[0]
-            if now == version:
-                for stmt in migrations[version].split(";"):
-                    if stmt.strip():
-                        con.execute(stmt)
-                con.execute(f"PRAGMA user_version = {version + 1}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        version = con.execute("PRAGMA user_version").fetchone()[0]
+    """Bring ``con`` to schema ``target`` (``PRAGMA user_version``) with
+    ``lab.core.migrations.migrate`` (all missing migrations in one transaction).
+
+    Raises
+    ------
+    LedgerError
+        The file is newer than this code, or a migration failed (nothing changed).
+    """
+    try:
+        migrate_schema(con, [migrations[v] for v in range(target)], name=str(path))
+    except SchemaError as exc:
+        raise LedgerError(str(exc)) from None
 
 
 def _dumps(value: Any) -> str:

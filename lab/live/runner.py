@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lab.core.errors import ConfigError, LabError
 from lab.core.paths import data_root
+from lab.core.processes import process_start
 from lab.live.bot import Bot
 from lab.live.config import BotConfig
 from lab.live.feeds import make_feed
@@ -139,7 +140,7 @@ class Runner:
             feed._sleep = self.wait
             self.bot = bot = Bot(ledger, self.config, broker, feed, pid=os.getpid())
             ledger.update_bot(name, state="paused" if paused else "running", pid=os.getpid(),
-                              pid_start=_process_start(os.getpid()))
+                              pid_start=process_start(os.getpid()))
             ledger.event(name, "restart" if restart else "start",
                          f"{'restarted' if restart else 'started'} (pid {os.getpid()})",
                          pid=os.getpid())
@@ -179,15 +180,6 @@ class Runner:
             ledger.update_bot(name, state="crashed", last_error=text, pid=None)
             ledger.event(name, "error", f"bot crashed: {text}")
             return 1
-
-
-def _process_start(pid: int) -> float | None:
-    try:
-        import psutil
-
-        return float(psutil.Process(pid).create_time())
-    except Exception:  # noqa: BLE001 - unknown
-        return None
 
 
 def main(name: str, root: str | Path | None = None) -> int:

@@ -1,7 +1,10 @@
-"""Research on top of the engines: parameter sweeps (``lab.research.sweep``), and the
-leaderboard, overfitting checks, walk-forward and optimization built on them.
+"""Research on top of the engines, one sub-package per method, each with its spec, its
+run and its store: ``sweep`` (parameter sweeps, leaderboards, PBO), ``walk_forward``
+(walk-forward validation), ``optimize`` (Optuna studies). Batch scoring goes through
+``lab.engines.batch.run_many``; the statistics of overfitting are in
+``lab.metrics.overfitting``.
 
-Dask and vectorbt are imported inside the functions that need them.
+Dask, Optuna and vectorbt are imported inside the functions that need them.
 """
 
 from lab.research.sweep import (SweepCancelled, SweepResult, SweepSpec, list_sweeps,

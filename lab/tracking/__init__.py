@@ -17,15 +17,17 @@ The store is local (``<data>/mlflow/``) unless ``$MLFLOW_TRACKING_URI`` is set; 
 """
 
 from lab.tracking.background import TrackingQueue
-from lab.tracking.reader import (compare_metrics, get_run, list_artifacts, list_experiments,
-                                 list_runs, load_equity, load_text, load_trades, run_url)
+from lab.tracking.reader import (compare_metrics, experiment_strategy, get_run, initial_cash,
+                                 list_artifacts, list_experiments, list_runs, load_equity,
+                                 load_text, load_trades, run_url)
 from lab.tracking.store import TrackingError, local_store_dir, reap_dead_runs, tracking_uri
-from lab.tracking.writer import (INF_SENTINEL, MAIN_METRICS, TrackingOutcome,
-                                 experiment_name, track_backtest)
+from lab.tracking.backtests import MAIN_METRICS, experiment_name, track_backtest
+from lab.tracking.runs import INF_SENTINEL, TrackingOutcome
 
 __all__ = [
     "INF_SENTINEL", "MAIN_METRICS", "TrackingError", "TrackingOutcome", "TrackingQueue",
-    "compare_metrics", "experiment_name", "get_run", "list_artifacts", "list_experiments",
-    "list_runs", "load_equity", "load_text", "load_trades", "local_store_dir",
-    "reap_dead_runs", "run_url", "tracking_uri", "track_backtest",
+    "compare_metrics", "experiment_name", "experiment_strategy", "get_run", "initial_cash",
+    "list_artifacts", "list_experiments", "list_runs", "load_equity", "load_text",
+    "load_trades", "local_store_dir", "reap_dead_runs", "run_url", "tracking_uri",
+    "track_backtest",
 ]

@@ -7,7 +7,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from lab.engines.result import BacktestResult
-from lab.tracking.writer import TrackingOutcome, track_backtest
+from lab.tracking.backtests import track_backtest
+from lab.tracking.runs import TrackingOutcome
 
 
 class TrackingQueue:

@@ -25,7 +25,8 @@ from typing import Any, Mapping
 import pandas as pd
 
 from lab.tracking import store
-from lab.tracking.writer import TrackingOutcome, common_tags, flatten, open_run, project_name
+from lab.tracking.runs import (TrackingOutcome, common_tags, flatten, log_batches, open_run,
+                               project_name)
 
 
 def track_bot_session(config: Mapping[str, Any], status: Mapping[str, Any],
@@ -84,10 +85,8 @@ def track_bot_session(config: Mapping[str, Any], status: Mapping[str, Any],
                       "trades": float(len(trades)), "fees": float(fees),
                       "bars_seen": float(status.get("bars_seen") or 0)}
             metrics = [Metric(k, float(v), now, 0) for k, v in values.items() if v is not None]
-            plist = [Param(k, str(v)) for k, v in sorted(params.items())]
-            for i in range(0, max(len(plist), 1), 100):
-                c.log_batch(run_id, metrics=metrics if i == 0 else [],
-                            params=plist[i:i + 100])
+            log_batches(c, run_id, metrics,
+                        [Param(k, str(v)) for k, v in sorted(params.items())])
             (folder / "bot_config.json").write_text(json.dumps(dict(config), indent=2,
                                                                sort_keys=True))
             equity.to_parquet(folder / "equity.parquet")

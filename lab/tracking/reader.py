@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
 from lab.tracking import store
 from lab.tracking.store import TrackingError
-from lab.tracking.writer import INF_SENTINEL, MAIN_METRICS
+from lab.tracking.backtests import MAIN_METRICS
+from lab.tracking.runs import INF_SENTINEL
 
 #: Columns of ``list_runs`` before the metric columns.
 RUN_COLUMNS = ["run_id", "experiment", "run_name", "start_time", "status", "strategy",
@@ -64,6 +65,33 @@ def list_experiments(tracking_uri: str | None = None) -> list[str]:
                 return sorted(n for n in names if n != "Default")
     except Exception as exc:        # noqa: BLE001
         raise TrackingError(f"cannot list experiments of {_}: {exc}") from None
+
+
+def experiment_strategy(experiment: str) -> str:
+    """The strategy part of a backtest experiment name
+    ``{project}.{asset_class}.{family}.{strategy}`` (``lab.tracking.experiment_name``)."""
+    return str(experiment).rsplit(".", 1)[-1]
+
+
+def initial_cash(run: Mapping[str, Any]) -> float:
+    """Starting equity of a recorded run (its config's ``cash``), account currency.
+
+    Raises
+    ------
+    TrackingError
+        When the run's config has no positive ``cash`` (a run not written by
+        ``track_backtest``): its returns cannot be computed from the equity alone.
+    """
+    cash = (run.get("config") or {}).get("cash")
+    try:
+        cash = float(cash)
+    except (TypeError, ValueError):
+        cash = float("nan")
+    if not cash > 0:
+        raise TrackingError(f"run {run.get('run_id', '?')} records no starting cash in its "
+                            "config, so its returns cannot be computed; rerun it from the "
+                            "Backtest page to record it again")
+    return cash
 
 
 def list_runs(experiment: str | None = None, strategy: str | None = None,

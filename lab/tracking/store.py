@@ -28,6 +28,7 @@ from lab.core.errors import LabError
 from lab.core.urls import redact_text, split_credentials
 from lab.core.private import private_dir, sqlite_private
 from lab.core.paths import data_path
+from lab.core.processes import pid_alive, process_start
 
 #: Tags written at the start of every run to find runs whose process died.
 TAG_PID = "lab.pid"
@@ -275,37 +276,7 @@ def process_tags() -> dict[str, str]:
     """``lab.pid``, ``lab.host`` and ``lab.pid_start`` (process creation time, epoch
     seconds, so a recycled pid is not mistaken for the process that wrote the run)."""
     return {TAG_PID: str(os.getpid()), TAG_HOST: socket.gethostname(),
-            TAG_PID_START: f"{_process_start(os.getpid()) or 0:.2f}"}
-
-
-def _process_start(pid: int) -> float | None:
-    """Creation time of ``pid`` (epoch seconds); None when unknown; -1.0 for a zombie
-    (killed, not yet reaped by its parent: as dead as it gets)."""
-    try:
-        import psutil
-
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return -1.0
-        return float(proc.create_time())
-    except Exception:               # noqa: BLE001 - no such process, or no psutil
-        return None
-
-
-def _alive(pid: int, started: float) -> bool:
-    """Is the process that wrote a run (``pid`` started at ``started``) still running?"""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True                 # exists, owned by someone else
-    now = _process_start(pid)
-    if now is not None and now < 0:
-        return False                # zombie
-    if now is None or started <= 0:
-        return True
-    return abs(now - started) < 1.0     # same pid, other process: the writer is gone
+            TAG_PID_START: f"{process_start(os.getpid()) or 0:.2f}"}
 
 
 def reap_dead_runs(c, experiment_ids: list[str] | None = None) -> list[str]:
@@ -334,7 +305,7 @@ def reap_dead_runs(c, experiment_ids: list[str] | None = None) -> list[str]:
             started = float(tags.get(TAG_PID_START, "0"))
         except ValueError:
             continue
-        if pid == os.getpid() or _alive(pid, started):
+        if pid == os.getpid() or pid_alive(pid, started):
             continue
         c.set_tag(run.info.run_id, "lab.failure", f"process {pid} died while the run was open")
         c.set_terminated(run.info.run_id, status="FAILED")

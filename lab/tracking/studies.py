@@ -24,13 +24,12 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 
 from lab.core.urls import redact
 from lab.tracking import store
-from lab.tracking.sweeps import PARAM_MAX
-from lab.tracking.writer import (common_tags, flatten, metric_value, open_run,
-                                 project_name)
+from lab.tracking.runs import (PARAM_MAX, TrackingOutcome, common_tags, flatten, log_batches,
+                               metric_value, open_run,
+                               project_name)
 
 #: Metrics copied from a trial row to its child run, when present.
 TRIAL_METRICS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "calmar",
@@ -38,32 +37,9 @@ TRIAL_METRICS = ("total_return", "cagr", "volatility", "sharpe", "sortino", "cal
                  "fees", "liquidations", "duration_s")
 
 
-@dataclass(frozen=True)
-class StudyTrackingOutcome:
-    """What ``track_study`` did.
-
-    Attributes
-    ----------
-    recorded : bool
-        True when the parent run was stored (children may still have failed).
-    run_id, experiment, uri : str or None
-        The parent run.
-    children : tuple of str
-        Run ids of the child runs, in trial order.
-    error : str or None
-    """
-
-    recorded: bool
-    run_id: str | None = None
-    experiment: str | None = None
-    uri: str | None = None
-    children: tuple[str, ...] = ()
-    error: str | None = None
-
-
 def track_study(study_result, *, tracking_uri: str | None = None,
                 project: str | None = None, source: str = "app",
-                max_children: int = 1000) -> StudyTrackingOutcome:
+                max_children: int = 1000) -> TrackingOutcome:
     """Record a study as a parent MLflow run with one child run per trial. Never raises.
 
     Parameters
@@ -80,7 +56,7 @@ def track_study(study_result, *, tracking_uri: str | None = None,
 
     Returns
     -------
-    StudyTrackingOutcome
+    TrackingOutcome
         ``recorded=False`` with ``error`` when the store cannot be written.
     """
     uri = store.adopt_credentials(tracking_uri or store.tracking_uri())
@@ -114,17 +90,15 @@ def track_study(study_result, *, tracking_uri: str | None = None,
                       "levels": json.dumps(a.get("levels", {}), sort_keys=True),
                       "asset_class": a.get("asset_class")}
             params.update({f"x.{k}": v for k, v in flatten(a.get("config") or {}).items()})
-            c.log_batch(run_id,
-                        metrics=[Metric(k, v, now, 0) for k, raw in values.items()
-                                 if (v := metric_value(raw)) is not None],
-                        params=[Param(k, str(v)[:PARAM_MAX]) for k, v in
-                                sorted(params.items())])
+            log_batches(c, run_id, [Metric(k, v, now, 0) for k, raw in values.items()
+                                    if (v := metric_value(raw)) is not None],
+                        [Param(k, str(v)[:PARAM_MAX]) for k, v in sorted(params.items())])
             trials.to_csv(folder / "trials.csv", index=False)
             trials.to_parquet(folder / "trials.parquet", index=False)
             r.best.to_csv(folder / "best.csv", index=False)
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
-        return StudyTrackingOutcome(False, run_id, exp_name, uri,
-                                    error=f"{type(exc).__name__}: {exc}".strip())
+        return TrackingOutcome(False, run_id, exp_name, uri,
+                               error=f"{type(exc).__name__}: {exc}".strip())
     children, errors = [], []
     for row in r.trials.head(int(max_children)).to_dict("records"):
         try:
@@ -147,8 +121,8 @@ def track_study(study_result, *, tracking_uri: str | None = None,
             children.append(cid)
         except Exception as exc:    # noqa: BLE001
             errors.append(f"trial {row.get('number')}: {type(exc).__name__}: {exc}")
-    return StudyTrackingOutcome(True, run_id, exp_name, uri, tuple(children),
-                                "; ".join(errors[:5]) or None)
+    return TrackingOutcome(True, run_id, exp_name, uri, error="; ".join(errors[:5]) or None,
+                           children=tuple(children))
 
 
 def _missing(v) -> bool:

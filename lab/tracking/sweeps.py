@@ -27,44 +27,18 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from lab.core.ids import dataset_id
 from lab.core.paths import data_root
 from lab.tracking import store
-from lab.tracking.writer import (TrackingOutcome, common_tags, flatten, metric_value,
-                                 open_run, project_name, track_backtest)
+from lab.tracking.backtests import track_backtest
+from lab.tracking.runs import (PARAM_MAX, TrackingOutcome, common_tags, flatten, log_batches,
+                               metric_value, open_run, project_name)
 
-#: MLflow's limit on a parameter value, characters.
-PARAM_MAX = 6000
-
-
-@dataclass(frozen=True)
-class SweepTrackingOutcome:
-    """What ``track_sweep`` did.
-
-    Attributes
-    ----------
-    recorded : bool
-        True when the parent run was stored completely (children may still have failed:
-        see ``error`` and ``children``).
-    run_id, experiment, uri : str or None
-        The parent run.
-    error : str or None
-        Why the parent (or which children) could not be recorded.
-    children : tuple of TrackingOutcome
-        One per top row, best first.
-    """
-
-    recorded: bool
-    run_id: str | None = None
-    experiment: str | None = None
-    uri: str | None = None
-    error: str | None = None
-    children: tuple[TrackingOutcome, ...] = ()
 
 
 def _spec_params(spec: Mapping[str, Any]) -> dict[str, str]:
@@ -72,7 +46,7 @@ def _spec_params(spec: Mapping[str, Any]) -> dict[str, str]:
         return ",".join("off" if v is None else f"{v:g}" for v in values)
 
     out = {"strategies": ",".join(spec["strategies"]),
-           "symbols": ",".join(f"{s}@{tf}" for s, tf in spec["symbols"]),
+           "symbols": ",".join(dataset_id(s, tf) for s, tf in spec["symbols"]),
            "sl": levels(spec.get("sl", [None])), "tp": levels(spec.get("tp", [None])),
            "leverage": levels(spec.get("leverage", [1.0])),
            "start": str(spec.get("start")), "end": str(spec.get("end")),
@@ -110,7 +84,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
                 recompute: Callable[[Any, Mapping[str, Any]], Any] | None = None,
                 asset_classes: Mapping[str, str] | None = None,
                 trials: pd.DataFrame | None = None, project: str | None = None,
-                source: str = "app") -> SweepTrackingOutcome:
+                source: str = "app") -> TrackingOutcome:
     """Record a sweep as a parent MLflow run and its ``top_n`` best rows as children.
     Never raises.
 
@@ -119,7 +93,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
     sweep_result : lab.research.sweep.SweepResult
         Uses ``id``, ``spec`` (``to_dict()``) and ``results``.
     board : DataFrame
-        ``lab.research.leaderboard.leaderboard(sweep_result.results, ...)``, best first.
+        ``lab.research.sweep.leaderboard.leaderboard(sweep_result.results, ...)``, best first.
     top_n : int
         Child runs to record (0 = the parent only).
     tracking_uri : str, optional
@@ -131,7 +105,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
         For the children's experiment names; default read from the catalog of
         ``$LAB_DATA_DIR``.
     trials : DataFrame, optional
-        ``lab.research.leaderboard.trials_summary(results)``, stored as
+        ``lab.research.sweep.leaderboard.trials_summary(results)``, stored as
         ``trials_summary.csv``.
     project : str, optional
         First part of the experiment names (default ``$LAB_PROJECT`` or ``"lab"``).
@@ -140,7 +114,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
 
     Returns
     -------
-    SweepTrackingOutcome
+    TrackingOutcome
         ``recorded=False`` with ``error`` when the store is unreachable or the parent
         failed (a parent created before the failure is marked FAILED).
     """
@@ -153,14 +127,14 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
         spec_json = json.dumps(spec, sort_keys=True)
         tags = {"lab.kind": "sweep", "lab.sweep_id": str(sweep_result.id),
                 "strategies": ",".join(spec["strategies"]),
-                "symbols": ",".join(f"{s}@{tf}" for s, tf in spec["symbols"]),
+                "symbols": ",".join(dataset_id(s, tf) for s, tf in spec["symbols"]),
                 "engine": str(spec.get("engine")), **common_tags(source, project)}
         if len(spec_json) < 5000:
             tags["spec_json"] = spec_json
         with open_run(c, exp_id, tags, f"sweep {sweep_result.id}") as (run_id, folder):
             _log_parent(c, run_id, sweep_result, board, spec, trials, folder)
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
-        return SweepTrackingOutcome(False, run_id, exp_name, uri,
+        return TrackingOutcome(False, run_id, exp_name, uri,
                                     f"{type(exc).__name__}: {exc}".strip())
     children, errors = [], []
     if recompute is None and top_n > 0:
@@ -172,7 +146,7 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
             children.append(outcome)
             if outcome.error:
                 errors.append(f"row {rank}: {outcome.error}")
-    return SweepTrackingOutcome(True, run_id, exp_name, uri,
+    return TrackingOutcome(True, run_id, exp_name, uri,
                                 "; ".join(errors) or None, tuple(children))
 
 
@@ -217,8 +191,7 @@ def _log_parent(c, run_id: str, sweep_result, board: pd.DataFrame, spec: dict,
     metrics = [Metric(k, v, now, 0) for k, raw in values.items()
                if (v := metric_value(raw)) is not None]
     params = [Param(k, v) for k, v in sorted(_spec_params(spec).items())]
-    for i in range(0, max(len(params), len(metrics), 1), 100):
-        c.log_batch(run_id, metrics=metrics[i:i + 100], params=params[i:i + 100])
+    log_batches(c, run_id, metrics, params)
     board.to_parquet(folder / "leaderboard.parquet", index=False)
     board.to_csv(folder / "leaderboard.csv", index=False)
     results.to_parquet(folder / "results.parquet", index=False)

@@ -55,13 +55,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 from lab.tracking import store
-from lab.tracking.sweeps import PARAM_MAX
-from lab.tracking.writer import (common_tags, flatten, metric_value, open_run,
-                                 project_name)
+from lab.tracking.runs import (PARAM_MAX, TrackingOutcome, common_tags, flatten, log_batches,
+                               metric_value, open_run,
+                               project_name)
 
 #: Summary columns logged as metrics (all but ``rank`` and ``strategy``).
 SUMMARY_METRICS = ("oos_sharpe", "consistency", "oos_return", "is_sharpe", "sharpe_decay",
@@ -74,31 +73,6 @@ WINDOW_HISTORY = ("is_sharpe", "oos_sharpe", "oos_total_return", "oos_max_drawdo
 LEVELS = ("sl", "tp", "leverage")
 #: Keys of a requested window layout (``walk_forward_windows`` arguments).
 WINDOW_KEYS = ("n_windows", "train_fraction", "train_bars", "test_bars", "anchored")
-
-
-@dataclass(frozen=True)
-class WalkForwardTrackingOutcome:
-    """What ``track_walk_forward`` did.
-
-    Attributes
-    ----------
-    recorded : bool
-        True when the parent run was stored (children may still have failed: see
-        ``error`` and ``children``).
-    run_id, experiment, uri : str or None
-        The parent run.
-    children : tuple of str
-        Run ids of the child runs, one per strategy, best first.
-    error : str or None
-        Why the parent (or which children) could not be recorded.
-    """
-
-    recorded: bool
-    run_id: str | None = None
-    experiment: str | None = None
-    uri: str | None = None
-    children: tuple[str, ...] = ()
-    error: str | None = None
 
 
 def window_mode(windows: list[Mapping[str, int]], anchored: bool | None = None) -> str:
@@ -168,17 +142,12 @@ def _parent_metrics(r) -> dict[str, Any]:
     return values
 
 
-def _log_batches(c, run_id: str, metrics: list, params: list) -> None:
-    for i in range(0, max(len(params), len(metrics), 1), 100):   # MLflow: <= 100 params
-        c.log_batch(run_id, metrics=metrics[i:i + 100], params=params[i:i + 100])
-
-
 def track_walk_forward(wf_result, *, wf_id: str | None = None,
                        window_spec: Mapping[str, Any] | None = None,
                        extra_params: Mapping[str, Any] | None = None,
                        tracking_uri: str | None = None, project: str | None = None,
                        source: str = "app",
-                       max_children: int = 100) -> WalkForwardTrackingOutcome:
+                       max_children: int = 100) -> TrackingOutcome:
     """Record a walk-forward as a parent MLflow run with one child run per strategy.
     Never raises.
 
@@ -209,7 +178,7 @@ def track_walk_forward(wf_result, *, wf_id: str | None = None,
 
     Returns
     -------
-    WalkForwardTrackingOutcome
+    TrackingOutcome
         ``recorded=False`` with ``error`` when the store is unreachable or the parent
         failed (a parent created before the failure is marked FAILED).
     """
@@ -241,7 +210,7 @@ def track_walk_forward(wf_result, *, wf_id: str | None = None,
                        if (v := metric_value(raw)) is not None]
             params = [Param(k, str(v)[:PARAM_MAX]) for k, v in
                       sorted(_parent_params(r, spec, dict(extra_params or {}), mode).items())]
-            _log_batches(c, run_id, metrics, params)
+            log_batches(c, run_id, metrics, params)
             r.summary.to_csv(folder / "summary.csv", index=False)
             r.windows.to_csv(folder / "windows.csv", index=False)
             r.summary.to_parquet(folder / "summary.parquet")
@@ -250,16 +219,16 @@ def track_walk_forward(wf_result, *, wf_id: str | None = None,
             r.in_sample.to_parquet(folder / "in_sample_equity.parquet")
             (folder / "meta.json").write_text(json.dumps(m, indent=1, default=str))
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
-        return WalkForwardTrackingOutcome(False, run_id, exp_name, uri,
-                                          error=f"{type(exc).__name__}: {exc}".strip())
+        return TrackingOutcome(False, run_id, exp_name, uri,
+                               error=f"{type(exc).__name__}: {exc}".strip())
     children, errors = [], []
     for row in r.summary.head(int(max_children)).to_dict("records"):
         try:
             children.append(_track_child(c, exp_id, run_id, r, row, wf_id, source))
         except Exception as exc:    # noqa: BLE001
             errors.append(f"{row.get('strategy')}: {type(exc).__name__}: {exc}")
-    return WalkForwardTrackingOutcome(True, run_id, exp_name, uri, tuple(children),
-                                      "; ".join(errors[:5]) or None)
+    return TrackingOutcome(True, run_id, exp_name, uri, error="; ".join(errors[:5]) or None,
+                           children=tuple(children))
 
 
 def _track_child(c, exp_id: str, parent_id: str, r, row: Mapping[str, Any], wf_id: str,
@@ -296,7 +265,7 @@ def _track_child(c, exp_id: str, parent_id: str, r, row: Mapping[str, Any], wf_i
         params["windows_chosen"] = len(chosen)
         for name, values in ((m.get("grids") or {}).get(strategy) or {}).items():
             params[f"grid.{name}"] = ",".join(f"{v:g}" for v in values)
-        _log_batches(c, cid, metrics, [Param(k, str(v)[:PARAM_MAX])
+        log_batches(c, cid, metrics, [Param(k, str(v)[:PARAM_MAX])
                                        for k, v in sorted(params.items())])
         g.to_csv(folder / "windows.csv", index=False)
         cols = ["window", "train_start", "train_end", "test_start", "test_end",

@@ -1,6 +1,7 @@
 """Optimize page widgets: the study form, the jobs panel and the study results.
 
-The form builds an ``optimize`` job payload (``lab.jobs.optimize_job``); the trials run in
+The form builds a ``StudySpec`` whose ``to_dict()`` is the ``optimize`` job payload
+(``lab.jobs.optimize_job``); the trials run in
 a runner process. Results read the Optuna storage: best trials, Optuna's plotly figures
 (optimization history, parameter importances, contour, parallel coordinates, Pareto
 front), "Open in Backtest" for a trial, and overfitting diagnostics (deflated Sharpe of
@@ -20,36 +21,18 @@ from lab import jobs
 from lab.core import registry
 from lab.core.errors import ConfigError, LabError
 from lab.core import credentials
+from lab.core.ids import dataset_id
 from lab.core.urls import has_password, redact
-from lab.research.optimize import (DIRECTIONS, default_storage, list_studies,
+from lab.research.optimize import (DIRECTIONS, StudySpec, default_storage, list_studies,
                                    load_study_result, study_dsr, trial_config)
+from lab.ui.inputs import parse_range
+from lab.ui.handoff import open_in_backtest
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.widgets import _init, data_picker, execution_inputs
 
 SAMPLER_LABELS = {"tpe": "TPE (default)", "cmaes": "CMA-ES", "random": "Random",
                   "grid": "Grid", "nsga2": "NSGA-II"}
-
-def parse_range(text: str, what: str, percent: bool = True) -> tuple[float, float] | None:
-    """``"off"`` -> None, ``"1:5"`` -> (0.01, 0.05) (percent) or (1, 5).
-
-    Raises
-    ------
-    ConfigError
-        Not ``low:high`` numbers with low <= high.
-    """
-    t = str(text).strip().replace("%", "")
-    if t.lower() in ("", "off", "none"):
-        return None
-    try:
-        lo, hi = (float(x) for x in t.split(":"))
-    except ValueError:
-        raise ConfigError(f"{what}: write low:high (e.g. 1:5) or 'off'") from None
-    if lo > hi or lo < 0:
-        raise ConfigError(f"{what}: low must be >= 0 and <= high")
-    k = 100.0 if percent else 1.0
-    return lo / k, hi / k
-
 
 #: What happens to a password typed in a storage field (shown on the page).
 STORAGE_SECRET_NOTE = (
@@ -154,21 +137,19 @@ def optimize_form(key: str = "op") -> dict | None:
                         disabled=bool(errors) or config is None)
     if not clicked or errors or config is None:
         return None
-    payload = {"symbol": data["symbol"], "timeframe": data["timeframe"],
-               "start": data["start"].isoformat(), "end": data["end"].isoformat(),
-               "strategy": strategy, "study_name": study_name.strip(),
-               "config": config.to_dict(), "n_trials": int(n_trials),
-               "objectives": list(objectives), "sampler": sampler,
-               "min_trades": int(min_trades), "pruning": bool(pruning),
-               "workers": int(workers)}
-    if storage.strip():
-        payload["storage"] = _kept(f"{key}_storage", storage)
-    if timeout:
-        payload["timeout"] = float(timeout)
-    if seed >= 0:
-        payload["seed"] = int(seed)
-    payload.update({k: list(v) for k, v in levels.items() if v is not None})
-    return payload
+    try:
+        return StudySpec(symbol=data["symbol"], timeframe=data["timeframe"],
+                         start=data["start"].isoformat(), end=data["end"].isoformat(),
+                         strategy=strategy, study_name=study_name.strip(), config=config,
+                         n_trials=int(n_trials), objectives=tuple(objectives),
+                         sampler=sampler, min_trades=int(min_trades), pruning=bool(pruning),
+                         workers=int(workers),
+                         storage=_kept(f"{key}_storage", storage) if storage.strip() else None,
+                         timeout=float(timeout) if timeout else None,
+                         seed=int(seed) if seed >= 0 else None, **levels).to_dict()
+    except LabError as exc:
+        st.error(f"The study was not started: {exc}")
+        return None
 
 
 STUDY_JOBS = JobWording(
@@ -293,8 +274,7 @@ def study_view(root: str, key: str = "op") -> None:
     st.markdown(f"Selected: **trial {number}** · params `{row['params']}`")
     if st.button("Open in Backtest", type="primary", key=f"{key}_open",
                  help="The Backtest page with this trial's settings"):
-        st.session_state["bt_reopen"] = reopen_trial(res, row)
-        st.switch_page("app_pages/backtest.py")
+        open_in_backtest(reopen_trial(res, row))
     from lab.ui.live_views import start_bot_from
 
     start_bot_from(f"{key}_bot", reopen_trial(res, row))
@@ -309,7 +289,7 @@ def study_view(root: str, key: str = "op") -> None:
 
 def _study_label(studies: pd.DataFrame, name: str) -> str:
     r = studies.set_index("name").loc[name]
-    return f"{name} · {r['strategy']} on {r['symbol']}@{r['timeframe']} · {r['trials']} trials"
+    return f"{name} · {r['strategy']} on {dataset_id(r['symbol'], r['timeframe'])} · {r['trials']} trials"
 
 
 def _diagnostics(res, root: str, key: str) -> None:
@@ -347,7 +327,7 @@ def _diagnostics(res, root: str, key: str) -> None:
 def _pbo(res, root: str) -> dict:
     from lab.api import open_catalog
     from lab.research.optimize import trials_returns_matrix
-    from lab.research.overfitting import probability_of_backtest_overfitting
+    from lab.metrics.overfitting import probability_of_backtest_overfitting
 
     a = res.attrs
     bars = open_catalog(root).load(a["symbol"], a["timeframe"], start=a.get("start"),

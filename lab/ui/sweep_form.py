@@ -19,7 +19,8 @@ from lab.core import registry
 from lab.core.errors import ConfigError, LabError
 from lab.core.types import TIMEFRAME_SECONDS
 from lab.research.sweep import SweepSpec
-from lab.research.sweep_plan import estimate
+from lab.research.sweep.plan import estimate
+from lab.ui.inputs import parse_levels, split_list
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import datasets
@@ -38,33 +39,6 @@ def sweepable() -> dict:
     return {s.name: s for s in registry.all_strategies() if not s.is_native}
 
 
-def parse_levels(text: str, what: str, percent: bool = True) -> tuple:
-    """``"off, 1, 2.5"`` -> ``(None, 0.01, 0.025)`` (percent) or floats.
-
-    Raises
-    ------
-    ConfigError
-        Naming the entry that is not a number.
-    """
-    out = []
-    for part in str(text).replace(";", ",").split(","):
-        part = part.strip().rstrip("%").strip()
-        if not part:
-            continue
-        if part.lower() in ("off", "none", "0") and percent:
-            out.append(None)
-            continue
-        try:
-            v = float(part)
-        except ValueError:
-            raise ConfigError(f"{what}: {part!r} is not a number; write e.g. "
-                              f"{'off, 1, 2.5' if percent else '1, 2, 3'}") from None
-        out.append(v / 100 if percent else v)
-    if not out:
-        raise ConfigError(f"{what}: give at least one level ({'off' if percent else '1'})")
-    return tuple(out)
-
-
 def grid_values(start: float, stop: float, step: float, values: str, is_int: bool,
                 what: str) -> tuple:
     """Grid of one parameter: the listed ``values`` when given, else start..stop by step.
@@ -76,7 +50,7 @@ def grid_values(start: float, stop: float, step: float, values: str, is_int: boo
     """
     if values.strip():
         try:
-            return tuple(float(v) for v in values.replace(";", ",").split(",") if v.strip())
+            return tuple(float(v) for v in split_list(values))
         except ValueError:
             raise ConfigError(f"{what}: values must be numbers separated by commas") from None
     if step <= 0:

@@ -1,6 +1,6 @@
 """Sweep page, part 2: a finished sweep's leaderboard, heatmap, actions, comparison.
 
-Computations live in ``lab.research.leaderboard``; this module caches them, lays them
+Computations live in ``lab.research.sweep.leaderboard``; this module caches them, lays them
 out and turns a leaderboard row into Backtest page settings (``reopen_run``).
 """
 
@@ -14,10 +14,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lab.research.leaderboard import (compare_leaderboards, config_label, filter_board,
-                                      heatmap_table, leaderboard, param_columns,
-                                      rank_correlation, strategy_ranks, trials_summary)
+from lab.core.ids import dataset_id, parse_dataset_id
 from lab.research.sweep import list_sweeps, load_sweep
+from lab.research.sweep.leaderboard import (compare_leaderboards, config_label, filter_board,
+                                            heatmap_table, leaderboard, param_columns,
+                                            rank_correlation, strategy_ranks, trials_summary)
+from lab.ui.handoff import open_in_backtest
 
 #: Rows of the leaderboard drawn in the table (the CSV download has all of them).
 SHOWN_ROWS = 500
@@ -74,7 +76,7 @@ def reopen_run(row: Mapping[str, Any], sweep) -> dict:
     symbol, timeframe and date range, and the sweep's engine."""
     spec = sweep.spec
     symbol, tf = str(row["symbol"]), str(row["timeframe"])
-    data = (sweep.manifest.get("data") or {}).get(f"{symbol}@{tf}", {})
+    data = (sweep.manifest.get("data") or {}).get(dataset_id(symbol, tf), {})
     params = row["params"]
     config = spec.level_config(_level(row["sl"]), _level(row["tp"]), float(row["leverage"]))
     return {"run_id": str(sweep.id), "strategy": str(row["strategy"]),
@@ -252,7 +254,7 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
 
 def _pbo(res, board: pd.DataFrame, root: str, key: str, top_k: int = 20) -> None:
     """Probability of backtest overfitting of picking the best of the top rows."""
-    from lab.research.overfitting import sweep_pbo
+    from lab.research.sweep.pbo import sweep_pbo
 
     state_key = f"{key}_pbo_{res.id}"
     c1, c2 = st.columns([1, 3])
@@ -284,8 +286,7 @@ def _actions(res, board: pd.DataFrame, row: dict, root: str, key: str) -> None:
     b1, b2, b3 = st.columns(3)
     if b1.button("Open in Backtest", type="primary", key=f"{key}_open",
                  help="The Backtest page with this row's exact settings"):
-        st.session_state["bt_reopen"] = reopen_run(row, res)
-        st.switch_page("app_pages/backtest.py")
+        open_in_backtest(reopen_run(row, res))
     from lab.ui.live_views import start_bot_from
 
     start_bot_from(f"{key}_bot", reopen_run(row, res))
@@ -297,7 +298,7 @@ def _actions(res, board: pd.DataFrame, row: dict, root: str, key: str) -> None:
         from lab.tracking.sweeps import track_sweep
         from lab.ui.cache import background
 
-        classes = {k.split("@")[0]: v.get("asset_class") for k, v in
+        classes = {parse_dataset_id(k)[0]: v.get("asset_class") for k, v in
                    (res.manifest.get("data") or {}).items() if v.get("asset_class")}
         st.session_state[track_key] = background().submit(
             track_sweep, res, board, top_n=5, recompute=recompute, asset_classes=classes,

@@ -1,6 +1,7 @@
 """Walk-forward page: the form, the jobs panel, and the result views and figures.
 
-The form collects a ``"walkforward"`` job payload (``lab.jobs.walkforward_job``); the
+The form builds a ``WalkForwardSpec`` whose ``to_dict()`` is the ``"walkforward"`` job
+payload (``lab.jobs.walkforward_job``); the
 work runs in a ``lab.jobs`` runner process that the panel watches with
 ``st.fragment(run_every=1)``. Results are read from ``<data>/walkforward/<id>/``.
 """
@@ -16,14 +17,15 @@ import streamlit as st
 
 from lab import jobs
 from lab.core.errors import LabError
-from lab.research.walk_forward import (LEVELS, WalkForwardResult, load_walk_forward,
-                                       walk_forward_root, walk_forward_spec,
-                                       walk_forward_windows)
-from lab.tracking.writer import project_name
+from lab.research.walk_forward import (LEVELS, WalkForwardResult, WalkForwardSpec,
+                                       load_walk_forward, walk_forward_root,
+                                       walk_forward_spec, walk_forward_windows)
+from lab.tracking.runs import project_name
 from lab.ui.jobs_panel import JobWording, duration
 from lab.ui.jobs_panel import jobs_panel as shared_jobs_panel
 from lab.ui.cache import load_bars
-from lab.ui.sweep_form import _grid_inputs, _init, parse_levels, sweepable
+from lab.ui.inputs import parse_levels
+from lab.ui.sweep_form import _grid_inputs, _init, sweepable
 from lab.ui.widgets import data_picker, execution_inputs
 
 KIND = "walkforward"
@@ -115,14 +117,16 @@ def walk_forward_form(key: str = "wf") -> dict | None:
     if not strategies:
         st.info("Choose at least one strategy.")
     if st.button("Start walk-forward", type="primary", key=f"{key}_start", disabled=not ok):
-        return {"data": data["symbol"], "timeframe": data["timeframe"],
-                "start": data["start"].isoformat(), "end": data["end"].isoformat(),
-                "strategies": list(strategies), "grids": grids, "windows": windows,
-                "select": select, "objective": objective, "min_trades": int(min_trades),
-                "compound": bool(compound),
-                "n_trials": int(trials) if select == "optuna" else None, "seed": 0,
-                **{k: None if v is None else list(v) for k, v in levels.items()},
-                "config": config.to_dict()}
+        try:
+            return WalkForwardSpec(
+                data=data["symbol"], timeframe=data["timeframe"],
+                start=data["start"].isoformat(), end=data["end"].isoformat(),
+                strategies=tuple(strategies), grids=grids, windows=windows, select=select,
+                objective=objective, min_trades=int(min_trades), compound=bool(compound),
+                n_trials=int(trials) if select == "optuna" else None, seed=0, config=config,
+                **levels).to_dict()
+        except LabError as exc:
+            st.error(f"The walk-forward was not started: {exc}")
     return None
 
 

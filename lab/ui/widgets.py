@@ -274,7 +274,9 @@ def reopen_state(run: dict, key: str = "bt") -> dict:
 def apply_reopen(key: str = "bt") -> dict | None:
     """Consume ``st.session_state[f"{key}_reopen"]`` (set by the Runs page): load the
     run's settings into the widgets before they are drawn. Returns the run or None."""
-    run = st.session_state.pop(f"{key}_reopen", None)
+    from lab.ui.handoff import reopen_key
+
+    run = st.session_state.pop(reopen_key(key), None)
     if run:
         st.session_state.update(reopen_state(run, key))
     return run

@@ -60,7 +60,7 @@ def test_local_mlflow_store_is_owner_only(tmp_path):
 
 
 def test_optuna_default_sqlite_and_journal_files_are_owner_only(tmp_path, monkeypatch):
-    from lab.research.study import default_storage, open_storage
+    from lab.research.optimize.store import default_storage, open_storage
 
     monkeypatch.delenv("LAB_OPTUNA_STORAGE", raising=False)
     url = default_storage(tmp_path)

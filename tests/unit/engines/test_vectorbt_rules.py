@@ -83,7 +83,7 @@ def test_short_at_1x_is_liquidated_like_the_fast_engine():
 
 def test_each_bar_is_laid_out_as_the_module_table_says():
     bars = make_bars([10, 20], high=[11, 22], low=[9, 18], close=[10.5, 21])
-    (o, h, l, c), opens = vectorbt_engine._rows(bars, 2.0)
+    (o, h, l, c), opens = vectorbt_engine.expanded_rows(bars, 2.0)
     k = vectorbt_engine.ROWS_PER_BAR
     assert len(c) == 2 * k + 1
     first = slice(0, k)

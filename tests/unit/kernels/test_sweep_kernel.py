@@ -21,7 +21,7 @@ from lab.core.config import Commission, ExecutionConfig
 from lab.core.strategy import Signals
 from lab.engines import vectorized
 from lab.kernels.sweep import N_STATS, STAT_NAMES, simulate_many_nb
-from lab.research.sweep_exec import kernel_stats, params_matrix, signal_matrices
+from lab.engines.batch import params_matrix, run_many, signal_matrices
 
 CONFIGS = {
     "long_default": ExecutionConfig(),
@@ -88,7 +88,7 @@ def test_every_stat_equals_single_run_for_many_configurations(btc):
     params = [spec.params(fast=f, slow=s) for f, s in [(4, 30), (10, 50), (20, 100)]]
     signals = spec.signals_batch(btc, params)
     configs = list(CONFIGS.values())
-    stats = kernel_stats(btc, signals, configs, 8760.0)
+    stats = run_many(btc, signals, configs, 8760.0)
     assert stats.shape == (len(params) * len(configs), N_STATS)
     liquidated = 0
     for j, p in enumerate(params):
@@ -105,7 +105,7 @@ def test_random_signals_all_rules_equal_single_runs(btc):
     signals = [random_signals(len(btc), seed, p) for seed, p in
                [(1, 0.02), (2, 0.1), (3, 0.3)]]
     configs = list(CONFIGS.values())
-    stats = kernel_stats(btc, signals, configs, 8760.0)
+    stats = run_many(btc, signals, configs, 8760.0)
     for j, sig in enumerate(signals):
         for c, (name, cfg) in enumerate(CONFIGS.items()):
             res = vectorized.run(btc, sig, cfg, periods_per_year=8760.0)
@@ -120,7 +120,7 @@ def test_daily_equity_with_rsi_and_stops(spx_daily):
     signals = spec.signals_batch(bars, params)
     configs = [ExecutionConfig(commission=Commission("per_share", 0.005, 1.0, 0.01)),
                ExecutionConfig(direction="both", sl=0.03, tp=0.06, leverage=2)]
-    stats = kernel_stats(bars, signals, configs, 252.0)
+    stats = run_many(bars, signals, configs, 252.0)
     for j, p in enumerate(params):
         for c, cfg in enumerate(configs):
             res = run_backtest(bars, "rsi", p, cfg, asset_class="equity", timeframe="1d")
@@ -135,7 +135,7 @@ def test_golden_five_bars_one_trade():
                          "volume": 1.0}, index=idx)
     sig = Signals(np.array([1, 0, 0, 0, 0], bool), np.array([0, 0, 1, 0, 0], bool),
                   np.zeros(5, bool), np.zeros(5, bool))
-    stats = kernel_stats(bars, [sig], [ExecutionConfig()], 252.0)[0]
+    stats = run_many(bars, [sig], [ExecutionConfig()], 252.0)[0]
     got = dict(zip(STAT_NAMES, stats))
     assert got["trades"] == 1 and got["win_rate"] == 1.0
     assert got["total_return"] == pytest.approx(0.10, abs=1e-15)
@@ -149,7 +149,7 @@ def test_golden_five_bars_one_trade():
 
 def test_no_trade_gives_nan_ratios_and_zero_counts(btc):
     none = Signals(*(np.zeros(len(btc), bool) for _ in range(4)))
-    got = dict(zip(STAT_NAMES, kernel_stats(btc, [none], [ExecutionConfig()], 8760.0)[0]))
+    got = dict(zip(STAT_NAMES, run_many(btc, [none], [ExecutionConfig()], 8760.0)[0]))
     assert got["trades"] == 0 and got["total_return"] == 0 and got["exposure"] == 0
     for name in ("sharpe", "sortino", "calmar", "win_rate", "profit_factor", "skew",
                  "kurtosis"):

@@ -8,7 +8,7 @@ import uuid
 import pandas as pd
 import pytest
 
-from lab.research.leaderboard import leaderboard, trials_summary
+from lab.research.sweep.leaderboard import leaderboard, trials_summary
 from lab.research.sweep import SweepSpec, recompute, run_sweep
 from lab.tracking import get_run, list_artifacts
 from lab.tracking.sweeps import track_sweep

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from lab.tracking import TrackingError, get_run, list_runs, track_backtest
-from lab.tracking.writer import git_state
+from lab.tracking.runs import git_state
 from tests.conftest import ROOT
 
 # one worker builds the shared fixtures once (make test runs --dist loadgroup)

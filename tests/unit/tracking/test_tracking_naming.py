@@ -7,7 +7,7 @@ import math
 import pytest
 
 from lab.tracking import INF_SENTINEL, experiment_name, tracking_uri
-from lab.tracking.writer import flatten, metric_value
+from lab.tracking.runs import flatten, metric_value
 
 
 def test_local_store_is_sqlite_under_lab_data_dir(monkeypatch, tmp_path):

@@ -1,0 +1,45 @@
+"""Parameter sweeps: strategies x grids x SL/TP x leverage x symbols, on Dask.
+
+Typical use::
+
+    from lab.research.sweep import SweepSpec, run_sweep, load_sweep, recompute
+    spec = SweepSpec(strategies=("sma_cross",), symbols=(("BTCUSD_COINBASE", "1h"),),
+                     sl=(None, 0.02), leverage=(1.0, 3.0))
+    res = run_sweep(spec, progress=lambda done, total: print(done, total))
+    best = res.results.sort_values("sharpe", ascending=False).iloc[0]
+    full = recompute(res, best)          # equity curve and trades of that row
+
+How it runs
+-----------
+The rows (``SweepSpec`` module docstring gives their order and ``set_id``) are cut into
+chunks; a chunk is a run of consecutive parameter sets of one strategy on one (symbol,
+timeframe), with all their (sl, tp, leverage) levels. A chunk computes the signals of its
+parameter sets with ``StrategySpec.signals_batch`` (indicators shared through one cache)
+and runs them through ``lab.kernels.sweep.simulate_many_nb`` (or vectorbt). Chunks run:
+
+* on an existing Dask cluster when ``scheduler`` or ``$LAB_DASK_ADDRESS`` names one;
+* else on a ``LocalCluster`` of ``workers`` processes (default: one per core);
+* in this process, without Dask, when ``workers=0``, or when ``workers`` is not given
+  and the sweep is tiny (fewer than ``IN_PROCESS_STEPS`` bar x set steps), where
+  starting a cluster would cost more than the work.
+
+Results do not depend on the chunking or the number of workers (each row is an
+independent, deterministic run).
+
+Storage
+-------
+``<root>/sweeps/<sweep_id>/manifest.json`` (spec, chunk plan, data fingerprints, times,
+lab version, status) and ``chunks/<chunk_id>.parquet``, each written to a temporary
+file and moved into place (``os.replace``). A chunk is done when its file exists, so
+a sweep that is killed and started again with the same id computes only the missing
+chunks.
+"""
+
+from __future__ import annotations
+
+from lab.research.sweep.run import IN_PROCESS_STEPS, SweepCancelled, recompute, run_sweep
+from lab.research.sweep.spec import SweepSpec
+from lab.research.sweep.store import SweepResult, list_sweeps, load_sweep, sweeps_root
+
+__all__ = ["IN_PROCESS_STEPS", "SweepCancelled", "SweepResult", "SweepSpec", "list_sweeps",
+           "load_sweep", "recompute", "run_sweep", "sweeps_root"]

@@ -1,0 +1,31 @@
+"""Level and range text inputs of the forms (lab.ui.inputs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.core.errors import ConfigError
+from lab.ui.inputs import parse_levels, parse_range, split_list
+
+
+def test_percent_levels_become_fractions_and_off_words_mean_none():
+    assert parse_levels("off, 1; 2.5%, 0", "Stop-loss") == (None, 0.01, 0.025, None)
+    assert parse_levels("1, 2,3", "Leverage", percent=False) == (1.0, 2.0, 3.0)
+    assert split_list(" 1, ;2 ,") == ["1", "2"]
+
+
+def test_ranges_are_low_high_in_percent_or_off():
+    assert parse_range("1:5", "Stop-loss") == (0.01, 0.05)
+    assert parse_range("1:3", "Leverage", percent=False) == (1.0, 3.0)
+    assert parse_range(" OFF ", "Take-profit") is None
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: parse_levels("1, x", "Stop-loss"), "Stop-loss: 'x' is not a number"),
+    (lambda: parse_levels(" , ", "Leverage", percent=False), "give at least one level"),
+    (lambda: parse_range("5:1", "Stop-loss"), "low must be >= 0 and <= high"),
+    (lambda: parse_range("1-5", "Stop-loss"), "write low:high"),
+])
+def test_bad_inputs_name_the_field_and_the_fix(call, match):
+    with pytest.raises(ConfigError, match=match):
+        call()
