@@ -55,11 +55,11 @@ def make_broker(config: BotConfig, uid: str, root: str | Path | None = None):
     if kind == "paper":
         return PaperBroker(venue_path(data_root(root)), uid, config.symbol, config.execution)
     try:
-        from lab.live.ib import IBBroker  # noqa: PLC0415 - optional, ib_async inside
+        from lab.live.ib.factory import broker_from_config  # noqa: PLC0415 - ib_async inside
     except ImportError as exc:
         raise ConfigError(f"the IB broker is not available in this build ({exc}); use the "
                           "paper broker") from None
-    return IBBroker.from_config(config, uid, root)
+    return broker_from_config(config, uid, root)
 
 
 def open_catalog(root: str | Path | None = None):

@@ -78,13 +78,6 @@ class IBBroker:
         self.name = name or uid
         self._last_status: dict | None = None
 
-    @classmethod
-    def from_config(cls, config, uid: str, root=None) -> "IBBroker":
-        """The started broker of a ``BotConfig`` (``lab.live.ib.factory``)."""
-        from lab.live.ib.factory import broker_from_config
-
-        return broker_from_config(config, uid, root)
-
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> "IBBroker":
         """Connect, check the live switch, qualify the contract, catch up with IB.

@@ -64,7 +64,7 @@ def broker_from_config(config, uid: str, root: str | Path | None = None):
     """
     from lab.live.ib.broker import IBBroker
     from lab.live.ib.journal import Journal, journal_path
-    from lab.live.ledger import data_root
+    from lab.core.paths import data_root
 
     conn = shared_connection(settings_of(config.broker))
     journal = Journal(journal_path(data_root(root)), uid)
