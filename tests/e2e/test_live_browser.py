@@ -52,15 +52,18 @@ def _scenario(page, url, root, artifacts_dir):
     assert cfg.feed["kind"] == "replay" and cfg.feed["speed"] == 100
 
     page.goto(url + "/live", wait_until="networkidle")
-    page.get_by_text("e2e-bot").first.wait_for(timeout=60_000)
-    # the replay check of the running bot: its finished bars against their backtest
+    # the bot's detail, with the replay check of the running bot: its finished bars
+    # against their backtest
     page.get_by_text("Replay check: the backtest of the").wait_for(timeout=120_000)
+    assert page.get_by_text("state running").count() or page.get_by_text(
+        "state finished").count()
     assert not page.get_by_text("Replay check: DIFFERENT").count()
     page.get_by_role("button", name="Pause").click(timeout=120_000)
     _until(lambda: control.status("e2e-bot", root)["state"] == "paused")
     page.get_by_role("button", name="Resume").click(timeout=120_000)
     _until(lambda: control.status("e2e-bot", root)["state"] == "running")
-    page.locator('[data-testid="stMetric"]').first.wait_for(timeout=30_000)
+    page.locator('[data-testid="stMetric"]').filter(has_text="Bars seen").wait_for(
+        timeout=30_000)
     page.wait_for_timeout(2500)
     page.screenshot(path=str(artifacts_dir / "live_running.png"), full_page=True)
 
