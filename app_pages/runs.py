@@ -5,7 +5,8 @@ import streamlit as st
 from lab.tracking import TrackingError, get_run, list_experiments, tracking_uri
 from lab.ui.live_views import start_bot_from
 from lab.ui.run_details import default_run_index
-from lab.ui.runs_views import compare_section, filtered_runs, run_header, run_tabs, runs_table
+from lab.ui.runs_views import (child_runs, compare_section, filtered_runs, run_header,
+                               run_tabs, runs_table)
 
 st.title("Runs")
 uri = tracking_uri()
@@ -39,5 +40,6 @@ except TrackingError as exc:
     st.error(str(exc))
     st.stop()
 run_header(run, run_id, uri)
+child_runs(run, run_id, uri)
 start_bot_from("runs_bot", run)
 run_tabs(run, run_id, uri)

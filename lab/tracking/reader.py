@@ -21,7 +21,9 @@ from lab.tracking.runs import INF_SENTINEL
 
 #: Columns of ``list_runs`` before the metric columns.
 RUN_COLUMNS = ["run_id", "experiment", "run_name", "start_time", "status", "strategy",
-               "symbol", "timeframe", "engine", "source", "params"]
+               "symbol", "timeframe", "engine", "source", "params", "kind", "parent_run_id"]
+#: ``list_runs(parent=TOP)``: only runs that are not nested under another run.
+TOP = "top"
 #: Local MLflow UI started by ``make mlflow``.
 LOCAL_UI = "http://127.0.0.1:5000"
 
@@ -96,7 +98,8 @@ def initial_cash(run: Mapping[str, Any]) -> float:
 
 def list_runs(experiment: str | None = None, strategy: str | None = None,
               symbol: str | None = None, tag: str | None = None, max_results: int = 500,
-              *, tracking_uri: str | None = None) -> pd.DataFrame:
+              *, parent: str | None = None,
+              tracking_uri: str | None = None) -> pd.DataFrame:
     """Recorded runs, newest first.
 
     Parameters
@@ -109,14 +112,20 @@ def list_runs(experiment: str | None = None, strategy: str | None = None,
         ``"key=value"``: runs whose tag ``key`` equals ``value``.
     max_results : int
         At most this many runs.
+    parent : str, optional
+        ``None``: every run; ``TOP`` (``"top"``): only runs nested under no other run
+        (backtests, studies, sweeps, walk-forwards; their trials, rows and folds are
+        folded away); a run id: the runs nested under that run (tag
+        ``mlflow.parentRunId``).
     tracking_uri : str, optional
 
     Returns
     -------
     DataFrame
         ``RUN_COLUMNS`` (``start_time`` UTC Timestamp, ``params`` as ``"fast=10,
-        slow=50"``) followed by ``MAIN_METRICS`` (float, NaN when not logged, inf
-        restored). Empty (same columns) when nothing matches.
+        slow=50"``, ``kind`` the ``lab.kind`` tag or ``"backtest"``, ``parent_run_id``
+        None for a top-level run) followed by ``MAIN_METRICS`` (float, NaN when not
+        logged, inf restored). Empty (same columns) when nothing matches.
 
     Raises
     ------
@@ -134,6 +143,10 @@ def list_runs(experiment: str | None = None, strategy: str | None = None,
         if not sep or not key.strip():
             raise TrackingError(f"tag filter {tag!r} must look like key=value")
         clauses.append(f"tags.`{_quote(key, 'tag key')}` = '{_quote(value, 'tag value')}'")
+    if parent == TOP:
+        clauses.append("tags.`mlflow.parentRunId` IS NULL")
+    elif parent:
+        clauses.append(f"tags.`mlflow.parentRunId` = '{_quote(parent, 'parent run id')}'")
     try:
         names = {}
         token = None
@@ -165,7 +178,9 @@ def list_runs(experiment: str | None = None, strategy: str | None = None,
                "status": run.info.status, "strategy": t.get("strategy"),
                "symbol": t.get("symbol"), "timeframe": t.get("timeframe"),
                "engine": t.get("engine"), "source": t.get("source"),
-               "params": ", ".join(f"{k}={v}" for k, v in params.items())}
+               "params": ", ".join(f"{k}={v}" for k, v in params.items()),
+               "kind": t.get("lab.kind") or "backtest",
+               "parent_run_id": t.get("mlflow.parentRunId")}
         row.update({k: _metric(m[k]) if k in m else float("nan") for k in MAIN_METRICS})
         rows.append(row)
     frame = pd.DataFrame(rows, columns=RUN_COLUMNS + list(MAIN_METRICS))

@@ -14,6 +14,7 @@ from lab.metrics import (METRIC_LABELS, format_metric, monthly_returns, returns_
 from lab.tracking import (MAIN_METRICS, TrackingError, compare_metrics, experiment_strategy,
                           initial_cash, list_runs, load_equity, load_text, load_trades,
                           run_url)
+from lab.tracking.reader import TOP
 from lab.ui.analytics_charts import (equity_overlay_figure, monthly_heatmap_figure,
                                      rolling_sharpe_figure, trade_pnl_histogram,
                                      underwater_figure)
@@ -21,6 +22,8 @@ from lab.ui.handoff import open_in_backtest
 from lab.ui.run_details import no_curve_text, run_heading
 
 ALL = "All"
+#: ``lab.kind`` of runs that have child runs (trials, leaderboard rows, strategies).
+PARENT_KINDS = ("study", "sweep", "walkforward")
 #: Rolling Sharpe windows offered, in years.
 WINDOWS = {"1 month": 1 / 12, "3 months": 0.25, "6 months": 0.5, "1 year": 1.0}
 
@@ -52,22 +55,29 @@ def filtered_runs(experiments: list[str], uri: str) -> pd.DataFrame:
         strategy = c2.selectbox("Strategy", [ALL] + strategies, key="runs_strategy")
         symbol = c3.text_input("Symbol", key="runs_symbol", placeholder="e.g. AAPL")
         tag = c4.text_input("Tag", key="runs_tag", placeholder="key=value, e.g. source=app")
+        nested = st.toggle("Show child runs (Optuna trials, sweep rows, walk-forward "
+                           "folds) in the list", key="runs_nested",
+                           help="Off: each study, sweep and walk-forward is one row; its "
+                                "child runs are listed under 'Child runs' when you pick it")
     return list_runs(experiment=None if experiment == ALL else experiment,
                      strategy=None if strategy == ALL else strategy,
                      symbol=symbol.strip() or None, tag=tag.strip() or None,
-                     tracking_uri=uri)
+                     parent=None if nested else TOP, tracking_uri=uri)
 
 
 def runs_table(runs: pd.DataFrame) -> dict[str, str]:
     """The runs as a table; returns ``{run_id: label}`` for the pickers."""
     pct = st.column_config.NumberColumn(format="percent")
     st.dataframe(runs, hide_index=True, width="stretch", key="runs_table",
-                 column_order=["run_name", "start_time", "status", "symbol", "timeframe",
-                               "params", "engine", "source", *MAIN_METRICS, "experiment",
-                               "run_id"],
+                 column_order=["run_name", "kind", "start_time", "status", "symbol",
+                               "timeframe", "params", "engine", "source", *MAIN_METRICS,
+                               "experiment", "run_id"],
                  column_config={k: pct for k in MAIN_METRICS
                                 if METRIC_LABELS.get(k, ("", ""))[1] == "pct"})
-    st.caption(f"{len(runs)} run(s), newest first")
+    nested = runs["parent_run_id"].notna().sum()
+    st.caption(f"{len(runs)} run(s), newest first" + (
+        f", {nested} of them child runs" if nested else
+        "; child runs (trials, sweep rows, folds) are folded under their parent"))
     return {r.run_id: f"{r.run_name} · {r.start_time:%Y-%m-%d %H:%M:%S} · {r.run_id[:8]}"
             for r in runs.itertuples()}
 
@@ -106,6 +116,30 @@ def run_header(run: dict, run_id: str, uri: str) -> None:
                            mime="text/html", key="runs_tearsheet")
     else:
         b3.caption("No tearsheet stored for this run")
+
+
+def child_runs(run: dict, run_id: str, uri: str) -> None:
+    """The runs nested under a study, sweep or walk-forward run, on demand."""
+    if (run.get("tags") or {}).get("lab.kind") not in PARENT_KINDS:
+        return
+    if not st.toggle("Show its child runs", key=f"runs_children_{run_id}"):
+        return
+    try:
+        children = list_runs(parent=run_id, tracking_uri=uri)
+    except TrackingError as exc:
+        st.error(str(exc))
+        return
+    if children.empty:
+        st.info("This run has no child runs.")
+        return
+    pct = st.column_config.NumberColumn(format="percent")
+    st.dataframe(children, hide_index=True, width="stretch", key="runs_children_table",
+                 column_order=["run_name", "kind", "status", "params", *MAIN_METRICS,
+                               "run_id"],
+                 column_config={k: pct for k in MAIN_METRICS
+                                if METRIC_LABELS.get(k, ("", ""))[1] == "pct"})
+    st.caption(f"{len(children)} child run(s); turn on 'Show child runs' above to open "
+               "one in the details")
 
 
 def run_tabs(run: dict, run_id: str, uri: str) -> None:
@@ -173,4 +207,5 @@ def _performance(run: dict, equity: pd.DataFrame) -> None:
                     key="runs_underwater")
 
 
-__all__ = ["compare_section", "filtered_runs", "run_header", "run_tabs", "runs_table"]
+__all__ = ["child_runs", "compare_section", "filtered_runs", "run_header", "run_tabs",
+           "runs_table"]

@@ -1,5 +1,6 @@
 """Runs page when the newest runs are an Optuna study and its trial runs (metrics only,
-no equity): the details default to the newest backtest, a trial's heading names its study
+no equity): trials are folded under their study and listed on demand; the details
+default to the newest backtest, a trial's heading names its study
 instead of "None -> None", and it says why there is no curve instead of a raw MLflow
 exception."""
 
@@ -37,6 +38,29 @@ def trial_store(tmp_path_factory, sample_catalog):
     return root, bt.run_id, out.children
 
 
+def test_trials_are_folded_under_their_study_and_shown_on_demand(trial_store, monkeypatch):
+    root, backtest_id, trials = trial_store
+    monkeypatch.setenv("LAB_DATA_DIR", str(root))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/runs.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    listed = at.dataframe[0].value
+    assert set(trials).isdisjoint(listed["run_id"])                   # folded away
+    assert list(listed["kind"]) == ["study", "backtest"], list(listed["kind"])
+    study_id = listed["run_id"].iloc[0]
+    assert at.selectbox(key="runs_detail").value == backtest_id      # newest backtest
+    at.selectbox(key="runs_detail").set_value(study_id).run()
+    at.toggle(key=f"runs_children_{study_id}").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    children = next(d.value for d in at.dataframe if "parent_run_id" in d.value
+                    and d.value["parent_run_id"].eq(study_id).all())
+    assert sorted(children["run_id"]) == sorted(trials)
+    assert set(children["kind"]) == {"trial"}
+
+
 def test_details_default_to_the_newest_backtest_and_trials_say_what_they_hold(
         trial_store, monkeypatch):
     root, backtest_id, trials = trial_store
@@ -46,8 +70,10 @@ def test_details_default_to_the_newest_backtest_and_trials_say_what_they_hold(
     at.run()
     at.switch_page("app_pages/runs.py")
     at.run()
+    at.toggle(key="runs_nested").set_value(True).run()              # trials listed too
     assert not at.exception, [e.message for e in at.exception]
     assert at.dataframe[0].value["run_id"].iloc[0] != backtest_id      # trials are newer
+    assert set(trials) <= set(at.dataframe[0].value["run_id"])
     assert at.selectbox(key="runs_detail").value == backtest_id
     heading = next(m.value for m in at.markdown if "status" in m.value)
     assert "None" not in heading and "AAPL 1d" in heading and "→" in heading
