@@ -4,8 +4,8 @@
 --speed BARS_PER_S | --feed ccxt] [--from-run RUN_ID]`` records a bot and starts it
 under its supervisor (its own processes; the command returns at once). ``bot run NAME``
 is the bot process itself (the supervisor starts it). ``list``, ``status``,
-``trades``, ``orders``, ``events`` and ``check`` read; ``pause``, ``resume``, ``stop``,
-``flatten``, ``emergency-stop`` and ``delete`` act. Execution flags are those of
+``trades``, ``orders``, ``fills``, ``events`` and ``check`` read; ``pause``, ``resume``,
+``stop``, ``flatten``, ``adopt``, ``emergency-stop`` and ``delete`` act. Execution flags are those of
 ``python -m lab backtest``; risk limits are off unless given.
 """
 
@@ -71,13 +71,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                       ("status", "state, pid, bars seen, position, cash, equity, PnL, risk"),
                       ("trades", "closed trades (keys of `lab backtest --json`)"),
                       ("orders", "orders with their client order ids"),
+                      ("fills", "fills with the broker's commission and price beside the "
+                                "cost model's (drift and slippage, per fill and in total)"),
                       ("events", "events: starts, restarts, refusals, errors"),
                       ("check", "replay check: backtest the bars the bot has seen"),
                       ("logs", "tail of the bot's log"),
                       ("pause", "stop placing orders (bars are still marked)"),
                       ("resume", "place orders again (leaves HALTED)"),
                       ("stop", "stop the bot process"),
-                      ("flatten", "close the bot's position now"),
+                      ("flatten", "close the bot's position now (also one the ledger did "
+                                  "not know: it is adopted, then closed)"),
+                      ("adopt", "make a position / orders at the broker that the ledger "
+                                "does not know the bot's own (lifts that halt)"),
                       ("delete", "remove a stopped bot and its ledger rows")]:
         c = sub.add_parser(cmd, help=text)
         c.add_argument("name")
@@ -158,6 +163,11 @@ def main(args: argparse.Namespace) -> int:
             f"{o['client_order_id']:<24} bar {o['bar']:>6} {o['kind']:<5} "
             f"{'buy' if o['side'] > 0 else 'sell':<4} {o['status']:<9} qty {o['filled_qty']:g}"
             f" @ {o['avg_price']} {o['reason']}" for o in rows) or "no orders")
+    elif cmd == "fills":
+        doc = control.fill_costs(name, root)
+        print(json.dumps(doc, indent=2, default=_json) if args.json else _fills_text(doc))
+    elif cmd == "adopt":
+        print(control.adopt(name, root))
     elif cmd == "events":
         rows = control.events(name, root)
         print(json.dumps(rows, indent=2, default=_json) if args.json else "\n".join(
@@ -310,6 +320,26 @@ def _json(v):
     if isinstance(v, (str, int, type(None), bool, list, dict)):
         return v
     return str(v)
+
+
+def _fills_text(doc: dict) -> str:
+    def num(v, fmt):
+        return "-" if v is None else format(v, fmt)
+
+    lines = [f"{'time':<25} {'reason':<8} {'side':<4} {'qty':>8} {'price':>12} "
+             f"{'model':>12} {'fee':>9} {'model':>9} {'drift':>8} {'slip cost':>10}"]
+    for f in doc["fills"]:
+        lines.append(f"{f['time'][:25]:<25} {f['reason']:<8} "
+                     f"{'buy' if f['side'] > 0 else 'sell':<4} {f['qty']:>8g} "
+                     f"{f['price']:>12.4f} {num(f['price_model'], '>12.4f')} "
+                     f"{f['fee']:>9.2f} {num(f['fee_model'], '>9.2f')} "
+                     f"{num(f['fee_drift'], '>+8.2f')} {num(f['slippage_cost'], '>+10.2f')}")
+    t = doc["totals"]
+    lines.append(f"total: fees {t['fees']:.2f}, model {num(t['fees_model'], '.2f')}, "
+                 f"drift {num(t['fee_drift'], '+.2f')}, slippage cost "
+                 f"{num(t['slippage_cost'], '+.2f')} (account currency; "
+                 f"{t['fills_with_model']} of {t['fills']} fills have the model's numbers)")
+    return "\n".join(lines) if doc["fills"] else "no fills"
 
 
 def _utc(ts: float) -> str:

@@ -29,7 +29,7 @@ import pandas as pd
 from lab.core import registry
 from lab.costs.kernel_params import DIRECTION_CODE, params_vector
 from lab.kernels import layout as L
-from lab.live.broker import BrokerError, DuplicateOrderError, OrderRequest
+from lab.live.broker import OPENING_REASONS, BrokerError, DuplicateOrderError, OrderRequest
 from lab.live.config import BotConfig, RiskLimits
 from lab.live.crash import crash_point
 from lab.live.ledger import Ledger
@@ -162,7 +162,7 @@ class Bot:
         mult = self.p[L.P_MULT]
         for f in fills:
             cash -= f["fee"]
-            if f["reason"] == "entry":
+            if f["reason"] in OPENING_REASONS:
                 qty = f["side"] * f["qty"]
                 entry = f["price"]
             else:
@@ -175,13 +175,16 @@ class Bot:
         unknown = list(getattr(self.broker, "unknown_orders", None) or [])
         if unknown:
             problems.append("orders at the broker the ledger does not know: "
-                            + "; ".join(unknown) + " (cancel them at the broker)")
+                            + "; ".join(unknown) + " (adopt them, or cancel them at the "
+                            "broker)")
         if abs(qty - broker_qty) > 1e-9 * max(1.0, abs(qty)):
             problems.append(f"ledger position {qty} != broker position {broker_qty}")
         if abs(cash - broker_cash) > 1e-6 * max(1.0, abs(cash)):
             problems.append(f"ledger cash {cash:.6f} != broker cash {broker_cash:.6f}")
         if problems:
-            reason = "reconciliation failed: " + "; ".join(problems)
+            reason = ("reconciliation failed: " + "; ".join(problems)
+                      + f" - adopt it (`python -m lab bot adopt {self.name}`) or flatten it "
+                      f"(`python -m lab bot flatten {self.name}`)")
             self.risk.halt(reason)
             self.ledger.update_bot(self.name, risk_state="HALTED", risk_reason=reason)
             self.ledger.event(self.name, "reconcile_failed", reason, ledger_qty=qty,

@@ -50,8 +50,13 @@ from lab.core.errors import LabError
 
 #: Order states. ``submitted`` = accepted by the broker, waiting for its fill.
 ORDER_STATES = ("submitted", "filled", "cancelled", "rejected")
-#: Fill reasons: an entry, or why a position was closed.
-FILL_REASONS = ("entry", "signal", "stop", "target", "liquidation", "end", "flatten")
+#: Fill reasons: an entry, why a position was closed, or "adopted": a position found at
+#: the broker that no order of the bot opened, recorded at IB's average cost on the
+#: user's request (``lab.live.adopt``).
+FILL_REASONS = ("entry", "signal", "stop", "target", "liquidation", "end", "flatten",
+                "adopted")
+#: Fills that open a position (every other reason closes it).
+OPENING_REASONS = ("entry", "adopted")
 
 _COID = re.compile(r"^[A-Za-z0-9_.:-]{1,40}$")
 
@@ -193,9 +198,16 @@ class Fill:
     price : float
         Fill price, quote currency, slippage included.
     fee : float
-        Commission, account currency.
+        Commission, account currency (IB: the sum of IB's commission reports).
     reason : str
         One of ``FILL_REASONS``.
+    fee_model : float or None
+        The bot's ``ExecutionConfig`` commission model applied to this fill's quantity
+        and price, account currency; None when the broker is the model itself (paper).
+    price_model : float or None
+        The price the engines' rules give this fill: the reference price (the last
+        close before a market order, the stop or limit level of a bracket child) with
+        the model's slippage (none on limit orders); quote currency; None as above.
     """
 
     fill_id: str
@@ -208,6 +220,8 @@ class Fill:
     price: float
     fee: float
     reason: str
+    fee_model: float | None = None
+    price_model: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

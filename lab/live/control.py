@@ -1,5 +1,6 @@
 """Control of bots from the CLI and the Live page: create, start, pause, resume, stop,
-flatten, emergency stop, and read their status, trades, orders, events and logs.
+flatten, adopt, emergency stop, and read their status, trades, orders, fills (with the
+cost model's commission and price beside the broker's), events and logs.
 
 Nothing here trades on the Streamlit thread: ``start`` spawns the supervisor process
 (``lab.live.supervisor``) detached from the caller, and commands are rows in the
@@ -25,6 +26,7 @@ from lab.core.errors import LabError
 from lab.core.paths import data_root
 from lab.core.processes import pid_alive
 from lab.live.config import BotConfig, RiskLimits, check_name
+from lab.live.fill_costs import cost_totals, with_costs
 from lab.live.ledger import Ledger, ledger_path
 from lab.live.runner import find_ledger, make_broker
 from lab.live.supervisor import REPO, child_env, log_path
@@ -111,12 +113,40 @@ def command(name: str, what: str, root: str | Path | None = None) -> str:
                 "finished", "failed") else row["state"])
             ledger.event(name, "stopped", "stopped (bot not running)")
         else:
-            flatten_offline(ledger, name, root, "flatten requested (bot not running)")
+            return flatten_offline(ledger, name, root, "flatten requested (bot not running)")
         return f"{what} applied to bot {name} (not running)"
 
 
-def flatten_offline(ledger: Ledger, name: str, root, why: str) -> None:
-    """Reconcile a dead bot's ledger with its broker and close its position there."""
+def flatten_offline(ledger: Ledger, name: str, root, why: str) -> str:
+    """Reconcile a dead bot's ledger with its broker and close its position there (an
+    unknown position is adopted first, ``lab.live.adopt``); returns what happened."""
+    from lab.live import adopt as adoption
+
+    return _offline(ledger, name, root, lambda bot, i: adoption.flatten(bot, i, why))
+
+
+def adopt(name: str, root: str | Path | None = None) -> str:
+    """Adopt what bot ``name``'s broker holds and its ledger does not know (a position,
+    orders; ``lab.live.adopt``): the running bot does it between bars, for a bot whose
+    process is not running it happens here. Returns what happened.
+
+    Raises
+    ------
+    LabError
+        No such bot; the broker cannot be reached (not running).
+    """
+    from lab.live import adopt as adoption
+
+    with _find(name, root) as ledger:
+        row = ledger.bot(name)
+        if _alive(row.get("pid")):
+            ledger.add_command(name, "adopt")
+            return f"adopt sent to bot {name} (pid {row['pid']}); see its events"
+        return _offline(ledger, name, root, adoption.adopt)
+
+
+def _offline(ledger: Ledger, name: str, root, act) -> str:
+    """``act(bot, bar)`` on a bot whose process is not running, through its broker."""
     from lab.live.bot import Bot
 
     row = ledger.bot(name)
@@ -127,8 +157,7 @@ def flatten_offline(ledger: Ledger, name: str, root, why: str) -> None:
         bot.bars_seen = 0
         bot.reconcile()
         last = ledger.equity_rows(name, last=1)
-        i = last[-1]["bar"] if last else 0
-        bot.flatten(i, why)
+        return act(bot, last[-1]["bar"] if last else 0)
     finally:
         broker.close()
 
@@ -317,8 +346,20 @@ def orders(name: str, root: str | Path | None = None) -> list[dict]:
 
 
 def fills(name: str, root: str | Path | None = None) -> list[dict]:
+    """The bot's fills in execution order (ledger rows), each with the cost model's
+    commission and price beside the broker's and the drift between them
+    (``lab.live.fill_costs.with_costs``: ``fee_drift``, ``slippage``,
+    ``slippage_cost``)."""
     with _find(name, root) as ledger:
-        return ledger.fills(name)
+        mult = float(ledger.bot(name)["config"]["execution"]["multiplier"])
+        return with_costs(ledger.fills(name), mult)
+
+
+def fill_costs(name: str, root: str | Path | None = None) -> dict:
+    """``{"fills": fills(name), "totals": cost_totals(...)}``: the broker's commissions
+    and prices against the model's, per fill and in total (account currency)."""
+    rows = fills(name, root)
+    return {"fills": rows, "totals": cost_totals(rows)}
 
 
 def events(name: str, root: str | Path | None = None, last: int = 200) -> list[dict]:

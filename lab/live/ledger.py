@@ -15,7 +15,8 @@ Tables (schema ``SCHEMA_VERSION``; ``MIGRATIONS`` upgrades older files in place)
                 inserted BEFORE the broker call; ``status`` new -> sent / refused /
                 failed
 ``orders``      the broker's acknowledgement of each intent (``OrderStatus``)
-``fills``       executions (``Fill``), once each by ``fill_id``
+``fills``       executions (``Fill``), once each by ``fill_id``, with the cost model's
+                commission and price beside the broker's (schema v3; None on paper)
 ``positions``   the bot's position after its latest bar (signed qty, entry, levels)
 ``equity``      cash, position, close and equity at every bar the bot has seen
 ``events``      start, stop, pause, resume, restarts, risk refusals, errors (JSON data)
@@ -39,7 +40,7 @@ from lab.core.errors import LabError
 from lab.core.migrations import SchemaError, migrate as migrate_schema
 from lab.core.paths import data_root
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS bots (
@@ -162,8 +163,15 @@ CREATE TABLE IF NOT EXISTS account (
 );
 """
 
+# v3: the model's commission and fill price beside the broker's on each fill (IB's
+# commission reports vs the bot's ExecutionConfig: cost drift and slippage)
+_SCHEMA_V3 = """
+ALTER TABLE fills ADD COLUMN fee_model REAL;
+ALTER TABLE fills ADD COLUMN price_model REAL;
+"""
+
 #: ``MIGRATIONS[v]`` upgrades a file at schema version ``v`` to ``v + 1``.
-MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2}
+MIGRATIONS: dict[int, str] = {0: _SCHEMA_V1, 1: _SCHEMA_V2, 2: _SCHEMA_V3}
 
 BOT_STATES = ("created", "starting", "running", "paused", "stopped", "finished",
               "crashed", "failed", "halted")
@@ -406,7 +414,8 @@ class Ledger:
                                     (bot,)).fetchone()[0])
 
     def add_fill(self, bot: str, fill: dict) -> bool:
-        """Store a fill (``Fill.to_dict()``) once; returns False when already stored."""
+        """Store a fill (``Fill.to_dict()``; ``fee_model`` / ``price_model`` optional)
+        once; returns False when already stored."""
         with self.transaction() as con:
             if con.execute("SELECT 1 FROM fills WHERE fill_id = ?",
                            (fill["fill_id"],)).fetchone():
@@ -414,9 +423,11 @@ class Ledger:
             seq = con.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM fills WHERE bot = ?",
                               (bot,)).fetchone()[0]
             con.execute("INSERT INTO fills (fill_id, bot, seq, client_order_id, bar, time, "
-                        "side, qty, price, fee, reason, recorded_at) VALUES (:fill_id, :bot, "
-                        ":seq, :client_order_id, :bar, :time, :side, :qty, :price, :fee, "
-                        ":reason, :now)", {**fill, "bot": bot, "seq": seq, "now": time.time()})
+                        "side, qty, price, fee, reason, recorded_at, fee_model, price_model) "
+                        "VALUES (:fill_id, :bot, :seq, :client_order_id, :bar, :time, :side, "
+                        ":qty, :price, :fee, :reason, :now, :fee_model, :price_model)",
+                        {"fee_model": None, "price_model": None, **fill, "bot": bot,
+                         "seq": seq, "now": time.time()})
         return True
 
     def fills(self, bot: str) -> list[dict]:

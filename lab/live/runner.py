@@ -4,7 +4,7 @@ It loads the frozen config from the ledger, opens the broker and the feed, rebui
 the bot's history, reconciles with the broker, then handles closed bars until the
 replay runs out (state ``finished``), a ``stop`` command or SIGTERM arrives (state
 ``stopped``), or it crashes (exception: exit status 1, the supervisor restarts it).
-Commands (pause, resume, stop, flatten, halt) are read from the ledger between bars
+Commands (pause, resume, stop, flatten, halt, adopt) are read from the ledger between bars
 and while the feed waits.
 """
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from lab.core.errors import ConfigError, LabError
 from lab.core.paths import data_root
 from lab.core.processes import process_start
+from lab.live import adopt as adoption
 from lab.live.bot import Bot
 from lab.live.config import BotConfig
 from lab.live.feeds import make_feed
@@ -101,7 +102,7 @@ class Runner:
             time.sleep(min(0.2, left))
 
     def commands(self) -> None:
-        """Apply pending commands (pause, resume, stop, flatten, halt)."""
+        """Apply pending commands (pause, resume, stop, flatten, halt, adopt)."""
         bot = self.bot
         for cmd in self.ledger.pending_commands(self.name):
             c = cmd["command"]
@@ -124,7 +125,10 @@ class Runner:
                     bot.risk.halt("emergency stop")
                     self.ledger.update_bot(self.name, risk_state="HALTED",
                                            risk_reason="emergency stop")
-                bot.flatten(i, "flatten requested" if c == "flatten" else "emergency stop")
+                adoption.flatten(bot, i, "flatten requested" if c == "flatten"
+                                 else "emergency stop")
+            elif c == "adopt":
+                adoption.adopt(bot, max(bot.hist.n - 1, 0))
             self.ledger.done_command(cmd["id"])
 
     def run(self) -> int:

@@ -1,6 +1,6 @@
 """Closed trades of a bot from its ledger fills, with the keys of ``lab backtest``.
 
-A trade is an entry fill followed by the exit fill that closes it. Its numbers are
+A trade is an entry (or adopted) fill followed by the exit fill that closes it. Its numbers are
 computed with the kernel's own arithmetic (``lab.kernels.engine.close_position_nb``):
 ``gross = signed qty x multiplier x (exit - entry)``, ``pnl = gross - exit fee - entry
 fee``, ``return = pnl / (qty x entry x multiplier / leverage)``, so a paper bot's trades
@@ -10,6 +10,8 @@ equal the backtest's bit for bit.
 from __future__ import annotations
 
 import pandas as pd
+
+from lab.live.broker import OPENING_REASONS
 
 #: The columns of ``lab.engines.result.TRADE_COLUMNS`` (a test keeps them equal).
 TRADE_COLUMNS = ["entry_time", "exit_time", "side", "qty", "entry_price", "exit_price",
@@ -40,7 +42,7 @@ def trades_from_fills(fills: list[dict], multiplier: float, leverage: float,
     rows = []
     entry = None
     for f in fills:
-        if f["reason"] == "entry":
+        if f["reason"] in OPENING_REASONS:
             entry = f
             continue
         if entry is None:

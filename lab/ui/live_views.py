@@ -17,6 +17,7 @@ from lab.core.errors import LabError
 from lab.live import control
 from lab.live.config import BotConfig, RiskLimits
 from lab.ui.charts import candlestick_figure
+from lab.ui.live_reconcile import fills_tab, reconcile_panel
 
 #: Seconds between refreshes of the bots table and of a bot's detail.
 TABLE_REFRESH_S = 3.0
@@ -206,6 +207,7 @@ def bot_detail(name: str) -> None:
         st.warning(str(exc))
         return
     _actions(name, s)
+    reconcile_panel(name, s)
     _detail_body(name)
     with st.container(border=True):
         st.markdown("**Replay check** · the backtest of the bars this bot has seen, with its "
@@ -250,7 +252,7 @@ def _detail_body(name: str) -> None:
     with tabs[1]:
         st.dataframe(pd.DataFrame(control.orders(name)), hide_index=True, width="stretch")
     with tabs[2]:
-        st.dataframe(pd.DataFrame(control.fills(name)), hide_index=True, width="stretch")
+        fills_tab(name)
     with tabs[3]:
         ev = pd.DataFrame(control.events(name, last=200))
         if len(ev):

@@ -93,3 +93,44 @@ def test_bot_on_ib_shows_its_gateway_status_and_a_live_bot_is_red(live_env, monk
     assert any("LIVE account: real money" in v and "U1***567" in v and "176" in v
                for v in errors)
     assert "U1234567" not in str([e.value for e in at.error] + [m.value for m in at.markdown])
+
+
+def test_halted_bot_shows_the_difference_and_adopt_behind_a_confirmation(live_env):
+    """A real bot process halts on a position its ledger does not know and is stopped;
+    the page shows the difference, Adopt needs the confirmation, then the bot is
+    ACTIVE with the position; Flatten closes it and the fills tab shows IB's commission
+    beside the model's."""
+    from tests.unit.live.ib.test_ib_bot_process import _config, _run, _stop, _wait
+
+    with StandInGateway() as gw:
+        gw.add_position("DU7654321", "ESZ3", 2, 1676.0 * 50)
+        control.create(_config(gw.port, "es-halt"), live_env)
+        bot = _run("es-halt", live_env)
+        try:
+            _wait("the halt", lambda: control.status("es-halt", live_env)["risk_state"]
+                  == "HALTED")
+        finally:
+            _stop(bot)
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page("app_pages/live.py")
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("ledger does not match the broker" in e.value
+                   and "ledger position 0.0 != broker position 2.0" in e.value
+                   for e in at.error)
+        assert at.button(key="lv_adopt_es-halt").disabled         # not confirmed yet
+        at.checkbox(key="lv_rec_ok_es-halt").check().run()
+        at.button(key="lv_adopt_es-halt").click().run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert any("adopted position +2 ES at 1676" in s.value for s in at.success)
+        st_ = control.status("es-halt", live_env)
+        assert (st_["risk_state"], st_["position"]) == ("ACTIVE", 2.0)
+        assert not any("ledger does not match" in e.value for e in at.error)   # resolved
+        at.button(key="lv_flatten_es-halt").click().run()
+        assert gw.positions() == {}
+        at.run()
+        captions = " ".join(c.value for c in at.caption)
+        assert "Commissions: broker 1.70 vs model 1.70, drift +0.00" in captions
+        assert [f["reason"] for f in control.fills("es-halt", live_env)] == \
+            ["adopted", "flatten"]

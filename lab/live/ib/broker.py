@@ -16,8 +16,12 @@
   (the bot halts on them, as on a position its ledger does not know). Until the bot
   has reconciled (``mark_reconciled``) nothing is sent; nor between IB's 1100 and
   1101/1102.
-- Commissions are IB's (commission reports), journaled beside the model's estimate
-  (``fee_comparison``).
+- Commissions are IB's (commission reports), journaled beside the model's estimate;
+  each fill also carries the price the model gives it (``cost_model``): the ledger
+  shows both, so cost drift and slippage are visible (``fee_comparison``).
+- A position at IB that the bot's books do not explain, and orders on its contract that
+  are not the bot's, can be adopted on the user's request (``adopt``, see
+  ``lab.live.ib.adoption``): the bot then owns them.
 - Orders to a live account are refused unless live trading is switched on and the
   account id was typed as confirmation (``settings.check_live_allowed``).
 """
@@ -30,11 +34,12 @@ import time
 from lab.live.broker import (Account, BrokerError, DuplicateOrderError, Fill, OrderRequest,
                              OrderStatus, Position)
 from lab.live.ib.contracts import qualify
-from lab.live.ib.orders import bracket_levels, build_orders
+from lab.live.ib.cost_model import model_fee
+from lab.live.ib.executions import order_fill
+from lab.live.ib.orders import (bracket_levels, bracket_levels_of, build_orders,
+                                describe_order)
 from lab.live.ib.settings import IBError, check_live_allowed, mask_account
 from lab.live.ib.vocabulary import EXEC_SIDE, our_status
-
-_COMM_CODE = {"percent": 0, "per_share": 1, "per_contract": 2}
 
 
 class IBBroker:
@@ -73,6 +78,7 @@ class IBBroker:
         self.min_tick = 0.0
         self._reconcile_pending = True
         self.unknown_orders: list[str] = []
+        self.unknown_trades: list = []
         self._bar = -1
         self._mark: float | None = None
         self.name = name or uid
@@ -144,11 +150,11 @@ class IBBroker:
                              if f.commissionReport.execId else None)
         self.conn.request(ib.reqCompletedOrdersAsync(False), "completed orders")
         opened = self.conn.request(ib.reqAllOpenOrdersAsync(), "open orders")
-        self.unknown_orders = sorted(
-            f"{t.order.action} {t.order.totalQuantity:g} {t.order.orderType} "
-            f"(orderRef {t.order.orderRef!r}, permId {t.order.permId})"
-            for t in opened if t.contract.conId == self.contract.conId
-            and not self._ours(t.order.orderRef) and not t.isDone())
+        adopted = self.journal.adopted_perm_ids()
+        self.unknown_trades = [t for t in opened if t.contract.conId == self.contract.conId
+                               and not self._ours(t.order.orderRef) and not t.isDone()
+                               and t.order.permId not in adopted]
+        self.unknown_orders = sorted(describe_order(t) for t in self.unknown_trades)
         for ref in {e["order_ref"] for e in self.journal.executions()}:
             self._complete(ref)
         self._reconcile_pending = True
@@ -214,7 +220,7 @@ class IBBroker:
                                    reason="nothing to close")
             qty = abs(pos)
         orders = self._orders(order, qty)
-        self._journal_order(coid, order, qty)
+        self._journal_order(coid, order, qty, bracket_levels_of(orders))
         for o in orders:
             self.conn.ib.placeOrder(self.contract, o)
         parent = self._trade(coid)
@@ -282,6 +288,14 @@ class IBBroker:
         """The bot's own money: its starting cash, realized PnL and IB's commissions of
         its fills (not the whole IB account's); equity marks the position at the last
         close."""
+        cash, qty, entry = self.books()
+        mult = float(self.execution.multiplier)
+        mark = self._mark if self._mark is not None else entry
+        return Account(cash, cash + qty * mult * (mark - entry) if qty else cash)
+
+    def books(self) -> tuple[float, float, float]:
+        """``(cash, signed qty, average entry price)`` implied by the journaled fills of
+        the bot (adopted ones included): account currency, units, quote currency."""
         mult = float(self.execution.multiplier)
         cash, qty, entry = float(self.execution.cash), 0.0, 0.0
         for f in self.journal.fills():
@@ -296,8 +310,7 @@ class IBBroker:
                 qty += signed
                 if abs(qty) < 1e-12:
                     qty, entry = 0.0, 0.0
-        mark = self._mark if self._mark is not None else entry
-        return Account(cash, cash + qty * mult * (mark - entry) if qty else cash)
+        return cash, qty, entry
 
     def fills(self, after: int = 0) -> list[Fill]:
         self._catch_up()
@@ -313,9 +326,23 @@ class IBBroker:
         return []
 
     def fee_comparison(self) -> list[dict]:
-        """Per fill: IB's commission and the model's estimate (account currency)."""
-        return [{"fill_id": f["fill_id"], "fee": f["fee"], "fee_model": f["fee_model"]}
+        """Per fill: IB's commission and the model's estimate (account currency), the
+        fill price and the model's (quote currency)."""
+        return [{"fill_id": f["fill_id"], "fee": f["fee"], "fee_model": f["fee_model"],
+                 "price": f["price"], "price_model": f.get("price_model")}
                 for f in self.journal.fills()]
+
+    def adopt(self, bar: int) -> dict:
+        """Take over what IB holds beyond the bot's books (``adoption.adopt``)."""
+        from lab.live.ib.adoption import adopt
+
+        return adopt(self, bar)
+
+    def unknown_position(self) -> float:
+        """IB's position on the contract minus the bot's books, units."""
+        from lab.live.ib.adoption import unknown_position
+
+        return unknown_position(self)
 
     # -- IB events -------------------------------------------------------------------------
     def _on_exec(self, trade, fill) -> None:
@@ -329,7 +356,7 @@ class IBBroker:
             self._complete(ref)
 
     def _record(self, ex, commission) -> None:
-        model = self._model_fee(ex.shares, ex.price)
+        model = model_fee(self.execution, ex.shares, ex.price)
         self.journal.add_execution(ex.execId, ex.orderRef, ex.permId, ex.time.isoformat(),
                                    EXEC_SIDE[ex.side], ex.shares, ex.price, commission, model)
 
@@ -341,30 +368,10 @@ class IBBroker:
         if not execs or any(e["commission"] is None for e in execs):
             return
         base = ref.rsplit(".", 1)[0] if ref.endswith((".sl", ".tp")) else ref
-        rec = self.journal.order(base)
-        wanted = rec["request"].get("sent_qty") if rec else None
-        filled = sum(e["qty"] for e in execs)
-        trade = self._trade(ref)
-        done = (wanted is not None and filled >= wanted - 1e-9) or (
-            trade is not None and trade.isDone())
-        if not done:
-            return
-        price = sum(e["qty"] * e["price"] for e in execs) / filled
-        if ref.endswith(".sl"):
-            reason = "stop"
-        elif ref.endswith(".tp"):
-            reason = "target"
-        elif rec and rec["request"].get("kind") == "entry":
-            reason = "entry"
-        elif rec and rec["request"].get("purpose") == "flatten":
-            reason = "flatten"
-        else:
-            reason = "signal"
-        fill = Fill(execs[-1]["exec_id"], None if reason in ("stop", "target") else ref,
-                    self.symbol, self._bar + 1, execs[-1]["time"], execs[0]["side"], filled,
-                    price, sum(e["commission"] for e in execs), reason)
-        self.journal.add_fill(ref, fill.to_dict(),
-                              sum(e["commission_model"] or 0.0 for e in execs))
+        fill = order_fill(ref, execs, self.journal.order(base), self._trade(ref),
+                          self.symbol, self._bar + 1, self.execution)
+        if fill is not None:
+            self.journal.add_fill(ref, fill.to_dict(), fill.fee_model)
 
     # -- helpers -----------------------------------------------------------------------
     def _ours(self, ref: str) -> bool:
@@ -404,8 +411,12 @@ class IBBroker:
     def _position_qty(self) -> float:
         return self._position()[0]
 
-    def _journal_order(self, coid: str, order: OrderRequest, qty: float) -> None:
-        request = dict(order.to_dict(), sent_qty=qty)
+    def _journal_order(self, coid: str, order: OrderRequest, qty: float,
+                       levels: tuple[float | None, float | None] = (None, None)) -> None:
+        """Journal the order before it is placed, with the model's reference: the last
+        close and the bracket's stop / target levels."""
+        request = dict(order.to_dict(), sent_qty=qty, ref_price=self._mark,
+                       stop=levels[0], target=levels[1])
         if self.journal.order(coid) is None:
             self.journal.add_order(coid, request)
 
@@ -423,6 +434,7 @@ class IBBroker:
         side = 1 if parent.order.action == "BUY" else -1
         stop, target = bracket_levels(self.execution, side, parent.orderStatus.avgFillPrice,
                                       self.min_tick)
+        self.journal.update_request(coid, stop=stop, target=target)
         for o in orders[1:]:
             t = self._trade(o.orderRef)
             if t is None or t.isDone():
@@ -454,14 +466,6 @@ class IBBroker:
         if self.spec.sec_type in ("STK", "FUT"):
             qty = math.floor(qty + 1e-9)      # IB takes whole shares and contracts only
         return qty
-
-    def _model_fee(self, qty: float, price: float) -> float:
-        from lab.kernels.costs import commission_nb
-
-        c = self.execution.commission
-        return float(commission_nb(_COMM_CODE[c.model.value], c.rate, c.minimum,
-                                   c.maximum_fraction, qty, price,
-                                   float(self.execution.multiplier)))
 
     def _status(self, coid: str) -> OrderStatus | None:
         trade = self._trade(coid)

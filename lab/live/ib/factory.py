@@ -46,10 +46,12 @@ def contract_of(config) -> ContractSpec:
 
 
 def shared_connection(settings: IBSettings) -> IBConnection:
-    """One connection per (host, port, client id) in this process."""
+    """One connection per (host, port, client id) in this process: the open one, else a
+    new one (an ib_async client closed in one thread, e.g. by an earlier Streamlit run
+    that flattened a stopped bot, does not connect again from another)."""
     key = (settings.host, settings.port, settings.client_id)
     conn = _SHARED.get(key)
-    if conn is None:
+    if conn is None or not conn.connected:
         conn = _SHARED[key] = IBConnection(settings)
     return conn
 

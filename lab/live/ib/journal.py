@@ -59,6 +59,13 @@ CREATE TABLE IF NOT EXISTS fills (
     fee_model REAL,
     PRIMARY KEY (uid, seq)
 );
+CREATE TABLE IF NOT EXISTS adopted_orders (
+    perm_id INTEGER NOT NULL,
+    uid TEXT NOT NULL,
+    description TEXT NOT NULL,
+    adopted_at REAL NOT NULL,
+    PRIMARY KEY (uid, perm_id)
+);
 """
 
 
@@ -88,6 +95,13 @@ class Journal:
     def add_order(self, client_order_id: str, request: dict) -> None:
         self.db.execute("INSERT INTO orders VALUES (?, ?, ?, NULL, ?)",
                         (client_order_id, self.uid, json.dumps(request), time.time()))
+
+    def update_request(self, client_order_id: str, **values) -> None:
+        """Set keys of a journaled order's request (e.g. the bracket levels once moved)."""
+        rec = self.order(client_order_id)
+        if rec is not None:
+            self.db.execute("UPDATE orders SET request = ? WHERE client_order_id = ?",
+                            (json.dumps({**rec["request"], **values}), client_order_id))
 
     def set_perm_id(self, client_order_id: str, perm_id: int) -> None:
         self.db.execute("UPDATE orders SET perm_id = ? WHERE client_order_id = ?",
@@ -150,6 +164,19 @@ class Journal:
         rows = self.db.execute("SELECT fill, fee_model FROM fills WHERE uid = ? AND seq >= ? "
                                "ORDER BY seq", (self.uid, int(after)))
         return [dict(json.loads(r["fill"]), fee_model=r["fee_model"]) for r in rows]
+
+    def fill_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM fills WHERE uid = ?",
+                                   (self.uid,)).fetchone()[0])
+
+    # -- adopted orders (orders at IB the user made the bot's own) ------------------------
+    def adopt_order(self, perm_id: int, description: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO adopted_orders VALUES (?, ?, ?, ?)",
+                        (int(perm_id), self.uid, description, time.time()))
+
+    def adopted_perm_ids(self) -> set[int]:
+        return {int(r[0]) for r in self.db.execute(
+            "SELECT perm_id FROM adopted_orders WHERE uid = ?", (self.uid,))}
 
     # -- gateway status (the Live page's IB heartbeat) ---------------------------------
     def set_status(self, bot: str, status: dict) -> None:

@@ -57,3 +57,18 @@ def build_orders(ib, req, qty: float, account: str, stop: float | None,
                                   orderId=ib.client.getReqId(), **common))
     children[-1].transmit = True
     return [parent, *children]
+
+
+def describe_order(trade) -> str:
+    """One line naming an order at IB: action, quantity, type, orderRef and permId."""
+    o = trade.order
+    return (f"{o.action} {o.totalQuantity:g} {o.orderType} (orderRef {o.orderRef!r}, "
+            f"permId {o.permId})")
+
+
+def bracket_levels_of(orders: list) -> tuple[float | None, float | None]:
+    """(stop, target) of a bracket as built (``build_orders``); (None, None) for one
+    market order."""
+    stop = next((o.auxPrice for o in orders[1:] if o.orderRef.endswith(".sl")), None)
+    target = next((o.lmtPrice for o in orders[1:] if o.orderRef.endswith(".tp")), None)
+    return stop, target

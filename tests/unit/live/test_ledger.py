@@ -74,3 +74,24 @@ def test_duplicate_bot_name_is_refused(tmp_path):
     led.add_bot("a", "u1", {})
     with pytest.raises(LedgerError, match="exists already"):
         led.add_bot("a", "u2", {})
+
+
+def test_a_v2_file_gets_the_models_commission_and_price_columns_keeping_its_fills(tmp_path):
+    from lab.live.ledger import MIGRATIONS, connect
+
+    path = tmp_path / "live" / "paper.sqlite"
+    con = connect(path, MIGRATIONS, 2)                 # a ledger as schema v2 wrote it
+    con.execute("INSERT INTO fills (fill_id, bot, seq, client_order_id, bar, time, side, "
+                "qty, price, fee, reason, recorded_at) VALUES ('f1', 'a', 0, 'c', 1, 't', 1, "
+                "2.0, 3.0, 0.1, 'entry', 0)")
+    con.close()
+    led = Ledger(path)
+    assert led.con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    [old] = led.fills("a")
+    assert (old["qty"], old["price"], old["fee"]) == (2.0, 3.0, 0.1)
+    assert old["fee_model"] is None and old["price_model"] is None
+    led.add_fill("a", {"fill_id": "f2", "client_order_id": None, "bar": 2, "time": "t",
+                       "side": -1, "qty": 2.0, "price": 2.9, "fee": 1.7, "reason": "stop",
+                       "fee_model": 1.5, "price_model": 2.95})
+    assert [(f["fee_model"], f["price_model"]) for f in led.fills("a")] == \
+        [(None, None), (1.5, 2.95)]

@@ -7,6 +7,7 @@ one the supervisor starts (the test itself restarts it after a kill -9).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -126,7 +127,11 @@ def test_kill_9_between_placing_and_acknowledging_resends_nothing(live_root):
             _stop(bot)
 
 
-def test_unknown_position_halts_the_bot_with_the_difference(live_root):
+def test_unknown_position_halts_the_bot_until_the_user_adopts_it_then_flattens(
+        live_root, capsys):
+    from lab.cli import main
+
+    store = ["--store", str(live_root)]
     with StandInGateway() as gw:
         gw.add_position("DU7654321", "ESZ3", 2, 1676.0 * 50)
         control.create(_config(gw.port, "ib-unk"), live_root)
@@ -135,9 +140,67 @@ def test_unknown_position_halts_the_bot_with_the_difference(live_root):
             st = _wait("the halt", lambda: (s := control.status("ib-unk", live_root))
                        ["risk_state"] == "HALTED" and s)
             assert "ledger position 0.0 != broker position 2.0" in st["risk_reason"]
+            assert "bot adopt ib-unk" in st["risk_reason"]
             _wait("the bar stream", lambda: gw.requests("realtime_bars"))
             gw.push_realtime_bars(24)
-            time.sleep(1.0)
+            _wait("two bars seen", lambda: control.status("ib-unk", live_root)
+                  ["bars_seen"] >= 2)
             assert gw.requests("place_order") == []           # halted: nothing sent
+            assert main(store + ["bot", "adopt", "ib-unk"]) == 0
+            assert "adopt sent to bot ib-unk" in capsys.readouterr().out
+            st = _wait("the adoption", lambda: (s := control.status("ib-unk", live_root))
+                       ["risk_state"] == "ACTIVE" and s)
+            assert st["position"] == 2.0 and st["entry_price"] == 1676.0
+            [fill] = control.fills("ib-unk", live_root)
+            assert (fill["reason"], fill["side"], fill["qty"], fill["price"], fill["fee"]) \
+                == ("adopted", 1, 2.0, 1676.0, 0.0)
+            kinds = [e["kind"] for e in control.events("ib-unk", live_root)]
+            assert "adopted" in kinds and kinds[-1] == "resume"
+            assert gw.positions() == {"ESZ3": 2.0}            # IB untouched by adopting
+            assert main(store + ["bot", "flatten", "ib-unk"]) == 0
+            assert "flatten sent to bot ib-unk" in capsys.readouterr().out
+            fills = _wait("the flattening fill", lambda: len(
+                f := control.fills("ib-unk", live_root)) == 2 and f)
+            assert gw.positions() == {}
+            assert [(f["reason"], f["side"], f["qty"]) for f in fills] == \
+                [("adopted", 1, 2.0), ("flatten", -1, 2.0)]
+            assert (fills[1]["fee"], fills[1]["fee_model"]) == (1.7, 1.7)   # IB's, model's
+            st = _wait("ledger = broker", lambda: (s := control.status("ib-unk", live_root))
+                       ["position"] == 0.0 and s)
+            assert st["risk_state"] == "ACTIVE"
+            assert st["cash"] == pytest.approx(200_000 - 1.7 + 2 * 50 * (fills[1]["price"]
+                                                                         - 1676.0))
+            assert [r.fields[26] for r in gw.requests("place_order")] == \
+                [fills[1]["client_order_id"]]                 # one order: the flattening
+            assert main(store + ["bot", "fills", "ib-unk", "--json"]) == 0
+            doc = json.loads(capsys.readouterr().out)
+            flat = doc["fills"][1]
+            assert flat["price_model"] is not None                 # the last close
+            assert flat["slippage_cost"] == pytest.approx(
+                -(flat["price"] - flat["price_model"]) * 2 * 50)
+            assert doc["totals"] == {"fills": 2, "fills_with_model": 1, "fees": 1.7,
+                                     "fees_model": 1.7, "fee_drift": 0.0,
+                                     "slippage_cost": flat["slippage_cost"]}
         finally:
             _stop(bot)
+
+
+def test_flatten_of_a_stopped_bot_closes_a_position_its_ledger_did_not_know(live_root,
+                                                                              capsys):
+    from lab.cli import main
+
+    with StandInGateway() as gw:
+        gw.add_position("DU7654321", "ESZ3", -3, 1690.0 * 50)
+        control.create(_config(gw.port, "ib-off"), live_root)
+        assert main(["--store", str(live_root), "bot", "flatten", "ib-off"]) == 0
+        out = capsys.readouterr().out
+        assert "adopted position -3 ES at 1690" in out and "trades again" in out
+        assert gw.positions() == {}
+        fills = control.fills("ib-off", live_root)
+        assert [(f["reason"], f["side"], f["qty"]) for f in fills] == \
+            [("adopted", -1, 3.0), ("flatten", 1, 3.0)]
+        st = control.status("ib-off", live_root)
+        assert st["position"] == 0.0 and st["risk_state"] == "ACTIVE"
+        kinds = [e["kind"] for e in control.events("ib-off", live_root)]
+        assert kinds.index("reconcile_failed") < kinds.index("adopted") \
+            < kinds.index("flatten") < kinds.index("resume")

@@ -17,7 +17,7 @@ from tests.venues.ib_gateway import StandInGateway
 
 ES = ContractSpec("ES", "FUT", expiry="201312")
 EXEC = ExecutionConfig(cash=100_000, sl=0.01, tp=0.02, commission=per_contract(0.85),
-                       multiplier=50)
+                       multiplier=50, slippage=0.0005)
 
 
 def make_broker(gateway, tmp_path, client_id=31, **kw) -> IBBroker:
@@ -50,7 +50,10 @@ def test_entry_goes_as_a_bracket_whose_levels_follow_the_fill(gateway, broker):
     assert kids["b1-0-e.sl"].tif == "GTC" and kids["b1-0-e.sl"].status == "Submitted"
     [fill] = broker.fills()
     assert (fill.reason, fill.client_order_id, fill.qty, fill.fee) == ("entry", "b1-0-e", 2.0, 1.7)
-    assert broker.fee_comparison() == [{"fill_id": fill.fill_id, "fee": 1.7, "fee_model": 1.7}]
+    # the model: the last close (1700) plus 5 bps of slippage, per_contract(0.85) x 2
+    assert broker.fee_comparison() == [{"fill_id": fill.fill_id, "fee": 1.7, "fee_model": 1.7,
+                                        "price": 1702.0, "price_model": 1700.0 * 1.0005}]
+    assert (fill.fee_model, fill.price_model) == (1.7, 1700.0 * 1.0005)
 
 
 def test_stop_at_the_broker_closes_the_position_and_cancels_the_target(gateway, broker):
@@ -60,6 +63,8 @@ def test_stop_at_the_broker_closes_the_position_and_cancels_the_target(gateway, 
     assert broker.positions() == []
     entry, stop = broker.fills()
     assert (stop.reason, stop.client_order_id, stop.side, stop.price) == ("stop", None, -1, 1680.0)
+    # the model fills a stop at its level (1683, moved to the 1700 fill) less slippage
+    assert stop.price_model == pytest.approx(1683.0 * (1 - 0.0005))
     tp = [o for o in gateway.orders() if o.order_ref == "b1-0-e.tp"][0]
     assert tp.status == "Cancelled"
     acct = broker.account()
@@ -75,7 +80,9 @@ def test_a_fill_while_disconnected_is_recorded_after_the_reconnect(gateway, brok
         broker.conn.pump(0.3)                              # ib_async notices the drop
     broker.process_bar(1, "2013-10-07T00:01:00+00:00", 1700, 1740, 1700, 1740.0)
     assert broker.conn.connected and broker.reconcile_pending
-    assert [f.reason for f in broker.fills()] == ["entry", "target"]
+    entry, target = broker.fills()
+    assert [entry.reason, target.reason] == ["entry", "target"]
+    assert target.price_model == 1734.0          # a limit: its level, 2 % above 1700
     assert broker.positions() == []
     with pytest.raises(BrokerError, match="reconciles before it sends"):
         broker.submit(OrderRequest("b1-1-e", "ES", 1, "entry", 1))
@@ -184,3 +191,34 @@ def test_no_gateway_fails_fast_naming_host_port(tmp_path):
         gw.stop_listening()
         with pytest.raises(BrokerError, match=f"127.0.0.1:{gw.port}.*start IB Gateway"):
             make_broker(gw, tmp_path).start()
+
+
+def test_adopting_an_unknown_position_and_order_makes_them_the_bots(gateway, tmp_path):
+    from ib_async import IB, LimitOrder
+
+    other = IB()
+    other.connect("127.0.0.1", gateway.port, clientId=78, timeout=5)
+    other.placeOrder(other.qualifyContracts(ES.to_ib())[0],
+                     LimitOrder("SELL", 3, 1800.0, orderRef="manual-tp"))
+    other.sleep(0.2)
+    gateway.add_position("DU7654321", "ESZ3", 3, 1690.0 * 50)
+    b = make_broker(gateway, tmp_path).start()
+    try:
+        assert b.unknown_position() == 3.0 and len(b.unknown_orders) == 1
+        got = b.adopt(7)
+        assert (got["qty"], got["price"]) == (3.0, 1690.0)
+        assert got["orders"] == ["SELL 3 LMT (orderRef 'manual-tp', permId 1410000002)"]
+        [fill] = b.fills()
+        assert (fill.reason, fill.side, fill.qty, fill.price, fill.fee, fill.bar) == \
+            ("adopted", 1, 3.0, 1690.0, 0.0, 7)
+        assert b.unknown_position() == 0.0 and b.account().cash == 100_000
+        b.sync()                                          # as after a reconnect
+        assert b.unknown_orders == []
+        assert b.adopt(8) == {"qty": 0.0, "price": None, "fill_id": None, "orders": []}
+        gateway.add_position("DU7654321", "ESZ3", 4, 1692.5 * 50)    # 4 at IB, 3 the bot's
+        with pytest.raises(BrokerError, match="holds 3 ES of its own and IB 4"):
+            b.adopt(9)
+        assert len(b.fills()) == 1
+    finally:
+        b.close()
+        other.disconnect()
