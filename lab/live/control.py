@@ -157,6 +157,10 @@ def _offline(ledger: Ledger, name: str, root, act) -> str:
         bot.bars_seen = 0
         bot.reconcile()
         last = ledger.equity_rows(name, last=1)
+        if last:                 # the last bar's close is the mark (the model's reference)
+            r = last[-1]
+            broker.process_bar(r["bar"], r["time"], r["open"], r["high"], r["low"],
+                               r["close"])
         return act(bot, last[-1]["bar"] if last else 0)
     finally:
         broker.close()

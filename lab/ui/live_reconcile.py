@@ -74,7 +74,9 @@ def fills_tab(name: str) -> None:
                    "compare with (the paper broker is the model itself; an adopted position "
                    "has none).")
         return
+    slip = ("n/a (no fill has a model price)" if t["slippage_cost"] is None
+            else f"{t['slippage_cost']:+,.2f}")
     st.caption(f"Commissions: broker {t['fees']:,.2f} vs model {t['fees_model']:,.2f}, drift "
-               f"{t['fee_drift']:+,.2f}; slippage against the model's prices "
-               f"{t['slippage_cost'] or 0.0:+,.2f} (account currency, > 0 costs more; "
-               f"{t['fills_with_model']} of {t['fills']} fills have the model's numbers).")
+               f"{t['fee_drift']:+,.2f}; slippage against the model's prices {slip} "
+               f"(account currency, > 0 costs more; {t['fills_with_model']} of {t['fills']} "
+               "fills have the model's commission).")
