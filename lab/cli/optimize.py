@@ -212,12 +212,36 @@ def _report(res, args, tracking: dict | None = None) -> int:
         return 0
     label = "best trial" if len(res.objectives) == 1 else "Pareto front"
     print(f"{label} ({', '.join(f'{o} {d}' for o, d in zip(res.objectives, res.directions))}):")
-    import pandas as pd
-
-    with pd.option_context("display.width", 250, "display.max_columns", 50,
-                           "display.float_format", "{:.4g}".format):
-        print(best.to_string(index=False))
+    print(best_table(best, res.objectives))
     return 0
+
+
+#: Kind of each objective's value in the table (``lab.cli.tables``).
+OBJECTIVE_KINDS = {"sharpe": "ratio", "sortino": "ratio", "calmar": "ratio",
+                   "profit_factor": "ratio", "total_return": "pct", "cagr": "pct",
+                   "max_drawdown": "pct", "win_rate": "pct"}
+
+
+def best_table(best, objectives) -> str:
+    """The best trials as a terminal table: trial number, objective values (fractions
+    as percentages, the unit in the header), parameters as ``k=v``, trades, return and
+    maximum drawdown; fits 100 columns."""
+    from lab.cli.tables import params_text, render
+
+    shown = best.copy()
+    pcols = [c for c in best.columns if c.startswith("param_")]
+    shown["params"] = [params_text({c[len("param_"):]: r[c] for c in pcols})
+                       for r in best.to_dict("records")]
+    specs = {"number": ("trial", "int"), "params": ("params", "text"),
+             "trades": ("trades", "int"), "total_return": ("return %", "pct"),
+             "max_drawdown": ("max DD %", "pct")}
+    for o in objectives:
+        kind = OBJECTIVE_KINDS.get(o, "ratio")
+        specs[f"value_{o}"] = (f"{o} %" if kind == "pct" else o, kind)
+    columns = ["number", *[f"value_{o}" for o in objectives], "params",
+               *[c for c in ("trades", "total_return", "max_drawdown")
+                 if c in shown and c not in objectives]]
+    return render(shown, columns, specs)
 
 
 if __name__ == "__main__":  # pragma: no cover

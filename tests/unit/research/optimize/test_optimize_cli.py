@@ -35,6 +35,20 @@ def test_optimize_json_then_resume(sample_root, tmp_path):
     assert json.loads(again.stdout)["trials"] == 15
     text = lab(*[a for a in args if a != "--json"][:-0 or None], "--n-trials", "1", env=env)
     assert text.returncode == 0 and "Pareto front" in text.stdout
+    # readable table: fits 100 columns, fractions as percentages with the unit in the
+    # header, parameters as k=v, no scientific notation, no column twice
+    table = text.stdout.split("Pareto front", 1)[1].splitlines()[1:]
+    header = table[0]
+    assert all(len(line) <= 100 for line in table if line.strip()), table
+    assert "max_drawdown %" in header and "return %" in header and "params" in header
+    assert header.count("max") == 1 and "value_" not in header
+    assert "e+" not in text.stdout and "fast=" in table[1]
+    from lab.research.optimize import load_study_result
+
+    front = load_study_result("cli", storage).best
+    shown = [f"{v * 100:,.1f}" for v in front["total_return"]]
+    assert len(table) - 1 == len(front)
+    assert all(any(p in line for line in table[1:]) for p in shown), (shown, table)
 
 
 def test_user_errors_exit_2(sample_root, tmp_path):
