@@ -138,6 +138,11 @@ def main() -> int:
           f"(target < 60 s: {'OK' if bot_s < 60 else 'MISSED'})")
     print(f"peer: run_backtest on the same bars {bt_s * 1000:.1f} ms; bot / backtest = "
           f"{bot_s / bt_s:,.0f}x")
+    import os
+
+    print("load average (1, 5, 15 min) at the end: "
+          + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs (wall above CPU time is time spent waiting)")
     return 0
 
 

@@ -27,6 +27,13 @@ from lab.live.ledger import Ledger, ledger_path
 from lab.live.paper import PaperBroker, venue_path
 
 
+#: Between bars, pending commands are read at most this often (seconds): a replay at
+#: full speed would otherwise query the ledger once per bar.
+COMMAND_POLL_S = 0.05
+#: WAL pages between automatic checkpoints of the bot's ledger connection.
+WAL_CHECKPOINT_PAGES = 10_000
+
+
 class StopRequested(Exception):
     """A stop command or SIGTERM arrived while the feed waited."""
 
@@ -80,6 +87,9 @@ class Runner:
         self.name = name
         self.root = data_root(root)
         self.ledger = find_ledger(name, self.root)
+        # a checkpoint (two fsyncs) every ~40 MB of WAL instead of every 4 MB (SQLite's
+        # default): a replay writes a few pages per bar. Commits stay as durable as before.
+        self.ledger.con.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         row = self.ledger.bot(name)
         self.config = BotConfig.from_dict(row["config"])
         self.uid = row["uid"]
@@ -158,8 +168,11 @@ class Runner:
             self.commands()
             finished = True
             try:
+                polled = time.monotonic()
                 for bar in feed.bars(after=bot.last_time):
-                    self.commands()
+                    if time.monotonic() - polled >= COMMAND_POLL_S:
+                        self.commands()
+                        polled = time.monotonic()
                     if self.stop:
                         finished = False
                         break
