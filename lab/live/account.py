@@ -99,10 +99,13 @@ def _store(ledger: Ledger, value: dict) -> None:
 
 def equity(ledger: Ledger) -> float | None:
     """Sum of every bot's latest equity (account currency); None before any bar."""
-    row = ledger.con.execute(
-        "SELECT SUM(e.equity), COUNT(*) FROM equity e JOIN (SELECT bot, MAX(bar) AS bar FROM "
-        "equity GROUP BY bot) m ON e.bot = m.bot AND e.bar = m.bar").fetchone()
-    return float(row[0]) if row[1] else None
+    total, seen = 0.0, False
+    for (name,) in ledger.con.execute("SELECT name FROM bots").fetchall():
+        row = ledger.con.execute("SELECT equity FROM equity WHERE bot = ? ORDER BY bar DESC "
+                                 "LIMIT 1", (name,)).fetchone()      # the (bot, bar) key
+        if row is not None:
+            total, seen = total + row[0], True
+    return total if seen else None
 
 
 def mark(ledger: Ledger, max_drawdown: float | None) -> dict | None:
