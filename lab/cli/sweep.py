@@ -323,17 +323,17 @@ def main(args: argparse.Namespace) -> int:
 
 def _track(res, args, catalog, root) -> dict:
     """Record the sweep in MLflow as the Sweep page's button does (never raises)."""
-    from lab.research.sweep.leaderboard import leaderboard, trials_summary
-    from lab.research.sweep import recompute
+    from lab.research.sweep import recompute, streamed
     from lab.tracking import tracking_uri
     from lab.tracking.sweeps import track_sweep
 
-    board = leaderboard(res.results, min_trades=res.spec.min_trades)
+    board = streamed.leaderboard(res, top=max(1, args.track_top))
     classes = {s: str(getattr(catalog.asset_class(s), "value", catalog.asset_class(s)))
                for s, _ in res.spec.symbols}
     out = track_sweep(res, board, top_n=max(0, args.track_top),
                       recompute=lambda r, row: recompute(r, row, catalog=catalog),
-                      asset_classes=classes, trials=trials_summary(res.results),
+                      asset_classes=classes, trials=streamed.trials_summary(res),
+                      write_tables=lambda folder: streamed.write_artifacts(res, folder),
                       tracking_uri=tracking_uri(root), source="cli")
     return {"recorded": out.recorded, "run_id": out.run_id,
             "children": sum(1 for ch in out.children if ch.recorded), "error": out.error}
@@ -371,18 +371,17 @@ def board_table(board, columns=None, width: int = 100) -> str:
 
 
 def _report(res, args, tracking: dict | None = None) -> int:
-    from lab.research.sweep.leaderboard import leaderboard
+    from lab.research.sweep import streamed
 
-    board = leaderboard(res.results, min_trades=res.spec.min_trades)
+    top = streamed.leaderboard(res, top=max(0, args.top))   # from the chunks, bounded
     csv_path = res.path / "leaderboard.csv"
-    board.to_csv(csv_path, index=False)
-    top = board.head(max(0, args.top))
+    streamed.write_board(res, csv_path=csv_path)
     counts = res.spec.count()
     if args.json:
         doc = {"sweep_id": res.id, "path": str(res.path), "status": res.manifest["status"],
                "total_sets": counts["total"], "dropped_invalid": counts["dropped_invalid"],
                "min_trades": res.spec.min_trades,
-               "ranked_sets": int((res.results["trades"] >= res.spec.min_trades).sum()),
+               "ranked_sets": int(top.attrs["trials"] - top.attrs["excluded_min_trades"]),
                "leaderboard_csv": str(csv_path),
                "top": [{k: _json_value(v) for k, v in row.items()}
                        for row in top.to_dict(orient="records")]}
@@ -395,7 +394,7 @@ def _report(res, args, tracking: dict | None = None) -> int:
           f"combinations dropped), {res.spec.engine} engine")
     print(f"top {len(top)} by Sharpe, then profit factor, then total return (at least "
           f"{res.spec.min_trades} trades);\nDSR = deflated Sharpe ratio over the "
-          f"{len(res.results):,} trials, stability = Sharpe kept by the grid neighbours:")
+          f"{top.attrs['trials']:,} trials, stability = Sharpe kept by the grid neighbours:")
     if len(top):
         columns = None
         if getattr(args, "columns", None):

@@ -73,4 +73,4 @@ def run(payload: dict[str, Any], ctx) -> dict[str, Any]:
                         cancel=ctx.cancelled)
     except SweepCancelled as exc:
         raise JobCancelled(str(exc)) from None
-    return {"sweep_id": res.id, "rows": int(len(res.results)), "complete": bool(res.complete)}
+    return {"sweep_id": res.id, "rows": res.done_sets, "complete": bool(res.complete)}

@@ -84,7 +84,8 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
                 recompute: Callable[[Any, Mapping[str, Any]], Any] | None = None,
                 asset_classes: Mapping[str, str] | None = None,
                 trials: pd.DataFrame | None = None, project: str | None = None,
-                source: str = "app") -> TrackingOutcome:
+                source: str = "app",
+                write_tables: Callable[[Path], None] | None = None) -> TrackingOutcome:
     """Record a sweep as a parent MLflow run and its ``top_n`` best rows as children.
     Never raises.
 
@@ -111,6 +112,14 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
         First part of the experiment names (default ``$LAB_PROJECT`` or ``"lab"``).
     source : str
         ``"app"``, ``"cli"``...
+    write_tables : callable, optional
+        ``write_tables(folder)`` writes ``leaderboard.parquet``, ``leaderboard.csv``
+        (every ranked row) and ``results.parquet`` (every row) into the run's artifact
+        folder, e.g. batch by batch from the stored chunks
+        (``lab.research.sweep.streamed.write_artifacts``); then ``board`` may hold only
+        the top rows, with the ``attrs`` of a leaderboard (``trials``,
+        ``excluded_min_trades``). Default: ``board`` and ``sweep_result.results`` are
+        written as they are.
 
     Returns
     -------
@@ -132,7 +141,8 @@ def track_sweep(sweep_result, board: pd.DataFrame, *, top_n: int = 5,
         if len(spec_json) < 5000:
             tags["spec_json"] = spec_json
         with open_run(c, exp_id, tags, f"sweep {sweep_result.id}") as (run_id, folder):
-            _log_parent(c, run_id, sweep_result, board, spec, trials, folder)
+            _log_parent(c, run_id, sweep_result, board, spec, trials, folder,
+                        write_tables)
     except Exception as exc:        # noqa: BLE001 - tracking never breaks research
         return TrackingOutcome(False, run_id, exp_name, uri,
                                     f"{type(exc).__name__}: {exc}".strip())
@@ -177,14 +187,18 @@ def _track_child(c, sweep_result, row, rank, recompute, uri, parent_id, asset_cl
 
 
 def _log_parent(c, run_id: str, sweep_result, board: pd.DataFrame, spec: dict,
-                trials: pd.DataFrame | None, folder: Path) -> None:
+                trials: pd.DataFrame | None, folder: Path, write_tables=None) -> None:
     from mlflow.entities import Metric, Param
 
-    results = sweep_result.results
+    if "trials" in board.attrs:
+        n_trials = int(board.attrs["trials"])
+        excluded = int(board.attrs.get("excluded_min_trades", 0))
+    else:
+        n_trials = len(sweep_result.results)
+        excluded = n_trials - len(board)
     now = int(time.time() * 1000)
-    values = {"trials": len(results), "ranked": len(board),
-              "excluded_min_trades": board.attrs.get("excluded_min_trades",
-                                                     len(results) - len(board)),
+    values = {"trials": n_trials, "ranked": n_trials - excluded,
+              "excluded_min_trades": excluded,
               "best_sharpe": board["sharpe"].max() if len(board) else math.nan,
               "best_dsr": board["dsr"].max() if "dsr" in board and len(board) else math.nan,
               "best_total_return": board["total_return"].max() if len(board) else math.nan}
@@ -192,9 +206,12 @@ def _log_parent(c, run_id: str, sweep_result, board: pd.DataFrame, spec: dict,
                if (v := metric_value(raw)) is not None]
     params = [Param(k, v) for k, v in sorted(_spec_params(spec).items())]
     log_batches(c, run_id, metrics, params)
-    board.to_parquet(folder / "leaderboard.parquet", index=False)
-    board.to_csv(folder / "leaderboard.csv", index=False)
-    results.to_parquet(folder / "results.parquet", index=False)
+    if write_tables is not None:
+        write_tables(folder)
+    else:
+        board.to_parquet(folder / "leaderboard.parquet", index=False)
+        board.to_csv(folder / "leaderboard.csv", index=False)
+        sweep_result.results.to_parquet(folder / "results.parquet", index=False)
     if trials is not None:
         trials.to_csv(folder / "trials_summary.csv", index=False)
     (folder / "spec.json").write_text(json.dumps(spec, indent=2, sort_keys=True))

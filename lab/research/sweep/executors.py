@@ -1,6 +1,11 @@
 """Where the chunks of a sweep run: in this process, or on Dask (a local cluster or an
 existing scheduler). Both call ``finished(chunk, stats)`` as each chunk completes and
 check ``cancelled()`` between chunks; they return True when cancelled.
+
+``args(chunk)`` builds a chunk's task arguments (its parameter sets) when the chunk is
+submitted, and at most ``IN_FLIGHT_PER_WORKER`` chunks per worker are submitted at once
+(a finished one is written and released before the next is submitted), so neither this
+process nor the cluster holds more than a few chunks, whatever the size of the sweep.
 """
 
 from __future__ import annotations
@@ -10,6 +15,10 @@ import time
 
 #: Seconds between ``cancel()`` checks while chunks run on Dask.
 POLL_SECONDS = 0.2
+#: Chunks submitted per worker at a time (one running, one queued).
+IN_FLIGHT_PER_WORKER = 2
+#: Largest number of chunks in flight at once since the last run (``run_dask``).
+PEAK = {"in_flight": 0}
 
 
 def run_in_process(todo, args, data, finished, cancelled) -> bool:
@@ -19,7 +28,7 @@ def run_in_process(todo, args, data, finished, cancelled) -> bool:
         if cancelled():
             return True
         bars = data[(chunk["symbol"], chunk["timeframe"])]["bars"]
-        finished(chunk, chunk_stats(bars, **args[chunk["id"]]))
+        finished(chunk, chunk_stats(bars, **args(chunk)))
     return False
 
 
@@ -39,28 +48,43 @@ def run_dask(todo, args, data, finished, cancelled, address, n_workers) -> bool:
     try:
         bars = {k: client.scatter(d["bars"], broadcast=True) for k, d in data.items()
                 if any((c["symbol"], c["timeframe"]) == k for c in todo)}
-        futures = {}
-        for chunk in todo:
-            f = client.submit(chunk_stats, bars[(chunk["symbol"], chunk["timeframe"])],
-                              threads=threads, pure=False, key=f"sweep-chunk-{chunk['id']}-"
-                              f"{time.time_ns()}", **args[chunk["id"]])
-            futures[f] = chunk
-        pending = set(futures)
-        while pending:
+        queue = list(todo)
+        queue.reverse()                      # pop() from the end = plan order
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or n_workers)
+        limit = IN_FLIGHT_PER_WORKER * max(1, n_workers)
+        futures: dict = {}
+        PEAK["in_flight"] = 0
+
+        def submit() -> None:
+            while queue and len(futures) < limit:
+                chunk = queue.pop()
+                f = client.submit(chunk_stats, bars[(chunk["symbol"], chunk["timeframe"])],
+                                  threads=threads, pure=False,
+                                  key=f"sweep-chunk-{chunk['id']}-{time.time_ns()}",
+                                  **args(chunk))
+                futures[f] = chunk
+            PEAK["in_flight"] = max(PEAK["in_flight"], len(futures))
+
+        submit()
+        while futures:
             if cancelled():
-                client.cancel(list(pending))
+                client.cancel(list(futures))
                 return True
             try:
-                done = wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED").done
+                done = wait(list(futures), timeout=POLL_SECONDS,
+                            return_when="FIRST_COMPLETED").done
             except TimeoutError:
                 continue
             for f in done:
-                pending.discard(f)
-                chunk = futures[f]
-                finished(chunk, f.result())
+                chunk = futures.pop(f)
+                stats = f.result()
+                f.release()
+                finished(chunk, stats)
+                del stats
                 if cancelled():
-                    client.cancel(list(pending))
+                    client.cancel(list(futures))
                     return True
+            submit()
         return False
     finally:
         client.close()

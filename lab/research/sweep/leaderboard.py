@@ -77,13 +77,36 @@ def add_dsr(results: pd.DataFrame) -> pd.DataFrame:
     groups = out.groupby(["symbol", "timeframe"], sort=False, dropna=False)["sharpe_bar"]
     n = groups.transform("size").astype(float)
     var = groups.transform(lambda s: s.var(ddof=1) if s.notna().sum() > 1 else 0.0)
+    return dsr_columns(out, n.to_numpy(), var.fillna(0.0).to_numpy())
+
+
+def dsr_columns(out: pd.DataFrame, trials: np.ndarray, variance: np.ndarray) -> pd.DataFrame:
+    """Add ``sharpe_bar``, ``psr``, ``dsr`` and ``min_trl`` to ``out`` in place (see
+    ``add_dsr``), given each row's trial count N and per-bar Sharpe variance V.
+
+    Parameters
+    ----------
+    out : DataFrame
+        Result rows (``sharpe``, ``periods_per_year``, ``bars``, ``skew``, ``kurtosis``).
+    trials, variance : ndarray, float64, shape (len(out),)
+        N and V of the row's (symbol, timeframe) over the whole sweep, so that a batch
+        of rows scores as it would in the full frame.
+
+    Returns
+    -------
+    DataFrame
+        ``out``.
+    """
+    ppy = out["periods_per_year"].astype(float)
+    out["sharpe_bar"] = per_bar_sharpe(out["sharpe"].astype(float), ppy)
     skew = out["skew"].astype(float).fillna(0.0) if "skew" in out else 0.0
     kurt = out["kurtosis"].astype(float).fillna(3.0) if "kurtosis" in out else 3.0
     bars = out["bars"].astype(float)
     out["psr"] = probabilistic_sharpe_ratio(out["sharpe_bar"].to_numpy(), bars.to_numpy(),
                                             0.0, np.asarray(skew), np.asarray(kurt))
     out["dsr"] = deflated_sharpe_ratio(out["sharpe_bar"].to_numpy(), bars.to_numpy(),
-                                       n.to_numpy(), var.fillna(0.0).to_numpy(),
+                                       np.asarray(trials, dtype=float),
+                                       np.asarray(variance, dtype=float),
                                        np.asarray(skew), np.asarray(kurt))
     with np.errstate(divide="ignore", invalid="ignore"):
         out["min_trl"] = min_track_record_length(out["sharpe_bar"].to_numpy(), 0.0,
@@ -149,12 +172,33 @@ def stability(results: pd.DataFrame) -> pd.DataFrame:
         rows = np.fromiter((pos_of[i] for i in sub.index), dtype=np.int64, count=len(sub))
         total[rows] = sub_total
         count[rows] = sub_count
+    return stability_from_sums(sharpe_all, total, count, results.index)
+
+
+def stability_from_sums(sharpe: np.ndarray, total: np.ndarray, count: np.ndarray,
+                        index=None) -> pd.DataFrame:
+    """``stability`` columns from each row's own Sharpe, the sum of its neighbours'
+    Sharpe ratios (NaN counted as 0) and their number (see ``stability``).
+
+    Parameters
+    ----------
+    sharpe, total : ndarray, float64, shape (n,)
+    count : ndarray, int64, shape (n,)
+    index : pandas Index, optional
+
+    Returns
+    -------
+    DataFrame
+        ``stability``, ``neighbours``, ``neighbour_sharpe``.
+    """
+    sharpe = np.asarray(sharpe, dtype=float)
+    count = np.asarray(count, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_nb = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        ratio = np.clip(mean_nb / sharpe_all, 0.0, 1.0)
-    ratio = np.where((count > 0) & (sharpe_all > 0), ratio, np.nan)
+        ratio = np.clip(mean_nb / sharpe, 0.0, 1.0)
+    ratio = np.where((count > 0) & (sharpe > 0), ratio, np.nan)
     return pd.DataFrame({"stability": ratio, "neighbours": count,
-                         "neighbour_sharpe": mean_nb}, index=results.index)
+                         "neighbour_sharpe": mean_nb}, index=index)
 
 
 def _rank_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -241,9 +285,16 @@ def leaderboard(results: pd.DataFrame, *, min_trades: int = 3,
     filtered = len(board)
     if top is not None:
         board = board.head(int(top))
+    return arrange_board(board, trials, int(min_trades), ranked, filtered)
+
+
+def arrange_board(board: pd.DataFrame, trials: int, min_trades: int, ranked: int,
+                  filtered: int) -> pd.DataFrame:
+    """``BOARD_COLUMNS`` first, a fresh index and the ``attrs`` of ``leaderboard``
+    (``trials``, ``min_trades``, ``excluded_min_trades``, ``filtered_out``)."""
     lead = [c for c in BOARD_COLUMNS if c in board.columns]
     board = board[lead + [c for c in board.columns if c not in lead]].reset_index(drop=True)
-    board.attrs = {"trials": trials, "min_trades": int(min_trades),
+    board.attrs = {"trials": int(trials), "min_trades": int(min_trades),
                    "excluded_min_trades": int(trials - ranked),
                    "filtered_out": int(ranked - filtered)}
     return board

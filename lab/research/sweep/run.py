@@ -142,6 +142,10 @@ def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,
     Returns
     -------
     SweepResult
+        Its ``results`` are read from the chunk files on first use; the leaderboard of
+        a large sweep is computed from the files by ``lab.research.sweep.streamed``.
+        While the sweep runs, memory holds the bars, the parameter sets and at most
+        ``IN_FLIGHT_PER_WORKER`` chunks per worker, not the results.
 
     Raises
     ------
@@ -203,7 +207,9 @@ def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,
 
     stopped = False
     if todo:
-        args = {c["id"]: _task_args(spec, c, data) for c in todo}
+        def args(chunk: dict) -> dict[str, Any]:      # built when the chunk is submitted
+            return _task_args(spec, chunk, data)
+
         if mode == "in-process":
             stopped = run_in_process(todo, args, data, finished, cancelled)
         else:
@@ -213,8 +219,7 @@ def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,
         raise SweepCancelled(
             f"sweep {sweep_id} cancelled after {state['done_sets']} of {total} sets; run it "
             "again with the same sweep_id to resume", sweep_id, state["done_sets"], total)
-    results = store.read_results(path, manifest)
-    return SweepResult(id=sweep_id, path=path, spec=spec, results=results, manifest=manifest)
+    return SweepResult(id=sweep_id, path=path, spec=spec, manifest=manifest)
 
 
 def _check_resume(manifest: dict, spec: SweepSpec, data_doc: dict, sweep_id: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ def sweeps_root(root: str | Path | None = None) -> Path:
     return data_path("sweeps", root)
 
 
-@dataclass
 class SweepResult:
     """A sweep on disk and its results.
 
@@ -46,27 +44,53 @@ class SweepResult:
     path : Path
         ``<root>/sweeps/<id>``.
     spec : SweepSpec
+    manifest : dict
+        The parsed ``manifest.json``.
     results : DataFrame
         One row per finished set, sorted by ``set_id``: ``set_id`` (int64),
         ``strategy``, ``symbol``, ``timeframe``, ``params`` (JSON, sorted keys),
         ``param_<name>`` (float64, NaN where the strategy has no such parameter),
         ``sl``, ``tp`` (fractions, NaN = off), ``leverage``, then the metrics of
         ``BacktestResult.metrics`` (``lab.kernels.sweep.STAT_NAMES``: total_return ..
-        liquidations, bars, periods_per_year, skew, kurtosis), all float64.
-    manifest : dict
-        The parsed ``manifest.json``.
+        liquidations, bars, periods_per_year, skew, kurtosis), all float64. Read from
+        the chunk files on first access (memory grows with the sweep: for large sweeps
+        use ``lab.research.sweep.streamed``, which reads them in bounded batches).
     """
 
-    id: str
-    path: Path
-    spec: SweepSpec
-    results: pd.DataFrame
-    manifest: dict
+    def __init__(self, id: str, path: Path, spec: SweepSpec,
+                 results: pd.DataFrame | None = None, manifest: dict | None = None):
+        self.id = id
+        self.path = Path(path)
+        self.spec = spec
+        self.manifest = manifest if manifest is not None else (read_manifest(self.path) or {})
+        self._results = results
+
+    @property
+    def results(self) -> pd.DataFrame:
+        if self._results is None:
+            self._results = read_results(self.path, self.manifest)
+        return self._results
+
+    @property
+    def loaded(self) -> bool:
+        """True when ``results`` has been read into memory."""
+        return self._results is not None
+
+    @property
+    def done_sets(self) -> int:
+        """Rows of the finished chunks (without reading them)."""
+        done = done_chunks(self.path, self.manifest)
+        return int(sum(c["sets"] for c in self.manifest.get("chunks", []) if c["id"] in done))
 
     @property
     def complete(self) -> bool:
         """True when every chunk of the plan has finished."""
         return self.manifest.get("status") == "complete"
+
+    def __repr__(self) -> str:
+        return (f"SweepResult(id={self.id!r}, path={str(self.path)!r}, "
+                f"done_sets={self.manifest.get('done_sets')}, "
+                f"status={self.manifest.get('status')!r})")
 
 
 def now_iso() -> str:
@@ -168,7 +192,8 @@ def list_manifests(sweeps: Path) -> pd.DataFrame:
 
 
 def load_sweep(sweep_id: str, root: str | Path | None = None) -> SweepResult:
-    """A stored sweep with the rows of its finished chunks.
+    """A stored sweep; the rows of its finished chunks are read when ``results`` is
+    first used.
 
     Raises
     ------
@@ -181,8 +206,7 @@ def load_sweep(sweep_id: str, root: str | Path | None = None) -> SweepResult:
         known = ", ".join(list_sweeps(root)["id"].tolist()[:20]) or "none"
         raise DataError(f"no sweep {sweep_id!r} under {sweeps_root(root)}; stored: {known}")
     spec = SweepSpec.from_dict(manifest["spec"])
-    results = read_results(path, manifest)
-    return SweepResult(id=sweep_id, path=path, spec=spec, results=results, manifest=manifest)
+    return SweepResult(id=sweep_id, path=path, spec=spec, manifest=manifest)
 
 
 def list_sweeps(root: str | Path | None = None) -> pd.DataFrame:

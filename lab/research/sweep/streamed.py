@@ -1,0 +1,451 @@
+"""Leaderboard, DSR, stability and trials summary of a stored sweep, computed from its
+Parquet chunks with DuckDB and in bounded batches: memory does not grow with the number
+of sets.
+
+The same numbers as ``lab.research.sweep.leaderboard`` on the whole results frame:
+
+* the DSR's trial count N and per-bar Sharpe variance V of each (symbol, timeframe) are
+  DuckDB aggregates over the chunk files (``var_samp``; equal to pandas' ``var`` to
+  rounding, about 1e-15 relative);
+* the stability's grid neighbours are found by DuckDB joins on an integer key built as
+  ``stability`` builds it; neighbour Sharpe ratios are added in the same order, so the
+  sums are exact;
+* the rows are ranked by a DuckDB ``ORDER BY`` (Sharpe, profit factor, total return,
+  all descending, NULLs last, then ``set_id`` as the stable sort keeps it) that spills
+  to disk above ``MEMORY_LIMIT``, and come back in batches of ``BATCH_ROWS``, where
+  ``lab.research.sweep.leaderboard.dsr_columns`` and ``stability_from_sums`` score them.
+
+The scored rows, in rank order, are cached as ``<sweep>/scored.parquet`` (with
+``scored.json`` naming the chunks they cover): a leaderboard for any trade minimum,
+filter or length, the full CSV and the MLflow artifacts are read from it batch by batch.
+DuckDB runs with ``memory_limit = MEMORY_LIMIT`` and spills to ``<sweep>/.duckdb-tmp``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from lab.core.files import write_atomic
+from lab.research.sweep import store
+from lab.research.sweep.leaderboard import (arrange_board, dsr_columns, filter_board,
+                                            stability_from_sums)
+
+#: Rows per batch read back from DuckDB or from ``scored.parquet``.
+BATCH_ROWS = 50_000
+#: DuckDB's memory limit for the ranking, joins and aggregates (it spills beyond it).
+MEMORY_LIMIT = "256MB"
+SCORED = "scored.parquet"
+SCORED_DOC = "scored.json"
+#: Bump when the scored columns or their computation change (old caches are rebuilt).
+SCORE_VERSION = 1
+SCORE_COLUMNS = ["sharpe_bar", "psr", "dsr", "min_trl", "stability", "neighbours",
+                 "neighbour_sharpe"]
+#: Largest number of rows any function here held in memory at once since the last
+#: ``reset_peak_rows()`` (what the bounded-memory test asserts on).
+PEAK = {"rows": 0}
+
+
+def reset_peak_rows() -> None:
+    """Set ``PEAK["rows"]`` to 0."""
+    PEAK["rows"] = 0
+
+
+def _held(n: int) -> None:
+    PEAK["rows"] = max(PEAK["rows"], int(n))
+
+
+def chunk_files(path: Path, manifest: dict) -> list[Path]:
+    """Files of the finished chunks, in plan (``set_id``) order."""
+    done = store.done_chunks(path, manifest)
+    return [store.chunk_path(path, c["id"]) for c in manifest["chunks"] if c["id"] in done]
+
+
+def connect(path: Path, memory_limit: str = MEMORY_LIMIT, threads: int = 1):
+    """A DuckDB connection limited to ``memory_limit`` that spills to
+    ``<path>/.duckdb-tmp``."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    tmp = Path(path) / ".duckdb-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
+    con.execute(f"SET threads = {int(threads)}")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+
+def _register(con, files: list[Path]) -> None:
+    names = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in files)
+    con.execute(f"CREATE OR REPLACE VIEW r AS SELECT * FROM read_parquet([{names}])")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+# -- aggregates ------------------------------------------------------------------------
+def _dsr_groups(con) -> dict[tuple[str, str], tuple[float, float]]:
+    """(symbol, timeframe) -> (N rows, sample variance of the per-bar Sharpe)."""
+    rows = con.execute(
+        "SELECT symbol, timeframe, count(*), var_samp(sharpe / sqrt(periods_per_year)), "
+        "count(sharpe / sqrt(periods_per_year)) FROM r GROUP BY symbol, timeframe").fetchall()
+    return {(s, tf): (float(n), float(v) if c > 1 and v is not None else 0.0)
+            for s, tf, n, v, c in rows}
+
+
+def trials_summary(sweep) -> pd.DataFrame:
+    """``lab.research.sweep.leaderboard.trials_summary`` of a stored sweep, from its
+    chunks (one DuckDB aggregate; nothing per row is held).
+
+    Parameters
+    ----------
+    sweep : SweepResult
+        Uses ``path`` and ``manifest``.
+
+    Returns
+    -------
+    DataFrame
+        As ``trials_summary``.
+    """
+    from lab.metrics.overfitting import expected_max_sharpe
+
+    cols = ["symbol", "timeframe", "trials", "with_sharpe", "sharpe_variance_bar",
+            "expected_max_sharpe", "best_sharpe", "periods_per_year", "bars"]
+    files = chunk_files(sweep.path, sweep.manifest)
+    if not files:
+        return pd.DataFrame(columns=cols)
+    con = connect(sweep.path)
+    try:
+        _register(con, files)
+        rows = con.execute("""
+            WITH m AS (SELECT symbol, timeframe, median(periods_per_year) AS ppy,
+                              median(bars) AS bars, count(*) AS n
+                       FROM r GROUP BY symbol, timeframe),
+                 b AS (SELECT r.symbol, r.timeframe, r.sharpe / sqrt(m.ppy) AS x, r.sharpe
+                       FROM r JOIN m USING (symbol, timeframe))
+            SELECT m.symbol, m.timeframe, m.n,
+                   count(*) FILTER (WHERE isfinite(x)),
+                   var_samp(x) FILTER (WHERE isfinite(x)),
+                   max(b.sharpe), m.ppy, m.bars
+            FROM m JOIN b USING (symbol, timeframe)
+            GROUP BY m.symbol, m.timeframe, m.n, m.ppy, m.bars
+            ORDER BY m.symbol, m.timeframe""").fetchall()
+    finally:
+        con.close()
+    out = []
+    for symbol, tf, n, finite, var, best, ppy, bars in rows:
+        var = float(var) if finite > 1 and var is not None else 0.0
+        out.append({"symbol": symbol, "timeframe": tf, "trials": int(n),
+                    "with_sharpe": int(finite), "sharpe_variance_bar": var,
+                    "expected_max_sharpe": float(expected_max_sharpe(int(n), var))
+                    * np.sqrt(float(ppy)),
+                    "best_sharpe": float(best) if finite and best is not None else np.nan,
+                    "periods_per_year": float(ppy), "bars": float(bars)})
+    return pd.DataFrame(out, columns=cols)
+
+
+# -- stability -------------------------------------------------------------------------
+def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
+    """Create table ``nb(set_id, nb_total, nb_count)``: the sum of the grid neighbours'
+    Sharpe ratios (NULL as 0, in the order of ``leaderboard.stability``) and their
+    number, for every row of a strategy with parameters."""
+    con.execute("CREATE OR REPLACE TABLE nb (set_id BIGINT, nb_total DOUBLE, "
+                "nb_count BIGINT)")
+    for strategy in strategies:
+        pcols = [c for c in param_cols if con.execute(
+            f"SELECT count({_q(c)}) FROM r WHERE strategy = ?", [strategy]).fetchone()[0]]
+        if not pcols:
+            continue
+        groups = con.execute(
+            "SELECT DISTINCT symbol, timeframe, coalesce(sl, -1.0), coalesce(tp, -1.0), "
+            "coalesce(leverage, -1.0) FROM r WHERE strategy = ? ORDER BY ALL",
+            [strategy]).fetchall()
+        con.execute("CREATE OR REPLACE TEMP TABLE g (symbol VARCHAR, timeframe VARCHAR, "
+                    "sl DOUBLE, tp DOUBLE, leverage DOUBLE, gid BIGINT)")
+        con.executemany("INSERT INTO g VALUES (?, ?, ?, ?, ?, ?)",
+                        [list(row) + [i] for i, row in enumerate(groups)])
+        radix, lens = [], []
+        for k, c in enumerate(pcols):
+            vals = [v for (v,) in con.execute(
+                f"SELECT DISTINCT {_q(c)} FROM r WHERE strategy = ? AND isfinite({_q(c)}) "
+                f"ORDER BY 1", [strategy]).fetchall()]
+            con.execute(f"CREATE OR REPLACE TEMP TABLE m{k} (v DOUBLE, i BIGINT)")
+            con.executemany(f"INSERT INTO m{k} VALUES (?, ?)",
+                            [[float(v), i] for i, v in enumerate(vals)])
+            lens.append(len(vals))
+            radix.append(len(vals) + 2)
+        mult = np.cumprod([1] + radix[:-1]).astype(np.int64).tolist()
+        cells = int(np.prod(radix))
+        coord = [f"coalesce(m{k}.i, {lens[k] + 1})" for k in range(len(pcols))]
+        key = f"g.gid * {cells} + " + " + ".join(f"{c} * {m}" for c, m in zip(coord, mult))
+        joins = " ".join(f"LEFT JOIN m{k} ON r.{_q(c)} = m{k}.v" for k, c in enumerate(pcols))
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE t AS
+            SELECT r.set_id, {key} AS k, coalesce(r.sharpe, 0.0) AS s,
+                   {", ".join(f"{c} AS c{k}" for k, c in enumerate(coord))}
+            FROM r JOIN g ON r.symbol = g.symbol AND r.timeframe = g.timeframe
+                 AND coalesce(r.sl, -1.0) = g.sl AND coalesce(r.tp, -1.0) = g.tp
+                 AND coalesce(r.leverage, -1.0) = g.leverage
+            {joins}
+            WHERE r.strategy = ?""", [strategy])
+        parts, total, count = [], "0.0", "0"
+        for k in range(len(pcols)):
+            for step in (-1, 1):
+                j = f"n{k}{'m' if step < 0 else 'p'}"
+                parts.append(f"LEFT JOIN t {j} ON {j}.k = a.k + {step * mult[k]} "
+                             f"AND a.c{k} + {step} >= 0 AND a.c{k} + {step} < {lens[k]} "
+                             f"AND a.c{k} < {lens[k]}")
+                total = f"({total} + coalesce({j}.s, 0.0))"
+                count = f"{count} + CAST({j}.k IS NOT NULL AS BIGINT)"
+        con.execute(f"INSERT INTO nb SELECT a.set_id, {total}, {count} FROM t a "
+                    + " ".join(parts))
+    con.execute("DROP TABLE IF EXISTS t")
+
+
+# -- scoring ---------------------------------------------------------------------------
+def _scored_doc(files: list[Path]) -> dict:
+    return {"version": SCORE_VERSION, "chunks": [f.stem for f in files]}
+
+
+def scored_path(sweep) -> Path:
+    """``<sweep>/scored.parquet``, (re)built when missing or older than the chunks:
+    every result row with ``SCORE_COLUMNS``, in rank order (Sharpe, profit factor, total
+    return, all descending, NaN last; ties by ``set_id``).
+
+    Parameters
+    ----------
+    sweep : SweepResult
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(sweep.path)
+    files = chunk_files(path, sweep.manifest)
+    target, doc_path = path / SCORED, path / SCORED_DOC
+    want = _scored_doc(files)
+    try:
+        if target.exists() and json.loads(doc_path.read_text()) == want:
+            return target
+    except (OSError, ValueError):
+        pass
+    _write_scored(path, sweep.manifest, files, target)
+    write_atomic(doc_path, lambda fh: fh.write(json.dumps(want).encode()))
+    return target
+
+
+def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = list(manifest["columns"])
+    schema = store.empty_results(manifest["columns"])
+    for c in SCORE_COLUMNS:
+        schema[c] = pd.Series(dtype="int64" if c == "neighbours" else "float64")
+    arrow_schema = pa.Schema.from_pandas(schema, preserve_index=False)
+    if not files:
+        write_atomic(target, lambda fh: pq.write_table(arrow_schema.empty_table(), fh))
+        return
+    con = connect(path)
+    try:
+        _register(con, files)
+        groups = _dsr_groups(con)
+        strategies = [s for (s,) in con.execute(
+            "SELECT DISTINCT strategy FROM r ORDER BY 1").fetchall()]
+        _stability_table(con, strategies, [c for c in columns if c.startswith("param_")])
+        select = ", ".join(f"r.{_q(c)}" for c in columns)
+        reader = con.sql(f"""
+            SELECT {select}, coalesce(nb.nb_total, 0.0) AS _nb_total,
+                   coalesce(nb.nb_count, 0) AS _nb_count
+            FROM r LEFT JOIN nb USING (set_id)
+            ORDER BY r.sharpe DESC NULLS LAST, r.profit_factor DESC NULLS LAST,
+                     r.total_return DESC NULLS LAST, r.set_id""").to_arrow_reader(BATCH_ROWS)
+
+        def write(fh) -> None:
+            with pq.ParquetWriter(fh, arrow_schema, compression="zstd") as writer:
+                for batch in reader:
+                    frame = _score_batch(batch.to_pandas(), groups, manifest["columns"])
+                    writer.write_table(pa.Table.from_pandas(frame, schema=arrow_schema,
+                                                            preserve_index=False))
+
+        write_atomic(target, write)
+    finally:
+        con.close()
+        shutil.rmtree(path / ".duckdb-tmp", ignore_errors=True)
+
+
+def _score_batch(frame: pd.DataFrame, groups, dtypes: Mapping[str, str]) -> pd.DataFrame:
+    _held(len(frame))
+    total = frame.pop("_nb_total").to_numpy(dtype=float)
+    count = frame.pop("_nb_count").to_numpy(dtype=np.int64)
+    for c, d in dtypes.items():
+        if d != "str":
+            frame[c] = frame[c].astype(d)
+    keys = list(zip(frame["symbol"], frame["timeframe"]))
+    n = np.array([groups[k][0] for k in keys], dtype=float)
+    var = np.array([groups[k][1] for k in keys], dtype=float)
+    dsr_columns(frame, n, var)
+    stab = stability_from_sums(frame["sharpe"].to_numpy(dtype=float), total, count,
+                               frame.index)
+    for c in stab.columns:
+        frame[c] = stab[c]
+    return frame
+
+
+# -- leaderboards ----------------------------------------------------------------------
+def iter_board(sweep, min_trades: int | None = None,
+               batch_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The ranked rows of a stored sweep, best first, in frames of at most
+    ``batch_rows`` rows (default ``BATCH_ROWS``) with a 1-based ``rank`` (rows with fewer than ``min_trades``
+    trades skipped; default the spec's ``min_trades``), columns as ``leaderboard``.
+    """
+    import pyarrow.parquet as pq
+
+    m = sweep.spec.min_trades if min_trades is None else int(min_trades)
+    rank = 0
+    pf = pq.ParquetFile(scored_path(sweep))
+    for batch in pf.iter_batches(batch_size=int(batch_rows or BATCH_ROWS)):
+        frame = batch.to_pandas()
+        _held(len(frame))
+        frame = frame[frame["trades"].fillna(0) >= m].reset_index(drop=True)
+        frame.insert(0, "rank", np.arange(rank + 1, rank + len(frame) + 1))
+        rank += len(frame)
+        yield arrange_board(frame, 0, m, 0, 0)
+
+
+def counts(sweep, min_trades: int | None = None) -> dict[str, int]:
+    """``trials`` (rows of the finished chunks) and ``ranked`` (rows with at least
+    ``min_trades`` trades) of a stored sweep, counted by DuckDB."""
+    m = sweep.spec.min_trades if min_trades is None else int(min_trades)
+    files = chunk_files(sweep.path, sweep.manifest)
+    if not files:
+        return {"trials": 0, "ranked": 0}
+    con = connect(sweep.path)
+    try:
+        _register(con, files)
+        trials, ranked = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE coalesce(trades, 0) >= ?) FROM r",
+            [m]).fetchone()
+    finally:
+        con.close()
+    return {"trials": int(trials), "ranked": int(ranked)}
+
+
+def leaderboard(sweep, *, min_trades: int | None = None,
+                filters: Mapping[str, Any] | None = None,
+                top: int | None = None) -> pd.DataFrame:
+    """``lab.research.sweep.leaderboard.leaderboard(sweep.results, ...)`` computed from
+    the stored chunks: the same rows, ranks, columns and ``attrs``, but only the
+    ``top`` rows kept (all ranked rows when None, which holds them all in memory).
+
+    Parameters
+    ----------
+    sweep : SweepResult
+    min_trades : int, optional
+        Default the spec's ``min_trades``.
+    filters : mapping, optional
+        As ``leaderboard``; applied after ranking.
+    top : int, optional
+        Rows to return.
+
+    Returns
+    -------
+    DataFrame
+        As ``leaderboard``.
+
+    Raises
+    ------
+    KeyError, ValueError
+        As ``filter_board``.
+    """
+    m = sweep.spec.min_trades if min_trades is None else int(min_trades)
+    n = counts(sweep, m)
+    kept: list[pd.DataFrame] = []
+    have, passed = 0, 0
+    for frame in iter_board(sweep, m):
+        shown = filter_board(frame, filters)
+        passed += len(shown)
+        if top is None or have < top:
+            part = shown if top is None else shown.head(int(top) - have)
+            kept.append(part)
+            have += len(part)
+            _held(have + len(frame))
+        elif not filters:
+            break
+    if kept:
+        board = pd.concat(kept, ignore_index=True)
+    else:
+        import pyarrow.parquet as pq
+
+        board = pq.read_schema(scored_path(sweep)).empty_table().to_pandas()
+        board.insert(0, "rank", pd.Series(dtype="int64"))
+    filtered = passed if filters else n["ranked"]
+    return arrange_board(board, n["trials"], m, n["ranked"], filtered)
+
+
+def write_board(sweep, csv_path: Path | None = None, parquet_path: Path | None = None,
+                min_trades: int | None = None) -> None:
+    """Write every ranked row (``iter_board``) to a CSV and/or a Parquet file, batch by
+    batch (each file written atomically)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if csv_path is not None:
+        def csv(fh) -> None:
+            first = True
+            for frame in iter_board(sweep, min_trades):
+                fh.write(frame.to_csv(index=False, header=first).encode("utf-8"))
+                first = False
+        write_atomic(Path(csv_path), csv)
+    if parquet_path is not None:
+        def parquet(fh) -> None:
+            writer = None
+            for frame in iter_board(sweep, min_trades):
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(fh, table.schema, compression="zstd")
+                writer.write_table(table.cast(writer.schema))
+            if writer is not None:
+                writer.close()
+        write_atomic(Path(parquet_path), parquet)
+
+
+def write_results(sweep, parquet_path: Path) -> None:
+    """Every result row of the finished chunks, in ``set_id`` order, copied chunk by
+    chunk into one Parquet file (written atomically)."""
+    import pyarrow.parquet as pq
+
+    files = chunk_files(sweep.path, sweep.manifest)
+
+    def write(fh) -> None:
+        if not files:
+            import pyarrow as pa
+
+            pq.write_table(pa.Table.from_pandas(
+                store.empty_results(sweep.manifest["columns"]), preserve_index=False), fh)
+            return
+        schema = pq.read_schema(files[0])
+        with pq.ParquetWriter(fh, schema, compression="zstd") as writer:
+            for f in files:
+                table = pq.read_table(f)
+                _held(table.num_rows)
+                writer.write_table(table.cast(schema))
+
+    write_atomic(Path(parquet_path), write)
+
+
+def write_artifacts(sweep, folder: Path, min_trades: int | None = None) -> None:
+    """``leaderboard.parquet``, ``leaderboard.csv`` (every ranked row) and
+    ``results.parquet`` (every row) of a stored sweep into ``folder``, batch by batch
+    (the ``write_tables`` of ``lab.tracking.sweeps.track_sweep``)."""
+    folder = Path(folder)
+    write_board(sweep, csv_path=folder / "leaderboard.csv",
+                parquet_path=folder / "leaderboard.parquet", min_trades=min_trades)
+    write_results(sweep, folder / "results.parquet")
