@@ -15,14 +15,18 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lab.core.ids import dataset_id, parse_dataset_id
-from lab.research.sweep import list_sweeps, load_sweep
+from lab.research.sweep import list_sweeps, load_sweep, streamed
 from lab.research.sweep.leaderboard import (compare_leaderboards, config_label, filter_board,
-                                            heatmap_table, leaderboard, param_columns,
-                                            rank_correlation, strategy_ranks, trials_summary)
+                                            heatmap_table, param_columns, rank_correlation,
+                                            strategy_ranks)
 from lab.ui.handoff import open_in_backtest
 
 #: Rows of the leaderboard drawn in the table (the CSV download has all of them).
 SHOWN_ROWS = 500
+#: Ranked rows the page holds (filters, heatmap, CSV); a larger sweep keeps its best
+#: ones and says so (its full leaderboard is ``leaderboard.csv`` from the CLI or
+#: ``lab.research.sweep.streamed.write_board``).
+PAGE_ROWS = 200_000
 #: Fractions shown in percent in the table.
 _PERCENT = ("total_return", "cagr", "max_drawdown", "win_rate", "exposure")
 HEATMAP_METRICS = ("sharpe", "dsr", "stability", "total_return", "cagr", "max_drawdown",
@@ -41,14 +45,23 @@ EXPLAIN = (
 
 @st.cache_data(max_entries=8, show_spinner="Loading the sweep...")
 def cached_sweep(sweep_id: str, version: str, root: str):
-    """A stored sweep (``version`` changes when chunks are added)."""
+    """A stored sweep (``version`` changes when chunks are added); its rows stay on
+    disk."""
     return load_sweep(sweep_id, root)
 
 
 @st.cache_data(max_entries=8, show_spinner="Ranking...")
 def cached_board(sweep_id: str, version: str, root: str, min_trades: int) -> pd.DataFrame:
-    """Leaderboard of a stored sweep (DSR and stability over all its trials)."""
-    return leaderboard(cached_sweep(sweep_id, version, root).results, min_trades=min_trades)
+    """Leaderboard of a stored sweep (DSR and stability over all its trials), computed
+    from its chunks (``lab.research.sweep.streamed``); at most ``PAGE_ROWS`` rows."""
+    return streamed.leaderboard(cached_sweep(sweep_id, version, root),
+                                min_trades=min_trades, top=PAGE_ROWS)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_trials(sweep_id: str, version: str, root: str) -> pd.DataFrame:
+    """``trials_summary`` of a stored sweep, from its chunks."""
+    return streamed.trials_summary(cached_sweep(sweep_id, version, root))
 
 
 def sweep_label(row: Mapping[str, Any]) -> str:
@@ -164,11 +177,13 @@ def _pct(v, decimals: int) -> str:
     return "n/a" if v is None or pd.isna(v) else f"{v:.{decimals}%}"
 
 
-def _headline(board: pd.DataFrame, results: pd.DataFrame, min_trades: int) -> None:
+def _headline(board: pd.DataFrame, trials: pd.DataFrame, min_trades: int) -> None:
     best = board.iloc[0] if len(board) else None
+    n_trials = int(board.attrs.get("trials", 0))
+    ranked = n_trials - int(board.attrs.get("excluded_min_trades", 0))
     cols = st.columns(6)
-    cols[0].metric("Trials", f"{len(results):,}", help="Parameter sets tried (all rows)")
-    cols[1].metric(f"Ranked (>= {min_trades} trades)", f"{len(board):,}",
+    cols[0].metric("Trials", f"{n_trials:,}", help="Parameter sets tried (all rows)")
+    cols[1].metric(f"Ranked (>= {min_trades} trades)", f"{ranked:,}",
                    help=f"{board.attrs.get('excluded_min_trades', 0):,} rows had fewer trades")
     cols[2].metric("Best Sharpe", "n/a" if best is None else f"{best['sharpe']:.2f}")
     cols[3].metric("DSR of the best", "n/a" if best is None else _pct(best["dsr"], 1))
@@ -176,7 +191,9 @@ def _headline(board: pd.DataFrame, results: pd.DataFrame, min_trades: int) -> No
                    "n/a" if best is None else _pct(best["stability"], 0))
     cols[5].metric("Rows with DSR >= 95 %", f"{int((board['dsr'] >= 0.95).sum()):,}",
                    help="Rows whose Sharpe survives the deflation at 95 % confidence")
-    trials = trials_summary(results)
+    if ranked > len(board):
+        st.caption(f"The page holds the best {len(board):,} ranked rows (filters, heatmap "
+                   "and download below use them).")
     st.caption(" · ".join(
         f"{r.symbol} {r.timeframe}: N = {r.trials:,}, expected best Sharpe of N skill-less "
         f"trials {r.expected_max_sharpe:.2f}" for r in trials.itertuples()))
@@ -219,11 +236,11 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
     version = sweeps.set_index("id").at[sweep_id, "version"]
     res = cached_sweep(sweep_id, version, root)
     if not res.complete:
-        st.warning(f"Partial sweep: {len(res.results):,} of "
+        st.warning(f"Partial sweep: {res.done_sets:,} of "
                    f"{res.manifest.get('total_sets', '?'):,} sets finished (cancelled, "
                    "failed or still running). Resume its job to finish; the board below "
                    "ranks what is done.")
-    if res.results.empty:
+    if res.done_sets == 0:
         return
     f0, frest = st.columns([1, 5])
     min_trades = f0.number_input("Min trades", 0, 10_000, int(res.spec.min_trades),
@@ -232,7 +249,7 @@ def leaderboard_view(root: str, key: str = "sw") -> None:
     board = cached_board(sweep_id, version, root, int(min_trades))
     with frest:
         filters = _filters(board, key)
-    _headline(board, res.results, int(min_trades))
+    _headline(board, cached_trials(sweep_id, version, root), int(min_trades))
     st.info(EXPLAIN, icon=":material/info:")
     _pbo(res, board, root, key)
     shown = filter_board(board, filters)
@@ -302,7 +319,9 @@ def _actions(res, board: pd.DataFrame, row: dict, root: str, key: str) -> None:
                    (res.manifest.get("data") or {}).items() if v.get("asset_class")}
         st.session_state[track_key] = background().submit(
             track_sweep, res, board, top_n=5, recompute=recompute, asset_classes=classes,
-            trials=trials_summary(res.results), source="app")
+            trials=streamed.trials_summary(res), source="app",
+            write_tables=lambda folder: streamed.write_artifacts(res, folder,
+                                                                 int(board.attrs["min_trades"])))
     b3.download_button("Download leaderboard (CSV)", board.to_csv(index=False),
                        file_name=f"sweep_{res.id}_leaderboard.csv", mime="text/csv",
                        key=f"{key}_csv")
