@@ -26,6 +26,17 @@ and runs them through ``lab.kernels.sweep.simulate_many_nb`` (or vectorbt). Chun
 Results do not depend on the chunking or the number of workers (each row is an
 independent, deterministic run).
 
+Memory
+------
+Nothing here holds a row per set: chunk arguments are built when a chunk is submitted,
+at most ``executors.IN_FLIGHT_PER_WORKER`` chunks per worker are in flight, finished
+chunks go straight to disk, and ``SweepResult.results`` is read only when used. The
+leaderboard, DSR, stability and trials summary of a stored sweep come from its chunk
+files through ``lab.research.sweep.streamed`` (DuckDB, bounded batches)::
+
+    from lab.research.sweep import streamed
+    board = streamed.leaderboard(res, top=20)      # == leaderboard(res.results).head(20)
+
 Storage
 -------
 ``<root>/sweeps/<sweep_id>/manifest.json`` (spec, chunk plan, data fingerprints, times,

@@ -165,8 +165,9 @@ def estimate(spec: SweepSpec, n_bars: dict[tuple[str, str], int],
     -------
     dict
         ``sets`` (rows), ``steps`` (bar x set), ``seconds`` (estimated, at
-        ``STEPS_PER_CORE_S`` per core), ``bytes`` (estimated size of the result table in
-        memory, what a leaderboard loads), ``confirm`` (True above a ``CONFIRM_*``
+        ``STEPS_PER_CORE_S`` per core), ``bytes`` (estimated size of the result table
+        as a pandas frame; the sweep writes it chunk by chunk and the streamed
+        leaderboard reads it in batches, but ``SweepResult.results`` loads it whole), ``confirm`` (True above a ``CONFIRM_*``
         threshold) and ``text`` (one line for people).
     """
     count = spec.count()
@@ -182,7 +183,7 @@ def estimate(spec: SweepSpec, n_bars: dict[tuple[str, str], int],
                or size > CONFIRM_BYTES)
     text = (f"{count['total']:,} sets x {sum(n_bars.values()):,} bars: about "
             f"{_duration(seconds)} on {max(1, int(workers))} core(s) and "
-            f"{_bytes(size)} of results in memory")
+            f"{_bytes(size)} of results (written chunk by chunk)")
     return {"sets": count["total"], "steps": int(steps), "seconds": float(seconds),
             "bytes": int(size), "confirm": bool(confirm), "text": text}
 
