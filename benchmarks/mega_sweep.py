@@ -2,11 +2,12 @@
 on Dask, with memory bounded by the chunk size.
 
 Default: every sweepable strategy (``lab.core.registry``, native Backtrader ones
-excluded) over its default grid, stop-loss (off, 2 %) x take-profit (off, 5 %), on ten
-real samples of the store (``python -m lab datasets``): BTCUSD_COINBASE 1h,
-BTCUSD_BITFINEX 1h, EURUSD 1h, SPX, IXIC, AAPL, MSFT, IBM, GOOG and ETHUSD_BITSTAMP daily
-= 10 x 1,865,776 = 18.7 million rows over 66,727 bars (about 125 G bar x set steps);
-0.1 % commission and 5 bps slippage, long and short.
+excluded) over its default grid, stop-loss (off, 2 %) x take-profit (off, 5 %), on the
+ten daily real samples of the store with distinct symbols (``python -m lab datasets``):
+SPX, IXIC, AAPL, MSFT, IBM, GOOG, GOOGL, BTCUSD_BITSTAMP, ETHUSD_BITSTAMP and
+LTCUSD_BITSTAMP = 10 x 1,865,776 = 18.7 million rows over 27,933 bars (52 G bar x set
+steps); 0.1 % commission and 5 bps slippage, long and short. ``--symbols`` takes others
+(e.g. the hourly BTCUSD_COINBASE@1h, BTCUSD_BITFINEX@1h and EURUSD@1h).
 
 The chunks (a run of parameter sets of one strategy on one symbol) run on a local Dask
 cluster, one worker process per core, or on an existing cluster with ``--scheduler
@@ -22,7 +23,7 @@ The sweep runs in a child process; the parent prints its wall time, the peak RSS
 largest process (the child or a Dask worker; ``os.wait4``) and the peak summed RSS of
 the child and its workers (psutil, every 0.1 s).
 
-    .venv/bin/python benchmarks/mega_sweep.py --yes                    # about 10-30 min
+    .venv/bin/python benchmarks/mega_sweep.py --yes                    # 10-40 min on 2 cores
     .venv/bin/python benchmarks/mega_sweep.py --scheduler tcp://10.0.0.5:8786 --yes
     .venv/bin/python benchmarks/mega_sweep.py --symbols SPX@1d,AAPL@1d \\
         --strategies sma_cross,rsi                                      # a small one
@@ -39,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-TEN = ("BTCUSD_COINBASE@1h", "BTCUSD_BITFINEX@1h", "EURUSD@1h", "SPX@1d", "IXIC@1d",
-       "AAPL@1d", "MSFT@1d", "IBM@1d", "GOOG@1d", "ETHUSD_BITSTAMP@1d")
+TEN = ("SPX@1d", "IXIC@1d", "AAPL@1d", "MSFT@1d", "IBM@1d", "GOOG@1d", "GOOGL@1d",
+       "BTCUSD_BITSTAMP@1d", "ETHUSD_BITSTAMP@1d", "LTCUSD_BITSTAMP@1d")
 
 
 def mega_spec(symbols=TEN, strategies=None, sl=(None, 0.02), tp=(None, 0.05),
@@ -108,7 +109,11 @@ def run(spec, *, root=None, sweep_id: str | None = None, scheduler: str | None =
     keep = ["rank", "strategy", "symbol", "timeframe", "params", "sl", "tp", "sharpe",
             "dsr", "stability", "trades"]
     top = json.loads(board[keep].to_json(orient="records", double_precision=15))
+    import resource
+
     return {"sweep_id": res.id, "sets": res.done_sets, "complete": res.complete,
+            "main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "workers_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
             "chunks": len(res.manifest["chunks"]), "executor": res.manifest["executor"],
             "sweep_s": t1 - t0, "reduce_s": t2 - t1, "top": top,
             "trials": json.loads(trials[["symbol", "timeframe", "trials",
@@ -159,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sweep {doc['sweep_id']}: {doc['sets']:,} sets in {seconds:.0f} s end to end "
           f"(sweep {doc['sweep_s']:.0f} s on {ex['mode']} with {ex['workers']} workers, "
           f"{doc['chunks']} chunks; reductions {doc['reduce_s']:.0f} s)")
-    print(f"peak memory: {maxrss:.0f} MB in the largest process, {tree:.0f} MB summed over "
-          "the sweep process and its Dask workers")
+    print(f"peak memory: {maxrss:.0f} MB in the largest process (sweep process "
+          f"{doc['main_mb']:.0f} MB, largest local worker {doc['workers_mb']:.0f} MB), "
+          f"{tree:.0f} MB summed over the sweep process and its Dask workers")
     for t in doc["trials"]:
         print(f"  {t['symbol']:<18} {t['timeframe']:<3} trials {t['trials']:>10,}  "
               f"expected best Sharpe by luck {t['expected_max_sharpe']:.2f}  best "

@@ -27,7 +27,9 @@ Each size runs in a child process, one after the other:
 For each it prints the wall time, the peak resident memory of the largest process
 (``ru_maxrss`` from ``os.wait4`` of the child: the child or any Dask worker it started)
 and the peak of the summed RSS of the child and its workers (sampled every 0.1 s with
-psutil), and checks that both give the same top 20. With ``--kernel`` it also times the
+psutil), for the streamed path also the sweep process's own peak (after the sweep and
+after the reductions) and the largest worker's, and checks that both paths give the same
+top 20. With ``--kernel`` it also times the
 kernel alone on the 10k sweep (bar x set steps per second, target >= 100 million).
 Times and memory are printed, not asserted.
 
@@ -40,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -78,6 +81,12 @@ def make_spec(size: str):
 
 
 # -- children --------------------------------------------------------------------------
+def _maxrss_mb(who) -> float:
+    """Peak RSS in MB of this process (RUSAGE_SELF) or of its largest finished child
+    (RUSAGE_CHILDREN: the Dask workers of a closed local cluster)."""
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
 def child_streamed(root: Path, size: str, workers: int | None) -> dict:
     from lab.data import Catalog
     from lab.research.sweep import run_sweep, streamed
@@ -89,6 +98,7 @@ def child_streamed(root: Path, size: str, workers: int | None) -> dict:
     res = run_sweep(spec, sweep_id=f"bench-{size}", root=root, catalog=catalog,
                     workers=workers)
     t1 = time.perf_counter()
+    after_sweep = _maxrss_mb(resource.RUSAGE_SELF)
     board = streamed.leaderboard(res, top=20)
     streamed.trials_summary(res)
     streamed.write_board(res, csv_path=res.path / "leaderboard.csv")
@@ -96,6 +106,8 @@ def child_streamed(root: Path, size: str, workers: int | None) -> dict:
     pbo = sweep_pbo(res, board, top_k=20, catalog=catalog)
     t3 = time.perf_counter()
     return {"sets": res.done_sets, "chunks": len(res.manifest["chunks"]),
+            "main_after_sweep_mb": after_sweep, "main_mb": _maxrss_mb(resource.RUSAGE_SELF),
+            "workers_mb": _maxrss_mb(resource.RUSAGE_CHILDREN),
             "executor": res.manifest["executor"], "sweep_s": t1 - t0, "reduce_s": t2 - t1,
             "pbo_s": t3 - t2, "pbo": pbo["pbo"], "top": board["set_id"].tolist(),
             "best_sharpe": float(board["sharpe"].iloc[0]) if len(board) else None}
@@ -224,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{s_tree:>9.0f}  sweep {s_doc['sweep_s']:.1f} s on {ex['mode']} "
               f"({ex['workers']} workers, {s_doc['chunks']} chunks), reductions "
               f"{s_doc['reduce_s']:.1f} s, PBO(top 20) {s_doc['pbo']:.2f} in "
-              f"{s_doc['pbo_s']:.1f} s")
+              f"{s_doc['pbo_s']:.1f} s; peak MB: sweep process "
+              f"{s_doc['main_after_sweep_mb']:.0f} after the sweep, {s_doc['main_mb']:.0f} "
+              f"after the reductions, largest worker {s_doc['workers_mb']:.0f}")
         print(f"{m_doc['sets']:>10,} {'in-memory':<10}{m_t:>9.1f}{m_max:>13.0f}"
               f"{m_tree:>9.0f}  reductions only {m_doc['reduce_s']:.1f} s; same top 20: "
               f"{m_doc['top'] == s_doc['top']}; peak ratio in-memory / streamed "
