@@ -172,6 +172,9 @@ def list_runs(experiment: str | None = None, strategy: str | None = None,
             params = json.loads(t.get("params_json", "{}"))
         except ValueError:
             params = {}
+        if not params:          # an Optuna trial run logs its parameters as p.<name>
+            params = {k[2:]: v for k, v in sorted(run.data.params.items())
+                      if k.startswith("p.")}
         row = {"run_id": run.info.run_id, "experiment": names.get(run.info.experiment_id),
                "run_name": run.info.run_name,
                "start_time": pd.Timestamp(run.info.start_time, unit="ms", tz="UTC"),

@@ -163,7 +163,9 @@ def run_tabs(run: dict, run_id: str, uri: str) -> None:
         with tab_perf:
             m = run["metrics"]
             for col, (k, v) in zip(st.columns(min(4, len(m)) or 1), list(m.items())[:4]):
-                col.metric(METRIC_LABELS.get(k, (k,))[0], format_metric(k, v))
+                counted = k not in METRIC_LABELS and float(v).is_integer()   # trials, ...
+                col.metric(METRIC_LABELS.get(k, (k,))[0],
+                           f"{int(v):,d}" if counted else format_metric(k, v))
             st.info(no_curve_text(run))
         return
     try:

@@ -59,6 +59,7 @@ def test_trials_are_folded_under_their_study_and_shown_on_demand(trial_store, mo
                     and d.value["parent_run_id"].eq(study_id).all())
     assert sorted(children["run_id"]) == sorted(trials)
     assert set(children["kind"]) == {"trial"}
+    assert all(p.startswith("fast=") and "slow=" in p for p in children["params"])
 
 
 def test_details_default_to_the_newest_backtest_and_trials_say_what_they_hold(
