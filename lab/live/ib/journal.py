@@ -8,6 +8,10 @@ days. One fill per order: the executions of a partly filled order are combined w
 order is done (filled, or cancelled after a partial fill), so a bot sees one entry and
 one exit as with every other broker.
 
+Orders at IB that the user adopted for a bot (``adopt_order``, by ``permId``;
+``lab.live.ib.adoption``) are no longer reported as unknown. Each fill also carries the
+model's commission (``fee_model``) and price (``price_model``, in the fill's JSON).
+
 It also keeps each bot's latest gateway status (``set_status``: connected, where,
 paper/live, masked account, server version, last error, last health check), written on
 every health check and every change: the IB heartbeat the Live page reads

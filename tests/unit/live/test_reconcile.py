@@ -60,6 +60,9 @@ def test_failed_reconciliation_halts_the_bot_and_says_why(live_root):
     ev = control.events("tamper", live_root, last=5)
     assert any(e["kind"] == "reconcile_failed" for e in ev)
     assert len(control.orders("tamper", live_root)) == n_orders
+    # the paper broker holds nothing its bot does not know: adopting changes nothing
+    assert "nothing to adopt" in control.adopt("tamper", live_root)
+    assert control.status("tamper", live_root)["risk_state"] == "HALTED"
 
 
 def test_every_refusal_is_an_event_with_rule_and_numbers(live_root):
