@@ -324,7 +324,8 @@ def _json(v):
 
 def _fills_text(doc: dict) -> str:
     def num(v, fmt):
-        return "-" if v is None else format(v, fmt)
+        width = "".join(c for c in fmt.split(".")[0] if c.isdigit())
+        return format("-", ">" + width) if v is None else format(v, fmt)
 
     lines = [f"{'time':<25} {'reason':<8} {'side':<4} {'qty':>8} {'price':>12} "
              f"{'model':>12} {'fee':>9} {'model':>9} {'drift':>8} {'slip cost':>10}"]
