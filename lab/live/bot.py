@@ -188,8 +188,9 @@ class Bot:
                 qty = f["side"] * f["qty"]
                 entry = f["price"]
             else:
-                cash += qty * mult * (f["price"] - entry)
-                qty = 0.0
+                if entry is not None:     # an exit without an entry: cash will differ
+                    cash += qty * mult * (f["price"] - entry)
+                qty, entry = 0.0, None
         positions = self.broker.positions()
         broker_qty = positions[0].qty if positions else 0.0
         broker_cash = self.broker.account().cash

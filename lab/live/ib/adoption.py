@@ -11,8 +11,9 @@ then either closes it (flatten) or adopts it: the bot takes it over as its own.
   bot's books to be flat: a bot's position is one entry at one price, so a second
   position on top of its own cannot be merged (close one of them first).
 - Orders: their ``permId`` is journaled as adopted; they are no longer reported as
-  unknown. When one fills later, IB's position moves without a fill of the bot and
-  the bot halts again, showing the new difference, to be adopted or flattened.
+  unknown. When one fills later, IB's position moves without a fill of the bot: the
+  broker notices it at the next bar (``unexplained_position``), the bot reconciles and
+  halts again, showing the new difference, to be adopted or flattened.
 """
 
 from __future__ import annotations
@@ -76,3 +77,20 @@ def unknown_position(broker) -> float:
     """IB's position on the bot's contract minus the one its books imply (units)."""
     broker.tick()
     return broker._position()[0] - broker.books()[1]
+
+
+def unexplained_position(broker) -> float:
+    """Like ``unknown_position`` from what ib_async has received so far (no request),
+    but 0.0 while an order of the bot has executions that are not yet its fill (a
+    partial fill, commissions on their way): a difference then is the bot's own.
+
+    A difference outside that (a fill of an adopted order, a trade in TWS on the bot's
+    contract) makes the broker ask for a reconciliation before the next bar
+    (``IBBroker.reconcile_pending``), which halts the bot and shows it.
+    """
+    if broker.contract is None:
+        return 0.0
+    diff = broker._position()[0] - broker.books()[1]
+    if abs(diff) <= 1e-9 or broker.journal.executions_without_fill():
+        return 0.0
+    return diff

@@ -124,8 +124,13 @@ class IBBroker:
 
     @property
     def reconcile_pending(self) -> bool:
-        """True after a (re)connect until the bot has reconciled (``mark_reconciled``)."""
-        return self._reconcile_pending or self.conn.needs_reconcile or not self.conn.connected
+        """True after a (re)connect until the bot has reconciled (``mark_reconciled``),
+        and while IB's position differs from the bot's books for no order of the bot's
+        (``adoption.unexplained_position``)."""
+        from lab.live.ib.adoption import unexplained_position
+
+        return (self._reconcile_pending or self.conn.needs_reconcile
+                or not self.conn.connected or bool(unexplained_position(self)))
 
     def _catch_up(self) -> None:
         """Before answering the bot: reconnect and read what happened while away."""

@@ -148,6 +148,13 @@ class Journal:
                                    "ORDER BY time, exec_id", (self.uid, order_ref))
         return [dict(r) for r in rows]
 
+    def executions_without_fill(self) -> list[str]:
+        """``orderRef``s of the bot with executions but no fill yet (not done, or
+        commission reports still missing)."""
+        return [r[0] for r in self.db.execute(
+            "SELECT DISTINCT order_ref FROM executions e WHERE uid = ? AND NOT EXISTS "
+            "(SELECT 1 FROM fills f WHERE f.order_ref = e.order_ref)", (self.uid,))]
+
     def last_execution_time(self) -> str | None:
         row = self.db.execute("SELECT MAX(time) FROM executions WHERE uid = ?",
                               (self.uid,)).fetchone()

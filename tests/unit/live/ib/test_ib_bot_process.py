@@ -204,3 +204,47 @@ def test_flatten_of_a_stopped_bot_closes_a_position_its_ledger_did_not_know(live
         kinds = [e["kind"] for e in control.events("ib-off", live_root)]
         assert kinds.index("reconcile_failed") < kinds.index("adopted") \
             < kinds.index("flatten") < kinds.index("resume")
+
+
+def test_an_adopted_order_that_fills_later_halts_the_bot_again_until_adopted(live_root):
+    from ib_async import IB, LimitOrder
+
+    from lab.live.ib.contracts import ContractSpec
+
+    with StandInGateway() as gw:
+        other = IB()                              # someone's order in TWS on the contract
+        other.connect("127.0.0.1", gw.port, clientId=77, timeout=5)
+        other.placeOrder(other.qualifyContracts(ContractSpec(**ES).to_ib())[0],
+                         LimitOrder("BUY", 1, 1500.0, orderRef="manual"))
+        other.sleep(0.2)
+        control.create(_config(gw.port, "ib-ord"), live_root)
+        bot = _run("ib-ord", live_root)
+        try:
+            st = _wait("the halt", lambda: (s := control.status("ib-ord", live_root))
+                       ["risk_state"] == "HALTED" and s)
+            assert "orders at the broker the ledger does not know: BUY 1 LMT (orderRef " \
+                   "'manual'" in st["risk_reason"]
+            control.adopt("ib-ord", live_root)
+            _wait("the adoption", lambda: control.status("ib-ord", live_root)
+                  ["risk_state"] == "ACTIVE")
+            adopted = [e for e in control.events("ib-ord", live_root) if e["kind"] == "adopted"]
+            assert adopted[0]["data"]["orders"][0].startswith("BUY 1 LMT (orderRef 'manual'")
+            assert control.fills("ib-ord", live_root) == []       # no position to adopt
+            gw.set_price("ESZ3", 1499.0)                           # the adopted order fills
+            assert gw.positions() == {"ESZ3": 1.0}
+            _wait("the bar stream", lambda: gw.requests("realtime_bars"))
+            gw.push_realtime_bars(24)
+            st = _wait("the halt on IB's new position", lambda: (
+                s := control.status("ib-ord", live_root))["risk_state"] == "HALTED" and s)
+            assert "ledger position 0.0 != broker position 1.0" in st["risk_reason"]
+            control.adopt("ib-ord", live_root)
+            st = _wait("the second adoption", lambda: (s := control.status(
+                "ib-ord", live_root))["risk_state"] == "ACTIVE" and s)
+            [fill] = control.fills("ib-ord", live_root)
+            # at IB's average cost (the stand-in fills the limit at its level)
+            assert (fill["reason"], fill["qty"], fill["price"]) == ("adopted", 1.0, 1500.0)
+            assert st["position"] == 1.0
+            assert [r.client_id for r in gw.requests("place_order")] == [77]   # not the bot
+        finally:
+            _stop(bot)
+            other.disconnect()
