@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -66,19 +67,24 @@ def chunk_files(path: Path, manifest: dict) -> list[Path]:
     return [store.chunk_path(path, c["id"]) for c in manifest["chunks"] if c["id"] in done]
 
 
+@contextmanager
 def connect(path: Path, memory_limit: str = MEMORY_LIMIT, threads: int = 1):
     """A DuckDB connection limited to ``memory_limit`` that spills to
-    ``<path>/.duckdb-tmp``."""
+    ``<path>/.duckdb-tmp`` (removed with the connection on exit)."""
     import duckdb
 
     con = duckdb.connect(":memory:")
     tmp = Path(path) / ".duckdb-tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
-    con.execute(f"SET threads = {int(threads)}")
-    con.execute("SET preserve_insertion_order = false")
-    return con
+    try:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+        con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
+        con.execute(f"SET threads = {int(threads)}")
+        con.execute("SET preserve_insertion_order = false")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _register(con, files: list[Path]) -> None:
@@ -121,8 +127,7 @@ def trials_summary(sweep) -> pd.DataFrame:
     files = chunk_files(sweep.path, sweep.manifest)
     if not files:
         return pd.DataFrame(columns=cols)
-    con = connect(sweep.path)
-    try:
+    with connect(sweep.path) as con:
         _register(con, files)
         rows = con.execute("""
             WITH m AS (SELECT symbol, timeframe, median(periods_per_year) AS ppy,
@@ -137,8 +142,6 @@ def trials_summary(sweep) -> pd.DataFrame:
             FROM m JOIN b USING (symbol, timeframe)
             GROUP BY m.symbol, m.timeframe, m.n, m.ppy, m.bars
             ORDER BY m.symbol, m.timeframe""").fetchall()
-    finally:
-        con.close()
     out = []
     for symbol, tf, n, finite, var, best, ppy, bars in rows:
         var = float(var) if finite > 1 and var is not None else 0.0
@@ -253,8 +256,7 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
     if not files:
         write_atomic(target, lambda fh: pq.write_table(arrow_schema.empty_table(), fh))
         return
-    con = connect(path)
-    try:
+    with connect(path) as con:
         _register(con, files)
         groups = _dsr_groups(con)
         strategies = [s for (s,) in con.execute(
@@ -276,9 +278,6 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
                                                             preserve_index=False))
 
         write_atomic(target, write)
-    finally:
-        con.close()
-        shutil.rmtree(path / ".duckdb-tmp", ignore_errors=True)
 
 
 def _score_batch(frame: pd.DataFrame, groups, dtypes: Mapping[str, str]) -> pd.DataFrame:
@@ -327,14 +326,11 @@ def counts(sweep, min_trades: int | None = None) -> dict[str, int]:
     files = chunk_files(sweep.path, sweep.manifest)
     if not files:
         return {"trials": 0, "ranked": 0}
-    con = connect(sweep.path)
-    try:
+    with connect(sweep.path) as con:
         _register(con, files)
         trials, ranked = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE coalesce(trades, 0) >= ?) FROM r",
             [m]).fetchone()
-    finally:
-        con.close()
     return {"trials": int(trials), "ranked": int(ranked)}
 
 
