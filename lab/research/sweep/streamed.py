@@ -161,9 +161,13 @@ def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
     number, for every row of a strategy with parameters."""
     con.execute("CREATE OR REPLACE TABLE nb (set_id BIGINT, nb_total DOUBLE, "
                 "nb_count BIGINT)")
+    filled = {}
+    if param_cols:
+        for row in con.execute("SELECT strategy, " + ", ".join(
+                f"count({_q(c)})" for c in param_cols) + " FROM r GROUP BY strategy").fetchall():
+            filled[row[0]] = [c for c, n in zip(param_cols, row[1:]) if n]
     for strategy in strategies:
-        pcols = [c for c in param_cols if con.execute(
-            f"SELECT count({_q(c)}) FROM r WHERE strategy = ?", [strategy]).fetchone()[0]]
+        pcols = filled.get(strategy, [])
         if not pcols:
             continue
         groups = con.execute(
