@@ -289,10 +289,9 @@ def _run(name: str, root) -> int:
             from lab.tracking.bots import track_bot_session
 
             status = control.status(name, root)
-            fills = control.fills(name, root)
+            costs = control.fill_costs(name, root)["totals"]
             out = track_bot_session(cfg.to_dict(), status, control.equity(name, root),
-                                    control.trades(name, root),
-                                    sum(f["fee"] for f in fills),
+                                    control.trades(name, root), costs["fees"], costs=costs,
                                     tracking_uri=tracking_uri(root))
             if out.recorded:
                 control.set_session_run(name, out.run_id, root)

@@ -31,7 +31,8 @@ from lab.tracking.runs import (TrackingOutcome, common_tags, flatten, log_batche
 
 def track_bot_session(config: Mapping[str, Any], status: Mapping[str, Any],
                       equity: pd.DataFrame, trades: pd.DataFrame, fees: float, *,
-                      source: str = "bot", project: str | None = None,
+                      costs: Mapping[str, Any] | None = None, source: str = "bot",
+                      project: str | None = None,
                       tracking_uri: str | None = None) -> TrackingOutcome:
     """Record one bot session (see the module docstring). Never raises.
 
@@ -47,6 +48,10 @@ def track_bot_session(config: Mapping[str, Any], status: Mapping[str, Any],
         ``lab.live.control.trades``.
     fees : float
         Commission paid, account currency.
+    costs : mapping, optional
+        ``lab.live.fill_costs.cost_totals`` of the session's fills: ``fees_model``,
+        ``fee_drift`` and ``slippage_cost`` (account currency) are logged as metrics
+        when present (a broker with its own costs, IB; None on paper).
 
     Returns
     -------
@@ -84,6 +89,8 @@ def track_bot_session(config: Mapping[str, Any], status: Mapping[str, Any],
                       "unrealized_pnl": status.get("unrealized_pnl"),
                       "trades": float(len(trades)), "fees": float(fees),
                       "bars_seen": float(status.get("bars_seen") or 0)}
+            for key in ("fees_model", "fee_drift", "slippage_cost"):
+                values[key] = (costs or {}).get(key)
             metrics = [Metric(k, float(v), now, 0) for k, v in values.items() if v is not None]
             log_batches(c, run_id, metrics,
                         [Param(k, str(v)) for k, v in sorted(params.items())])

@@ -51,10 +51,14 @@ def _refs(gw):
     return [r.fields[26] for r in gw.requests("place_order")]
 
 
-def _run(name, root) -> subprocess.Popen:
-    """The bot process, as the supervisor starts it."""
+def _run(name, root, cli: bool = False) -> subprocess.Popen:
+    """The bot process, as the supervisor starts it (``cli``: ``python -m lab bot run``,
+    which records the session in MLflow when it ends)."""
     code = f"import sys; from lab.live.runner import main; sys.exit(main({name!r}, {str(root)!r}))"
     env = dict(os.environ, LAB_DATA_DIR=str(root), PYTHONPATH=os.getcwd())
+    if cli:
+        return subprocess.Popen([sys.executable, "-m", "lab", "--store", str(root), "bot",
+                                 "run", name], env=env)
     return subprocess.Popen([sys.executable, "-c", code], env=env)
 
 
@@ -67,7 +71,7 @@ def _stop(proc):
 def test_bracket_fill_disconnect_fill_while_away_and_ledger_equals_positions(live_root):
     with StandInGateway() as gw:
         control.create(_config(gw.port, "ib-es"), live_root)
-        bot = _run("ib-es", live_root)
+        bot = _run("ib-es", live_root, cli=True)
         try:
             _wait("the bot's 5-second bar stream", lambda: gw.requests("realtime_bars"))
             gw.push_realtime_bars(12)                        # minute 0 closes: buy
@@ -97,6 +101,16 @@ def test_bracket_fill_disconnect_fill_while_away_and_ledger_equals_positions(liv
             assert _refs(gw) == refs                                   # nothing resent
         finally:
             _stop(bot)
+        # the session's MLflow run has IB's commissions against the model's
+        from lab.tracking import get_run, tracking_uri
+
+        totals = control.fill_costs("ib-es", live_root)["totals"]
+        assert totals["fills_with_model"] == 2 and totals["fee_drift"] == 0.0
+        run = get_run(control.status("ib-es", live_root)["session_run_id"],
+                      tracking_uri=tracking_uri(live_root))
+        assert {k: run["metrics"][k] for k in ("fees", "fees_model", "fee_drift",
+                                               "slippage_cost")} == \
+            {k: totals[k] for k in ("fees", "fees_model", "fee_drift", "slippage_cost")}
 
 
 def test_kill_9_between_placing_and_acknowledging_resends_nothing(live_root):
