@@ -204,7 +204,8 @@ class IBBroker:
             raise BrokerError("IB reports connectivity lost (1100): nothing is sent until "
                               "it is restored (1101/1102) and the bot has reconciled")
         if self.reconcile_pending and order.kind == "entry":
-            raise BrokerError("the connection to IB was (re)established: the bot reconciles "
+            raise BrokerError("the connection to IB was (re)established, or IB's position "
+                              "changed without an order of the bot: the bot reconciles "
                               "before it sends orders")
         try:
             check_live_allowed(self.conn.account, live=self.live,
