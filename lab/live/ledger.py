@@ -199,7 +199,8 @@ def create_private(path: Path) -> None:
 
 
 def connect(path: Path, migrations: dict[int, str] | None = None,
-            target: int | None = None) -> sqlite3.Connection:
+            target: int | None = None, *, check_same_thread: bool = True
+            ) -> sqlite3.Connection:
     """Open (creating, 0600) and migrate a SQLite file in WAL mode.
 
     Parameters
@@ -208,6 +209,9 @@ def connect(path: Path, migrations: dict[int, str] | None = None,
     migrations, target : optional
         ``migrations[v]`` brings the file from version ``v`` to ``v + 1`` up to
         ``target``; default: the ledger's (``MIGRATIONS``, ``SCHEMA_VERSION``).
+    check_same_thread : bool
+        As ``sqlite3.connect`` (False for a connection shared by an event loop's
+        threads, e.g. the IB journal's).
 
     Raises
     ------
@@ -216,7 +220,8 @@ def connect(path: Path, migrations: dict[int, str] | None = None,
     """
     path = Path(path)
     create_private(path)
-    con = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    con = sqlite3.connect(path, timeout=30.0, isolation_level=None,
+                          check_same_thread=check_same_thread)
     con.row_factory = sqlite3.Row
     con.execute("PRAGMA busy_timeout = 30000")
     if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":

@@ -17,8 +17,9 @@ paper/live, masked account, server version, last error, last health check), writ
 every health check and every change: the IB heartbeat the Live page reads
 (``gateway_status``).
 
-SQLite in WAL mode at ``<data>/live/ib_journal.sqlite``; every write commits before the
-call returns, so a kill -9 loses nothing the journal acknowledged.
+SQLite in WAL mode at ``<data>/live/ib_journal.sqlite``, readable by the user alone
+(0600), with a schema version and migrations (``MIGRATIONS``); every write commits
+before the call returns, so a kill -9 loses nothing the journal acknowledged.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ CREATE TABLE IF NOT EXISTS adopted_orders (
 """
 
 
+#: Migrations of the journal file (``lab.core.migrations``; append-only).
+MIGRATIONS = {0: _SCHEMA}
+#: Schema version this code writes (``PRAGMA user_version``).
+SCHEMA_VERSION = 1
+
+
 def journal_path(root: Path) -> Path:
     """``<data>/live/ib_journal.sqlite`` for data folder ``root``."""
     return Path(root) / "live" / "ib_journal.sqlite"
@@ -82,15 +89,14 @@ class Journal:
     """See the module docstring. ``uid`` separates bots sharing one file."""
 
     def __init__(self, path: Path, uid: str):
+        from lab.core.private import private_dir
+        from lab.live.ledger import connect
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self.uid = uid
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None,
-                                  check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        # created 0600, WAL, schema version SCHEMA_VERSION via lab.core.migrations
+        self.db = connect(path, MIGRATIONS, SCHEMA_VERSION, check_same_thread=False)
 
     def close(self) -> None:
         self.db.close()

@@ -222,3 +222,25 @@ def test_adopting_an_unknown_position_and_order_makes_them_the_bots(gateway, tmp
     finally:
         b.close()
         other.disconnect()
+
+
+def test_journal_is_private_and_versioned(tmp_path):
+    """The IB journal holds trading state: readable by the user alone, with a schema
+    version that a newer file refuses (``lab.core.migrations``)."""
+    import sqlite3
+    import stat
+
+    from lab.live.ib.journal import SCHEMA_VERSION, Journal, journal_path
+    from lab.live.ledger import LedgerError
+
+    path = journal_path(tmp_path)
+    j = Journal(path, "bot-1")
+    j.add_order("c-1", {"side": 1})
+    j.close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(LedgerError, match="newer"):
+        Journal(path, "bot-1")
