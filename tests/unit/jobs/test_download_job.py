@@ -27,6 +27,7 @@ def test_download_job_cancel_and_resume(tmp_path, binance_server, monkeypatch):
     deadline = time.monotonic() + 120
     while jobs.get(job_id, tmp_path).done < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
+    binance_server.delay_s = 3.0        # no further window lands before the cancel does
     job = jobs.get(job_id, tmp_path)
     assert job.total == 9 and 2 <= job.done < 9         # 8,760 bars in windows of 1,000
     jobs.cancel(job_id, tmp_path)
