@@ -208,10 +208,13 @@ class Bot:
             reason = ("reconciliation failed: " + "; ".join(problems)
                       + f" - adopt it (`python -m lab bot adopt {self.name}`) or flatten it "
                       f"(`python -m lab bot flatten {self.name}`)")
+            repeated = self.risk.state == RiskState.HALTED and self.risk.reason == reason
             self.risk.halt(reason)
-            self.ledger.update_bot(self.name, risk_state="HALTED", risk_reason=reason)
-            self.ledger.event(self.name, "reconcile_failed", reason, ledger_qty=qty,
-                              broker_qty=broker_qty, ledger_cash=cash, broker_cash=broker_cash)
+            if not repeated:        # the same difference again: one event, not one a bar
+                self.ledger.update_bot(self.name, risk_state="HALTED", risk_reason=reason)
+                self.ledger.event(self.name, "reconcile_failed", reason, ledger_qty=qty,
+                                  broker_qty=broker_qty, ledger_cash=cash,
+                                  broker_cash=broker_cash)
             return reason
         self.ledger.event(self.name, "reconciled", f"ledger matches broker: position {qty}, "
                           f"cash {cash:.2f}, {len(fills)} fills", position=qty, cash=cash)

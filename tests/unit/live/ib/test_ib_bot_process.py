@@ -160,6 +160,9 @@ def test_unknown_position_halts_the_bot_until_the_user_adopts_it_then_flattens(
             _wait("two bars seen", lambda: control.status("ib-unk", live_root)
                   ["bars_seen"] >= 2)
             assert gw.requests("place_order") == []           # halted: nothing sent
+            failed = [e for e in control.events("ib-unk", live_root)
+                      if e["kind"] == "reconcile_failed"]
+            assert len(failed) == 1, failed          # one event, not one per halted bar
             assert main(store + ["bot", "adopt", "ib-unk"]) == 0
             assert "adopt sent to bot ib-unk" in capsys.readouterr().out
             st = _wait("the adoption", lambda: (s := control.status("ib-unk", live_root))
