@@ -122,14 +122,9 @@ class Bot:
         self.params = self.spec.params_cls.from_dict(dict(config.params))
         self.p = params_vector(config.execution)
         self.direction = DIRECTION_CODE[config.execution.direction]
-        account = ledger.account_limits()
-        acc = RiskLimits.from_dict(account) if account else None
-        self.risk = RiskManager(config.risk, row["risk_state"], account_limits=acc,
+        self.risk = RiskManager(config.risk, row["risk_state"],
                                 account_view=self._account_view)
-        #: the account's drawdown limit (its peak is raised after each bar) and whether
-        #: entries carry a quantity decided at the close (limits on the order's size)
-        self._account_dd = acc.max_drawdown if acc is not None else None
-        self._sized = config.risk.sizes_orders or (acc is not None and acc.sizes_orders)
+        self.use_account_limits(ledger.account_limits())
         self.risk.reason = row["risk_reason"]
         self.paused = row["state"] == "paused"
         self.hist = History()
@@ -140,6 +135,16 @@ class Bot:
         self._pos_dirty = True
         self._beat_at = 0.0
         self._open = {o["client_order_id"] for o in ledger.orders(self.name, "submitted")}
+
+    def use_account_limits(self, limits: dict) -> None:
+        """Check orders against the account's limits ``limits`` (``RiskLimits.to_dict()``,
+        {} = none) from now on; the runner calls this when they change in the ledger."""
+        acc = RiskLimits.from_dict(limits) if limits else None
+        self.risk.account_limits = acc
+        #: the account's drawdown limit (its peak is raised after each bar) and whether
+        #: entries carry a quantity decided at the close (limits on the order's size)
+        self._account_dd = acc.max_drawdown if acc is not None else None
+        self._sized = self.config.risk.sizes_orders or (acc is not None and acc.sizes_orders)
 
     # -- start-up -------------------------------------------------------------------------
 

@@ -212,7 +212,8 @@ def delete(name: str, root: str | Path | None = None) -> None:
 def set_account_limits(limits: RiskLimits, account: str = "paper",
                        root: str | Path | None = None) -> None:
     """Set the account-wide risk limits of a ledger (every bot of that account checks
-    them, from its next start on). Clearing every limit also lifts the account's
+    them; a running bot reads them between bars, at most ``lab.live.runner.COMMAND_POLL_S`` later, and
+    records an ``account_limits`` event). Clearing every limit also lifts the account's
     HALTED state (``lab.live.account``): with no limit there is no account check."""
     from lab.live import account as account_risk
 

@@ -95,6 +95,7 @@ class Runner:
         self.uid = row["uid"]
         self.stop = False
         self.bot: Bot | None = None
+        self._account_limits = self.ledger.account_limits()    # what the bot starts with
 
     def _on_sigterm(self, *_):
         self.stop = True
@@ -114,6 +115,14 @@ class Runner:
     def commands(self) -> None:
         """Apply pending commands (pause, resume, stop, flatten, halt, adopt)."""
         bot = self.bot
+        limits = self.ledger.account_limits()          # account limits set meanwhile
+        if bot is not None and limits != self._account_limits:
+            bot.use_account_limits(limits)
+            self._account_limits = limits
+            self.ledger.event(self.name, "account_limits", "account risk limits now: "
+                              + (", ".join(f"{k}={v}" for k, v in limits.items()
+                                           if v not in (None, False)) or "none"),
+                              limits=limits)
         for cmd in self.ledger.pending_commands(self.name):
             c = cmd["command"]
             if c == "pause":

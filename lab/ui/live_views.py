@@ -136,7 +136,7 @@ def account_risk(account: str = "paper") -> None:
         st.caption("Limits on the sum over this account's bots (units: net position per "
                    "symbol). Daily loss -> REDUCING (only orders that shrink) until the next "
                    "UTC day; drawdown below the account's peak -> HALTED (only flattening) "
-                   "until resumed. 0 = off; bots read them when they start.")
+                   "until resumed. 0 = off; running bots apply them at once.")
         with st.form(f"lv_acct_{account}"):
             cols = st.columns(4)
             values = {}

@@ -180,3 +180,38 @@ def test_account_units_limit_refuses_a_second_bot_in_the_same_symbol(live_root):
     assert refusals and {e["data"]["rule"] for e in refusals} == {"account.max_position_units"}
     assert all(e["data"]["value"] > held + 0.05 for e in refusals)
     assert control.fills("u2", live_root) == []
+
+
+@pytest.mark.slow
+def test_a_running_bot_applies_account_limits_set_while_it_runs(live_root):
+    import time
+
+    cfg = BotConfig(name="live-set", symbol="BTCUSD_COINBASE", timeframe="1h",
+                    strategy="sma_cross", params={"fast": 5, "slow": 15}, execution=EX,
+                    asset_class="crypto", track=False,
+                    feed={"kind": "replay", "speed": 150, "start": "2018-01-01",
+                          "end": "2018-02-20"})
+    control.create(cfg, live_root)
+    control.start("live-set", live_root)
+    try:
+        deadline = time.monotonic() + 300
+        while control.status("live-set", live_root)["bars_seen"] < 100:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        control.set_account_limits(RiskLimits(max_position_units=0.01), "paper", live_root)
+        while control.status("live-set", live_root)["state"] != "finished":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        control.command("live-set", "stop", live_root)
+    events = control.events("live-set", live_root, last=5000)
+    applied = [e for e in events if e["kind"] == "account_limits"]
+    assert len(applied) == 1 and "max_position_units=0.01" in applied[0]["message"]
+    before = [e for e in events if e["id"] < applied[0]["id"]]
+    after = [e for e in events if e["id"] > applied[0]["id"]]
+    assert not [e for e in before if e["kind"] == "risk_refusal"]
+    refused = [e for e in after if e["kind"] == "risk_refusal"]
+    assert refused and {e["data"]["rule"] for e in refused} == {"account.max_position_units"}
+    entries = [f for f in control.fills("live-set", live_root) if f["reason"] == "entry"]
+    late = [f for f in entries if f["recorded_at"] > applied[0]["ts"]]
+    assert entries and len(late) <= 1        # at most the one sent before, filled at the open
