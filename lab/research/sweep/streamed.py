@@ -18,13 +18,15 @@ The same numbers as ``lab.research.sweep.leaderboard`` on the whole results fram
 The scored rows, in rank order, are cached as ``<sweep>/scored.parquet`` (with
 ``scored.json`` naming the chunks they cover): a leaderboard for any trade minimum,
 filter or length, the full CSV and the MLflow artifacts are read from it batch by batch.
-DuckDB runs with ``memory_limit = MEMORY_LIMIT`` and spills to ``<sweep>/.duckdb-tmp``.
+DuckDB runs with ``memory_limit = MEMORY_LIMIT`` on a database file in ``<sweep>/.duckdb-*``
+(removed afterwards), so its tables and sorts spill to disk.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -69,13 +71,13 @@ def chunk_files(path: Path, manifest: dict) -> list[Path]:
 
 @contextmanager
 def connect(path: Path, memory_limit: str = MEMORY_LIMIT, threads: int = 1):
-    """A DuckDB connection limited to ``memory_limit`` that spills to
-    ``<path>/.duckdb-tmp`` (removed with the connection on exit)."""
+    """A DuckDB connection limited to ``memory_limit``: its database file and spill
+    files are in a ``<path>/.duckdb-*`` folder of its own (removed on exit)."""
     import duckdb
 
-    con = duckdb.connect(":memory:")
-    tmp = Path(path) / ".duckdb-tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
+    Path(path).mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".duckdb-", dir=path))   # one per connection
+    con = duckdb.connect(str(tmp / "work.duckdb"))  # on disk: tables leave memory too
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute(f"SET temp_directory = '{tmp.as_posix()}'")
@@ -174,7 +176,7 @@ def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
             "SELECT DISTINCT symbol, timeframe, coalesce(sl, -1.0), coalesce(tp, -1.0), "
             "coalesce(leverage, -1.0) FROM r WHERE strategy = ? ORDER BY ALL",
             [strategy]).fetchall()
-        con.execute("CREATE OR REPLACE TEMP TABLE g (symbol VARCHAR, timeframe VARCHAR, "
+        con.execute("CREATE OR REPLACE TABLE g (symbol VARCHAR, timeframe VARCHAR, "
                     "sl DOUBLE, tp DOUBLE, leverage DOUBLE, gid BIGINT)")
         con.executemany("INSERT INTO g VALUES (?, ?, ?, ?, ?, ?)",
                         [list(row) + [i] for i, row in enumerate(groups)])
@@ -183,7 +185,7 @@ def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
             vals = [v for (v,) in con.execute(
                 f"SELECT DISTINCT {_q(c)} FROM r WHERE strategy = ? AND isfinite({_q(c)}) "
                 f"ORDER BY 1", [strategy]).fetchall()]
-            con.execute(f"CREATE OR REPLACE TEMP TABLE m{k} (v DOUBLE, i BIGINT)")
+            con.execute(f"CREATE OR REPLACE TABLE m{k} (v DOUBLE, i BIGINT)")
             con.executemany(f"INSERT INTO m{k} VALUES (?, ?)",
                             [[float(v), i] for i, v in enumerate(vals)])
             lens.append(len(vals))
@@ -194,7 +196,7 @@ def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
         key = f"g.gid * {cells} + " + " + ".join(f"{c} * {m}" for c, m in zip(coord, mult))
         joins = " ".join(f"LEFT JOIN m{k} ON r.{_q(c)} = m{k}.v" for k, c in enumerate(pcols))
         con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE t AS
+            CREATE OR REPLACE TABLE t AS
             SELECT r.set_id, {key} AS k, coalesce(r.sharpe, 0.0) AS s,
                    {", ".join(f"{c} AS c{k}" for k, c in enumerate(coord))}
             FROM r JOIN g ON r.symbol = g.symbol AND r.timeframe = g.timeframe
@@ -202,17 +204,21 @@ def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
                  AND coalesce(r.leverage, -1.0) = g.leverage
             {joins}
             WHERE r.strategy = ?""", [strategy])
-        parts, total, count = [], "0.0", "0"
-        for k in range(len(pcols)):
-            for step in (-1, 1):
-                j = f"n{k}{'m' if step < 0 else 'p'}"
-                parts.append(f"LEFT JOIN t {j} ON {j}.k = a.k + {step * mult[k]} "
-                             f"AND a.c{k} + {step} >= 0 AND a.c{k} + {step} < {lens[k]} "
-                             f"AND a.c{k} < {lens[k]}")
-                total = f"({total} + coalesce({j}.s, 0.0))"
-                count = f"{count} + CAST({j}.k IS NOT NULL AS BIGINT)"
-        con.execute(f"INSERT INTO nb SELECT a.set_id, {total}, {count} FROM t a "
-                    + " ".join(parts))
+        cols = ", ".join(["a.set_id", "a.k", "a.s"] + [f"a.c{k}" for k in range(len(pcols))])
+        con.execute("ALTER TABLE t ADD COLUMN tot DOUBLE DEFAULT 0.0")
+        con.execute("ALTER TABLE t ADD COLUMN cnt BIGINT DEFAULT 0")
+        for k in range(len(pcols)):           # one join per statement: bounded memory
+            for step in (-1, 1):              # same order as leaderboard.stability
+                con.execute(f"""
+                    CREATE OR REPLACE TABLE t2 AS
+                    SELECT {cols}, a.tot + coalesce(b.s, 0.0) AS tot,
+                           a.cnt + CAST(b.k IS NOT NULL AS BIGINT) AS cnt
+                    FROM t a LEFT JOIN (SELECT k, s FROM t) b
+                      ON b.k = a.k + {step * mult[k]} AND a.c{k} + {step} >= 0
+                         AND a.c{k} + {step} < {lens[k]} AND a.c{k} < {lens[k]}""")
+                con.execute("DROP TABLE t")
+                con.execute("ALTER TABLE t2 RENAME TO t")
+        con.execute("INSERT INTO nb SELECT set_id, tot, cnt FROM t")
     con.execute("DROP TABLE IF EXISTS t")
 
 
