@@ -40,9 +40,9 @@ from lab.research.sweep.leaderboard import (arrange_board, dsr_columns, filter_b
                                             stability_from_sums)
 
 #: Rows per batch read back from DuckDB or from ``scored.parquet``.
-BATCH_ROWS = 50_000
+BATCH_ROWS = 20_000
 #: DuckDB's memory limit for the ranking, joins and aggregates (it spills beyond it).
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "192MB"
 SCORED = "scored.parquet"
 SCORED_DOC = "scored.json"
 #: Bump when the scored columns or their computation change (old caches are rebuilt).
