@@ -27,7 +27,7 @@ with st.container(border=True):
     name, raw_params = strategy_picker("bt")
     config = None
     try:
-        config = execution_inputs(d["asset_class"], "bt")
+        config = execution_inputs(d["asset_class"], "bt", d["symbol"])
     except LabError as exc:
         st.error(f"Execution settings: {exc}")
     e1, e2, e3 = st.columns([1, 1, 1])

@@ -6,6 +6,7 @@ import streamlit as st
 
 from lab.core.errors import DataValidationError, LabError
 from lab.data import ingest_upload
+from lab.data.continuous import rolls_table
 from lab.ui.cache import catalog, datasets, load_bars
 from lab.ui.charts import candlestick_figure
 from lab.ui.data_sources import catalog_table, download_section
@@ -25,6 +26,13 @@ st.plotly_chart(candlestick_figure(bars, title=f"{d['symbol']} {d['timeframe']}"
 info = catalog().info(d["symbol"], d["timeframe"]) if d["timeframe"] in \
     ds.loc[ds["symbol"] == d["symbol"], "timeframe"].tolist() else None
 if info:
+    if info.get("continuous"):
+        roll = info["continuous"]
+        st.caption(f"Continuous futures from {', '.join(roll['contracts'])}: roll by "
+                   f"{roll['roll']}" + (f" ({roll['days_before']} days before expiry)"
+                                        if roll.get("days_before") is not None else "")
+                   + f", back-adjustment: {roll['adjust']}. Roll dates:")
+        st.dataframe(rolls_table(roll), hide_index=True, width="stretch", key="data_rolls")
     with st.expander("Quality report and source"):
         st.json(info, expanded=False)
 

@@ -56,8 +56,25 @@ def _add_execution_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tp", type=float, help="take-profit, fraction of entry price")
     g.add_argument("--both-hit", choices=["stop_first", "target_first", "nearest_to_open"],
                    default="stop_first", help="which fills when a bar touches stop and target")
-    g.add_argument("--multiplier", type=float, default=1.0,
-                   help="contract multiplier, units of the underlying per contract")
+    g.add_argument("--multiplier", type=float, default=None,
+                   help="contract multiplier (default 1, or the instrument's with --spec)")
+    g.add_argument("--initial-margin", type=float, default=None,
+                   help="futures initial margin per contract, currency: margin = contracts "
+                        "x initial margin sizes the entry; the position is closed when "
+                        "equity falls to contracts x maintenance margin (default 0 = off)")
+    g.add_argument("--maintenance-per-contract", type=float, default=None,
+                   help="futures maintenance margin per contract, currency (default "
+                        "initial margin / 1.1)")
+    g.add_argument("--tick-size", type=float, default=None,
+                   help="round stop and target prices to this tick (default 0 = off)")
+    g.add_argument("--exchange-fee", type=float, default=None,
+                   help="exchange + regulatory fee per contract per fill, currency")
+    g.add_argument("--sec-fee", type=float, default=None,
+                   help="fee on sales, fraction of the sale notional (SEC: 2.78e-05)")
+    g.add_argument("--spec", action="store_true",
+                   help="fill multiplier, tick, margins, fees and whole units from the "
+                        "instrument registry (lab.costs.instruments) for the symbol; "
+                        "explicit options win")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     download_cli.add_parsers(sub)
 
+    from lab.cli import continuous as continuous_cli
+
+    continuous_cli.add_parser(sub)
+
     sub.add_parser("datasets", help="list stored symbols and timeframes")
     sub.add_parser("strategies", help="list strategies and their parameters")
     return parser
@@ -137,8 +158,37 @@ def _parse_params(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def execution_config(args: argparse.Namespace, asset_class: str):
-    """``ExecutionConfig`` from parsed CLI arguments (commission default by asset class).
+def _contract_fields(args: argparse.Namespace, asset_class: str, symbol: str | None) -> dict:
+    """Multiplier, tick, futures margins and fees: explicit options, else the registry's
+    spec of ``symbol`` with ``--spec``, else off."""
+    from lab.costs import instrument
+
+    names = ("multiplier", "initial_margin", "maintenance_per_contract", "tick_size",
+             "exchange_fee", "sec_fee")
+    fields = {"multiplier": 1.0, "initial_margin": 0.0, "maintenance_per_contract": 0.0,
+              "tick_size": 0.0, "exchange_fee": 0.0, "sec_fee": 0.0}
+    whole = getattr(args, "whole_units", False)
+    if getattr(args, "spec", False):
+        if not symbol:
+            raise LabError("--spec needs a stored symbol or a file named after one")
+        spec = instrument(symbol, asset_class)
+        fields.update(multiplier=spec.multiplier, tick_size=spec.tick_size,
+                      exchange_fee=spec.exchange_fee, sec_fee=spec.sec_fee_rate)
+        if spec.is_future:
+            fields.update(initial_margin=spec.initial_margin,
+                          maintenance_per_contract=spec.maintenance_margin)
+        whole = whole or spec.qty_step == 1.0
+    for name in names:
+        value = getattr(args, name, None)
+        if value is not None:
+            fields[name] = value
+    fields["whole_units"] = whole
+    return fields
+
+
+def execution_config(args: argparse.Namespace, asset_class: str, symbol: str | None = None):
+    """``ExecutionConfig`` from parsed CLI arguments (commission default by asset class;
+    contract terms from ``--spec`` and the registry's spec of ``symbol``).
 
     A minimum per order applies only to a positive rate unless ``--commission-min`` is
     given: ``--commission 0`` means no commission on every model (the per-share
@@ -161,8 +211,8 @@ def execution_config(args: argparse.Namespace, asset_class: str):
         cash=args.cash, direction=args.direction, leverage=args.leverage,
         maintenance_margin=args.maintenance_margin, sl=args.sl, tp=args.tp,
         both_hit=args.both_hit, commission=commission, slippage=args.slippage,
-        multiplier=args.multiplier, size_type=args.size_type, size=args.size,
-        whole_units=args.whole_units, min_notional=args.min_notional)
+        size_type=args.size_type, size=args.size, min_notional=args.min_notional,
+        **_contract_fields(args, asset_class, symbol))
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
@@ -187,7 +237,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         asset_class = catalog.asset_class(symbol)
         timeframe = args.timeframe or _finest_timeframe(catalog, symbol)
         bars = catalog.load(symbol, timeframe, start=_ts(args.start), end=_end_ts(args.end))
-    config = execution_config(args, asset_class)
+    config = execution_config(args, asset_class, symbol)
     result = run_backtest(bars, args.strategy, _parse_params(args.param), config,
                           asset_class=asset_class, timeframe=timeframe, symbol=symbol,
                           engine=args.engine)
@@ -403,10 +453,17 @@ def _cmd_walkforward(args: argparse.Namespace) -> int:
     return walkforward_cli.main(args)
 
 
+def _cmd_continuous(args: argparse.Namespace) -> int:
+    from lab.cli import continuous as continuous_cli
+
+    return continuous_cli.main(args)
+
+
 COMMANDS = {"backtest": _cmd_backtest, "ingest": _cmd_ingest, "datasets": _cmd_datasets,
             "strategies": _cmd_strategies, "sweep": _cmd_sweep,
             "walkforward": _cmd_walkforward, "optimize": _cmd_optimize, "bot": _cmd_bot,
-            "download": _cmd_download, "refresh": _cmd_refresh}
+            "download": _cmd_download, "refresh": _cmd_refresh,
+            "continuous": _cmd_continuous}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -113,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
             storage = resolve(storage, root)
         spec = StudySpec(symbol=args.data, timeframe=timeframe, strategy=args.strategy,
                          study_name=args.study_name, start=args.start, end=args.end,
-                         config=execution_config(ns, ac), storage=storage,
+                         config=execution_config(ns, ac, args.data), storage=storage,
                          n_trials=args.n_trials, timeout=args.timeout,
                          objectives=tuple(o.strip() for o in args.objective.split(",")),
                          sampler=args.sampler, seed=args.seed, search_sl=sl_r,

@@ -200,7 +200,7 @@ def build_spec(args: argparse.Namespace, catalog):
                           "whose default commissions differ; give --commission-model and "
                           "--commission")
     base = argparse.Namespace(**{**vars(args), "sl": None, "tp": None, "leverage": 1.0})
-    config = execution_config(base, catalog.asset_class(symbols[0][0]))
+    config = execution_config(base, catalog.asset_class(symbols[0][0]), symbols[0][0])
     start = _ts(args.start)
     end = _end_ts(args.end)
     return SweepSpec(

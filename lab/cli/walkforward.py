@@ -116,7 +116,7 @@ def _payload(args: argparse.Namespace, asset_class: str) -> dict:
             "tp": None if args.tp is None else list(_floats(args.tp, "tp", True)),
             "leverage": None if args.leverage is None else
             list(_floats(args.leverage, "leverage")),
-            "config": execution_config(base, asset_class).to_dict()}
+            "config": execution_config(base, asset_class, args.data).to_dict()}
 
 
 #: Terminal columns (header with unit, kind; see ``lab.cli.tables``).

@@ -99,6 +99,29 @@ class ExecutionConfig:
         rounding) is below it is not placed (no order, no fee), as an exchange's
         minimum order value (Binance ``MIN_NOTIONAL`` filter, 5-10 USDT on spot;
         binance-docs "Filters"). Exits are never blocked.
+    initial_margin : float
+        Futures initial margin per contract, account currency (0 = off). With it the
+        account is margined as at a futures broker: an entry ties up contracts x
+        initial margin (the quantity equity pays for follows from it; ``leverage``
+        must stay 1), and the position is closed at the price where the account's
+        equity (cash + unrealized PnL) falls to contracts x
+        ``maintenance_per_contract`` (the fraction ``maintenance_margin`` is not used).
+    maintenance_per_contract : float
+        Futures maintenance margin per contract, account currency; 0 with an initial
+        margin = initial margin / 1.1 (CME sets the initial margin of non-hedgers at
+        110 % of maintenance). At most the initial margin.
+    tick_size : float
+        Minimum price increment (0 = off): stop-loss and take-profit prices are
+        rounded to the nearest tick (``floor(x / tick + 0.5) x tick``).
+    exchange_fee : float
+        Exchange, clearing and regulatory fees per unit (contract) per fill, account
+        currency, on top of the commission (e.g. 1.40 for ES: IB's CME fee 1.38 + NFA
+        0.02; ``lab.costs.instruments``).
+    sec_fee : float
+        Fee on sales as a fraction of the sale's notional, on top of the commission:
+        the US SEC Section 31 fee, 27.80 per 1,000,000 (``lab.costs.SEC_FEE_RATE``;
+        Interactive Brokers' US stock fee schedule). Charged on every sell fill
+        (long exits and short entries).
     """
 
     cash: float = 10_000.0
@@ -115,6 +138,11 @@ class ExecutionConfig:
     size: float = 1.0
     whole_units: bool = False
     min_notional: float = 0.0
+    initial_margin: float = 0.0
+    maintenance_per_contract: float = 0.0
+    tick_size: float = 0.0
+    exchange_fee: float = 0.0
+    sec_fee: float = 0.0
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -164,11 +192,42 @@ class ExecutionConfig:
                 f"min_notional={self.min_notional!r} must be a number >= 0, the smallest "
                 "entry order value in account currency (0 = off; e.g. 10 for 10 USDT)"
             )
+        for name in ("initial_margin", "maintenance_per_contract", "tick_size",
+                     "exchange_fee"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name}={value!r} must be a number >= 0 in account "
+                                  "currency (0 = off)")
+        if not (isinstance(self.sec_fee, (int, float)) and 0.0 <= self.sec_fee < 0.01):
+            raise ConfigError(f"sec_fee={self.sec_fee!r} must be a fraction of the sale "
+                              "notional in [0, 0.01) (27.80 per $1M = 2.78e-05)")
+        if self.initial_margin > 0:
+            if self.leverage != 1.0:
+                raise ConfigError(
+                    f"leverage={self.leverage} with initial_margin={self.initial_margin}: "
+                    "the margin per contract sets the leverage of a futures account; "
+                    "use leverage=1")
+            if self.maintenance_per_contract > self.initial_margin:
+                raise ConfigError(
+                    f"maintenance_per_contract={self.maintenance_per_contract} is above "
+                    f"the initial margin {self.initial_margin}; it must be at most that")
+        elif self.maintenance_per_contract > 0:
+            raise ConfigError("maintenance_per_contract needs initial_margin > 0 (futures "
+                              "margin); set the initial margin per contract too")
         if self.size_type is SizeType.EQUITY_FRACTION and self.size > 1.0:
             raise ConfigError(
                 f"size={self.size} is more than all of the equity; use a fraction <= 1 "
                 "and raise leverage instead"
             )
+
+    @property
+    def maintenance_per_contract_effective(self) -> float:
+        """Maintenance margin per contract in force (account currency; 0 = no futures
+        margin): ``maintenance_per_contract``, or initial margin / 1.1 when it is 0."""
+        if self.initial_margin <= 0:
+            return 0.0
+        return self.maintenance_per_contract or self.initial_margin / 1.1
 
     def replace(self, **changes: Any) -> "ExecutionConfig":
         """A copy with ``changes`` applied (validated)."""

@@ -45,4 +45,9 @@ def params_vector(config: ExecutionConfig) -> np.ndarray:
     p[L.P_MULT] = config.multiplier
     p[L.P_CASH] = config.cash
     p[L.P_MIN_NOTIONAL] = config.min_notional
+    p[L.P_IM] = config.initial_margin
+    p[L.P_MMPC] = config.maintenance_per_contract_effective
+    p[L.P_TICK] = config.tick_size
+    p[L.P_EXCH_FEE] = config.exchange_fee
+    p[L.P_SEC_FEE] = config.sec_fee
     return p

@@ -19,7 +19,7 @@ from lab.core.types import BothHitRule, CommissionModel, Direction, SizeType
 from lab.kernels.layout import PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT
 
 __all__ = ["PEND_CLOSE", "PEND_LONG", "PEND_NONE", "PEND_SHORT", "entry_quantity",
-           "exit_levels", "exit_priority", "gapped_exit", "pending_action"]
+           "exit_levels", "exit_priority", "gapped_exit", "pending_action", "round_tick"]
 
 
 def pending_action(direction: Direction, qty: float, el: bool, xl: bool, es: bool,
@@ -47,20 +47,24 @@ def pending_action(direction: Direction, qty: float, el: bool, xl: bool, es: boo
     return PEND_SHORT if short_sig else PEND_NONE
 
 
-def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> float:
-    """Units to buy or sell at ``fill`` so that margin + commission fit the budget.
+def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee,
+                   side: float = 1.0) -> float:
+    """Units to buy or sell at ``fill`` so that margin + fees fit the budget.
 
     Parameters
     ----------
     config : ExecutionConfig
-        Sizing (``size_type``, ``size``, ``whole_units``, ``min_notional``), leverage,
-        multiplier.
+        Sizing (``size_type``, ``size``, ``whole_units``, ``min_notional``), leverage or
+        initial margin per contract, multiplier, exchange and SEC fees.
     equity : float
         Equity available to the entry, account currency.
     fill : float
         Expected fill price (slippage included).
     fee : callable
-        ``fee(qty, price) -> float``, the commission of one fill.
+        ``fee(qty, price) -> float``, all fees of one fill of signed ``qty`` (> 0 a
+        buy, < 0 a sell): commission, exchange fee, SEC fee on sells.
+    side : float
+        +1 for a long entry (a buy), -1 for a short entry (a sell).
 
     Returns
     -------
@@ -70,19 +74,32 @@ def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> 
     """
     lev, unit = config.leverage, fill * config.multiplier
     c = config.commission
+    im, xf = config.initial_margin, config.exchange_fee
+    sec = config.sec_fee if side < 0 else 0.0
+    plain = c.model is CommissionModel.PERCENT and c.minimum == 0.0 \
+        and c.maximum_fraction == 0.0
 
     def affordable(budget: float) -> float:    # as lab.kernels.engine._affordable_nb
-        if c.model is CommissionModel.PERCENT and c.minimum == 0.0 \
-                and c.maximum_fraction == 0.0:
-            return budget / (unit * (1.0 / lev + c.rate))
-        q0 = budget * lev / unit
-        return (budget - fee(q0, fill)) * lev / unit
+        if im <= 0.0 and xf == 0.0 and sec == 0.0:
+            if plain:
+                return budget / (unit * (1.0 / lev + c.rate))
+            q0 = budget * lev / unit
+            return (budget - fee(side * q0, fill)) * lev / unit
+        m = im if im > 0.0 else unit / lev
+        if plain:
+            per = m + unit * c.rate + xf
+            if sec > 0.0:
+                per += sec * unit
+            return budget / per
+        q0 = budget / m
+        return (budget - fee(side * q0, fill)) / m
 
     if config.size_type is SizeType.EQUITY_FRACTION:
         q = affordable(config.size * equity)
     else:
         q = config.size if config.size_type is SizeType.QUANTITY else config.size / unit
-        if q * unit / lev + fee(q, fill) > equity:
+        margin = q * im if im > 0.0 else q * unit / lev
+        if margin + fee(side * q, fill) > equity:
             q = affordable(equity)
     if config.whole_units:
         q = math.floor(q + 1e-9)
@@ -91,24 +108,43 @@ def entry_quantity(config: ExecutionConfig, equity: float, fill: float, fee) -> 
     return float(q)
 
 
-def exit_levels(config: ExecutionConfig, side: float, fill: float) -> dict:
+def round_tick(price: float, tick: float) -> float:
+    """``price`` rounded to the nearest multiple of ``tick`` (as the kernel's
+    ``round_tick_nb``: ``floor(price / tick + 0.5) x tick``; unchanged for tick <= 0)."""
+    if tick > 0.0 and price == price:
+        return math.floor(price / tick + 0.5) * tick
+    return price
+
+
+def exit_levels(config: ExecutionConfig, side: float, fill: float, qty: float = 0.0,
+                cash: float = 0.0) -> dict:
     """Stop, target and liquidation prices of a position entered at ``fill``.
 
     NaN for a level that is off (no ``sl`` / ``tp``; a long at leverage 1 cannot be
-    liquidated). Liquidation: margin + unrealized PnL = maintenance margin x notional,
-    i.e. ``fill x (1 - 1/lev) / (1 - mm)`` for a long, ``fill x (1 + 1/lev) / (1 + mm)``
-    for a short.
+    liquidated). Stop and target are rounded to ``config.tick_size``. Liquidation with
+    isolated margin: margin + unrealized PnL = maintenance margin x notional, i.e.
+    ``fill x (1 - 1/lev) / (1 - mm)`` for a long, ``fill x (1 + 1/lev) / (1 + mm)``
+    for a short. With futures margin (``config.initial_margin``), the account-level
+    margin call: ``fill -/+ (cash - qty x mmpc) / (qty x multiplier)``, where ``cash``
+    is the account's cash after the entry's fees and ``qty`` the contracts (both
+    needed then).
     """
-    lev, mm = config.leverage, config.maintenance_margin
+    lev, mm, tick = config.leverage, config.maintenance_margin, config.tick_size
     nan = float("nan")
     if side > 0:
         liq = fill * (1.0 - 1.0 / lev) / (1.0 - mm)
-        return {"stop": fill * (1.0 - config.sl) if config.sl is not None else nan,
-                "target": fill * (1.0 + config.tp) if config.tp is not None else nan,
-                "liquidation": liq if liq > 0.0 else nan}
-    return {"stop": fill * (1.0 + config.sl) if config.sl is not None else nan,
-            "target": fill * (1.0 - config.tp) if config.tp is not None else nan,
-            "liquidation": fill * (1.0 + 1.0 / lev) / (1.0 + mm)}
+        stop = round_tick(fill * (1.0 - config.sl), tick) if config.sl is not None else nan
+        target = round_tick(fill * (1.0 + config.tp), tick) if config.tp is not None else nan
+    else:
+        liq = fill * (1.0 + 1.0 / lev) / (1.0 + mm)
+        stop = round_tick(fill * (1.0 + config.sl), tick) if config.sl is not None else nan
+        target = round_tick(fill * (1.0 - config.tp), tick) if config.tp is not None else nan
+    if config.initial_margin > 0.0:
+        room = (cash - qty * config.maintenance_per_contract_effective) / \
+            (qty * config.multiplier)
+        liq = fill - side * room
+    return {"stop": stop, "target": target,
+            "liquidation": liq if (side < 0 or liq > 0.0) else nan}
 
 
 def gapped_exit(side: float, levels: dict, open_: float) -> str | None:

@@ -345,3 +345,52 @@ def _roll(old: pd.DataFrame, new: pd.DataFrame, old_code: str, new_code: str,
     value = b - a if adjust == "difference" else b / a if adjust == "ratio" else 0.0
     return Roll(ts=ts, from_contract=old_code, to_contract=new_code, reference_ts=ref,
                 from_price=a, to_price=b, adjustment=value)
+
+
+def rolls_table(meta: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The roll dates of a stored continuous dataset (its sidecar's ``continuous``
+    entry, ``ContinuousSeries.metadata()``) as a table for the Data page.
+
+    Returns
+    -------
+    DataFrame
+        One row per roll: ``roll at (UTC)``, ``from``, ``to``, ``reference bar (UTC)``,
+        ``old price``, ``new price``, ``adjustment``; empty without rolls.
+    """
+    rows = [{"roll at (UTC)": pd.Timestamp(r["ts"]), "from": r["from"], "to": r["to"],
+             "reference bar (UTC)": pd.Timestamp(r["reference_ts"]),
+             "old price": r["from_price"], "new price": r["to_price"],
+             "adjustment": r["adjustment"]} for r in (meta or {}).get("rolls", [])]
+    return pd.DataFrame(rows, columns=["roll at (UTC)", "from", "to", "reference bar (UTC)",
+                                       "old price", "new price", "adjustment"])
+
+
+def store_continuous(catalog, series: ContinuousSeries, symbol: str, timeframe: str,
+                     description: str = "") -> dict[str, Any]:
+    """Store ``series`` as ``symbol``/``timeframe`` (asset class future) with its roll
+    rule, contracts and roll dates in the sidecar (``info(...)["continuous"]``).
+
+    Parameters
+    ----------
+    catalog : lab.data.Catalog
+    series : ContinuousSeries
+    symbol, timeframe : str
+    description : str
+
+    Returns
+    -------
+    dict
+        The sidecar written.
+
+    Raises
+    ------
+    DataError
+        As ``Catalog.store_bars`` (invalid symbol, timeframe or bars).
+    """
+    meta = series.metadata()
+    contracts = ", ".join(meta["contracts"])
+    how = (f"roll {series.days_before} days before expiry" if series.roll == "days"
+           else "roll on volume")
+    source = f"continuous futures from {contracts} ({how}, adjust {series.adjust})"
+    return catalog.store_bars(series.bars, symbol, timeframe, "future", source,
+                              description or source, extra={"continuous": meta})

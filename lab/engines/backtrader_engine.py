@@ -103,7 +103,8 @@ def run(bars: pd.DataFrame, signals: Signals, config: ExecutionConfig | None = N
               signals.exits_short)
     cerebro.addstrategy(SignalStrategy, signals=arrays, config=config, n=n)
     cerebro.addanalyzer(Recorder, _name="lab", n=n,
-                        leverage=config.leverage, multiplier=config.multiplier)
+                        leverage=config.leverage, multiplier=config.multiplier,
+                        initial_margin=config.initial_margin)
     strat = cerebro.run()[0]
     return _result(bars, strat.analyzers.lab, config, periods_per_year,
                    **_meta(strategy, params, symbol, timeframe, fingerprint))
@@ -215,7 +216,8 @@ def run_native(bars: pd.DataFrame, spec: StrategySpec, strategy_params=None,
     extra = {"lab_config": config} if "lab_config" in accepted else {}
     cerebro.addstrategy(_Native, **values, **extra)
     cerebro.addanalyzer(Recorder, _name="lab", n=n,
-                        leverage=config.leverage, multiplier=config.multiplier)
+                        leverage=config.leverage, multiplier=config.multiplier,
+                        initial_margin=config.initial_margin)
     try:
         strat = cerebro.run()[0]
     except (bt.errors.BacktraderError, AttributeError, TypeError, ValueError,

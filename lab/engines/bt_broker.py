@@ -10,9 +10,11 @@ imports backtrader at the top). What is adapted, and why:
   ``noslip`` (liquidations) fill without the percentage slippage that the broker
   applies to every other fill. (3) An entry flagged ``overdraft=x`` may leave cash
   at -x (the kernel's whole-unit rounding tolerance, at most 1e-9 of the notional).
-* ``LabCommInfo`` charges exactly ``lab.costs.commission_of`` and values a position
-  as quantity x price x multiplier, with Backtrader's own stock-like leverage
-  accounting (cash for a long = notional / leverage).
+* ``LabCommInfo`` charges exactly ``lab.costs.commission_of`` (plus the exchange fee
+  per contract and the SEC fee on sells) and values a position as quantity x price x
+  multiplier, with Backtrader's own stock-like leverage accounting (cash for a long =
+  notional / leverage); with an initial margin per contract it is Backtrader's
+  futures accounting instead (``stocklike=False``, ``margin``).
 * ``bars_feed`` appends one synthetic bar (all prices = the last close) after the
   data, so that an order placed at the last bar's close (cheat-on-close) can fill at
   that close: Backtrader executes orders only when a later bar arrives.
@@ -39,10 +41,14 @@ REASON_CODES = {"entry": float(R_ENTRY),
 class LabCommInfo(bt.CommInfoBase):
     """Commission and valuation of ``lab.core.config.Commission`` in Backtrader.
 
-    Commission per fill is ``lab.costs.commission_of(commission, size, price,
-    multiplier)`` (percent of notional, per share with minimum and cap, per contract),
-    account currency. Values and costs include the multiplier; longs tie up
-    notional / leverage of cash (Backtrader's stock-like leverage).
+    Fees per fill are ``lab.costs.commission_of(commission, size, price, multiplier)``
+    (percent of notional, per share with minimum and cap, per contract) plus
+    ``lab_exchange_fee`` per unit plus ``lab_sec_fee`` x notional on a sell (negative
+    ``size``), account currency. Stock-like (the default): values and costs include
+    the multiplier and longs tie up notional / leverage of cash (Backtrader's
+    stock-like leverage). Futures (``stocklike=False``, ``margin`` = initial margin
+    per contract): Backtrader's own futures accounting, an entry ties up contracts x
+    margin and the PnL is settled into cash at every close (``cashadjust``).
     """
 
     params = (
@@ -50,21 +56,36 @@ class LabCommInfo(bt.CommInfoBase):
         ("commtype", bt.CommInfoBase.COMM_FIXED),
         ("percabs", True),
         ("lab_commission", None),
+        ("lab_exchange_fee", 0.0),
+        ("lab_sec_fee", 0.0),
     )
 
     def _getcommission(self, size, price, pseudoexec):
-        return commission_of(self.p.lab_commission, size, price, self.p.mult)
+        fee = commission_of(self.p.lab_commission, size, price, self.p.mult)
+        if self.p.lab_exchange_fee > 0.0:
+            fee += self.p.lab_exchange_fee * abs(size)
+        if size < 0 and self.p.lab_sec_fee > 0.0:
+            fee += self.p.lab_sec_fee * abs(size) * price * self.p.mult
+        return fee
 
     def getoperationcost(self, size, price):
+        if not self._stocklike:
+            return super().getoperationcost(size, price)
         return abs(size) * price * self.p.mult
 
     def getvaluesize(self, size, price):
+        if not self._stocklike:
+            return super().getvaluesize(size, price)
         return size * price * self.p.mult
 
     def getvalue(self, position, price):
+        if not self._stocklike:
+            return super().getvalue(position, price)
         return position.size * price * self.p.mult
 
     def get_margin(self, price):
+        if not self._stocklike:
+            return self.p.margin
         return price * self.p.mult / self.p.leverage
 
 
@@ -134,9 +155,12 @@ def make_cerebro(bars: pd.DataFrame, config: ExecutionConfig):
         broker.set_slippage_perc(config.slippage, slip_open=True, slip_limit=True,
                                  slip_match=True, slip_out=True)
     cerebro.broker = broker
+    futures = {"stocklike": False, "margin": config.initial_margin} \
+        if config.initial_margin > 0 else {}
     cerebro.broker.addcommissioninfo(LabCommInfo(
         lab_commission=config.commission, mult=config.multiplier,
-        leverage=config.leverage))
+        leverage=config.leverage, lab_exchange_fee=config.exchange_fee,
+        lab_sec_fee=config.sec_fee, **futures))
     cerebro.adddata(bars_feed(bars))
     return cerebro
 
@@ -176,9 +200,12 @@ class Recorder(bt.Analyzer):
         Number of real bars (the synthetic closing bar is not recorded).
     leverage, multiplier : float
         For the margin committed at entry (entry notional / leverage).
+    initial_margin : float
+        Futures initial margin per contract; when > 0 the margin committed at entry is
+        contracts x initial margin.
     """
 
-    params = (("n", 0), ("leverage", 1.0), ("multiplier", 1.0))
+    params = (("n", 0), ("leverage", 1.0), ("multiplier", 1.0), ("initial_margin", 0.0))
 
     def start(self):
         n = self.p.n
@@ -247,7 +274,10 @@ class Recorder(bt.Analyzer):
         exit_ = t["exit_prices"][0] if len(t["exit_prices"]) == 1 \
             else t["exit_value"] / t["exit_qty"]
         pnl = t["side"] * t["exit_qty"] * self.p.multiplier * (exit_ - entry) - t["fees"]
-        margin = t["qty"] * entry * self.p.multiplier / self.p.leverage
+        if self.p.initial_margin > 0:
+            margin = t["qty"] * self.p.initial_margin
+        else:
+            margin = t["qty"] * entry * self.p.multiplier / self.p.leverage
         self.trades.append([t["dt"], dt, t["side"], t["qty"], entry, exit_, pnl,
                             t["fees"], REASON_CODES.get(t["reason"], 0.0), margin])
 

@@ -79,7 +79,10 @@ class SignalStrategy(bt.Strategy):
         pnl = ci.profitandloss(pos.size, pos.price, price)
         cash = self.broker.getcash()
         cash += closecash + pnl * ci.stocklike
-        return cash - ci.getcommission(-pos.size, price)
+        cash -= ci.getcommission(-pos.size, price)
+        if not ci.stocklike:          # futures: the PnL since the last close settles
+            cash += ci.cashadjust(pos.size, pos.adjbase, price)
+        return cash
 
     def _fit(self, qty: float, fill: float, side: float, cash: float) -> tuple:
         """(quantity, overdraft) that the broker's own arithmetic accepts.
@@ -96,7 +99,7 @@ class SignalStrategy(bt.Strategy):
         def shortfall(q):
             value = ci.getvaluesize(side * q, fill)
             left = cash - (value / ci.get_leverage() if value > 0 else value)
-            return -(left - ci.getcommission(q, fill))
+            return -(left - ci.getcommission(side * q, fill))
 
         missing = shortfall(qty)
         if missing <= 0.0:
@@ -163,11 +166,12 @@ class SignalStrategy(bt.Strategy):
     def _enter(self, side: float, o: float, cash: float) -> None:
         """Send the entry bracket; flat, the broker's ``cash`` is the equity."""
         fill = o * (1.0 + side * self.cfg.slippage)
-        qty = entry_quantity(self.cfg, cash, fill, self._fee)
+        qty = entry_quantity(self.cfg, cash, fill, self._fee, side)
         if qty <= 0.0:
             return
         qty, overdraft = self._fit(qty, fill, side, cash)
-        levels = exit_levels(self.cfg, side, fill)
+        # the kernel's cash after the entry's fees (flat, the broker's cash is equity)
+        levels = exit_levels(self.cfg, side, fill, qty, cash - self._fee(side * qty, fill))
         names = [k for k in exit_priority(self.cfg, side, levels, o)
                  if not math.isnan(levels[k])]
         send, close_side = (self.buy, self.sell) if side > 0 else (self.sell, self.buy)

@@ -191,7 +191,8 @@ def check_config(config: ExecutionConfig) -> None:
     ------
     ConfigError
         Leverage above 1, a commission minimum or cap, a per-share / per-contract
-        commission with a size other than a fixed quantity, or a minimum notional.
+        commission with a size other than a fixed quantity, a minimum notional, futures
+        margin, exchange or SEC fees, or tick rounding of stops and targets.
     """
     if config.leverage != 1.0:
         raise ConfigError(f"leverage={config.leverage:g}: vectorbt has no margin or "
@@ -202,6 +203,22 @@ def check_config(config: ExecutionConfig) -> None:
             f"commission minimum={c.minimum:g} / maximum_fraction={c.maximum_fraction:g}: "
             "vectorbt charges a fraction of the order value plus a fixed amount, with no "
             "minimum or cap; use engine='vectorized' or 'backtrader'")
+    if config.initial_margin > 0:
+        raise ConfigError(
+            f"initial_margin={config.initial_margin:g}: vectorbt has no futures margin "
+            "(margin per contract, account-level margin call); use engine='vectorized' "
+            "or 'backtrader'")
+    if config.exchange_fee > 0 or config.sec_fee > 0:
+        which = "exchange_fee" if config.exchange_fee > 0 else "sec_fee"
+        raise ConfigError(
+            f"{which}={getattr(config, which):g}: vectorbt charges one fee schedule per "
+            "order (a fraction plus a fixed amount), not a fee per contract on top of the "
+            "commission or a fee on sells only; use engine='vectorized' or 'backtrader'")
+    if config.tick_size > 0 and (config.sl is not None or config.tp is not None):
+        raise ConfigError(
+            f"tick_size={config.tick_size:g} with a stop or target: vectorbt places stops "
+            "at a fraction of the entry price and cannot round them to the tick; use "
+            "tick_size=0 or engine='vectorized'/'backtrader'")
     if config.min_notional > 0:
         raise ConfigError(
             f"min_notional={config.min_notional:g}: vectorbt has a minimum order size in "

@@ -15,6 +15,15 @@ Semantics (also documented in ``lab.engines.vectorized``):
   lies between the entry and the liquidation price is hit first.
 * Market fills (signals, stops, end of data) pay slippage; take-profits (limit)
   and liquidations fill at their level.
+* Futures margin (``P_IM`` > 0, leverage 1): an entry ties up contracts x initial
+  margin, which sizes it; the margin call is at account level: the position closes
+  at the price where the account's equity (cash + unrealized PnL) falls to contracts
+  x maintenance margin (``P_MMPC``), i.e. a long at ``entry - (cash - q x mmpc) /
+  (q x multiplier)``, a short at ``entry + (cash - q x mmpc) / (q x multiplier)``,
+  ``cash`` after the entry's fees. Filled at that level, like a liquidation.
+* Fees per fill: the commission, plus ``P_EXCH_FEE`` per unit, plus ``P_SEC_FEE`` x
+  notional on sells (long exits, short entries). Stop and target prices are rounded
+  to the nearest ``P_TICK`` when it is set.
 * An entry whose notional (quantity x fill x multiplier) is below the minimum
   notional is not placed (no order, no fee); exits are never blocked.
 
@@ -31,7 +40,8 @@ from lab.kernels.layout import (
     BOTH_NEAREST_TO_OPEN, BOTH_TARGET_FIRST, COMM_PERCENT, DIR_LONG, DIR_SHORT,
     N_STATE, O_FEE, O_IDX, O_PRICE, O_QTY, O_REASON,
     O_SIDE, PEND_CLOSE, PEND_LONG, PEND_NONE, PEND_SHORT, P_BOTH_HIT, P_CASH, P_COMM_MAXF,
-    P_COMM_MIN, P_COMM_MODEL, P_COMM_RATE, P_DIRECTION, P_LEVERAGE, P_MIN_NOTIONAL, P_MM,
+    P_COMM_MIN, P_COMM_MODEL, P_COMM_RATE, P_DIRECTION, P_EXCH_FEE, P_IM, P_LEVERAGE,
+    P_MIN_NOTIONAL, P_MM, P_MMPC, P_SEC_FEE, P_TICK,
     P_MULT, P_SIZE, P_SIZE_TYPE, P_SL, P_SLIPPAGE, P_TP, P_WHOLE, R_END, R_ENTRY,
     R_LIQUIDATION, R_SIGNAL, R_STOP, R_TARGET, SIZE_EQUITY_FRACTION, SIZE_QUANTITY, S_BUST,
     S_CASH, S_ENTRY, S_ENTRY_FEE, S_ENTRY_IDX, S_FEES, S_GROSS_LOSS, S_GROSS_WIN, S_LIQ,
@@ -44,6 +54,28 @@ from lab.kernels.layout import (
 def _fee_nb(p, qty, price):
     return commission_nb(int(p[P_COMM_MODEL]), p[P_COMM_RATE], p[P_COMM_MIN],
                          p[P_COMM_MAXF], qty, price, p[P_MULT])
+
+
+@njit(cache=True)
+def fill_fee_nb(p, side, qty, price):
+    """All fees of one fill, account currency: the commission, the exchange fee per
+    unit and, on a sell (``side`` < 0), the SEC fee as a fraction of its notional.
+    Exactly the commission when neither extra fee is set."""
+    fee = _fee_nb(p, qty, price)
+    if p[P_EXCH_FEE] > 0.0:
+        fee += p[P_EXCH_FEE] * abs(qty)
+    if side < 0 and p[P_SEC_FEE] > 0.0:
+        fee += p[P_SEC_FEE] * abs(qty) * price * p[P_MULT]
+    return fee
+
+
+@njit(cache=True)
+def round_tick_nb(price, tick):
+    """``price`` rounded to the nearest multiple of ``tick`` (unchanged when tick <= 0
+    or price is NaN): ``floor(price / tick + 0.5) x tick``."""
+    if tick > 0.0 and price == price:
+        return np.floor(price / tick + 0.5) * tick
+    return price
 
 
 @njit(cache=True)
@@ -60,33 +92,47 @@ def _record_order_nb(orders, cnt, i, side, qty, price, fee, reason):
 
 
 @njit(cache=True)
-def _affordable_nb(p, budget, fill, unit, lev):
-    """Largest quantity whose margin (notional / leverage) + commission fit ``budget``:
-    exact for a plain percent commission, else the fee of the fee-less quantity is set
-    aside first (a fee that grows with the quantity keeps the sum within budget)."""
-    if int(p[P_COMM_MODEL]) == COMM_PERCENT and p[P_COMM_MIN] == 0.0 and p[P_COMM_MAXF] == 0.0:
-        return budget / (unit * (1.0 / lev + p[P_COMM_RATE]))
-    q = budget * lev / unit
-    return (budget - _fee_nb(p, q, fill)) * lev / unit
+def _affordable_nb(p, budget, fill, unit, lev, side):
+    """Largest quantity whose margin (notional / leverage, or initial margin per
+    contract) + fees fit ``budget``: exact for a plain percent commission, else the
+    fee of the fee-less quantity is set aside first (a fee that grows with the
+    quantity keeps the sum within budget)."""
+    plain = int(p[P_COMM_MODEL]) == COMM_PERCENT and p[P_COMM_MIN] == 0.0 \
+        and p[P_COMM_MAXF] == 0.0
+    sec = p[P_SEC_FEE] if side < 0 else 0.0
+    if p[P_IM] <= 0.0 and p[P_EXCH_FEE] == 0.0 and sec == 0.0:
+        if plain:
+            return budget / (unit * (1.0 / lev + p[P_COMM_RATE]))
+        q = budget * lev / unit
+        return (budget - _fee_nb(p, q, fill)) * lev / unit
+    m = p[P_IM] if p[P_IM] > 0.0 else unit / lev      # margin per unit
+    if plain:
+        per = m + unit * p[P_COMM_RATE] + p[P_EXCH_FEE]
+        if sec > 0.0:
+            per += sec * unit
+        return budget / per
+    q = budget / m
+    return (budget - fill_fee_nb(p, side, q, fill)) / m
 
 
 @njit(cache=True)
-def _entry_qty_nb(p, equity, fill):
-    """Quantity for an entry at ``fill`` so that margin + commission fit the budget
-    (a fraction of equity, or a fixed quantity / notional capped at what equity buys);
-    0 when that buys nothing or its notional is below ``p[P_MIN_NOTIONAL]``."""
+def _entry_qty_nb(p, equity, fill, side=1.0):
+    """Quantity for an entry of ``side`` at ``fill`` so that margin + fees fit the
+    budget (a fraction of equity, or a fixed quantity / notional capped at what equity
+    buys); 0 when that buys nothing or its notional is below ``p[P_MIN_NOTIONAL]``."""
     lev = p[P_LEVERAGE]
     unit = fill * p[P_MULT]                  # notional of one unit
     size_type = int(p[P_SIZE_TYPE])
     if size_type == SIZE_EQUITY_FRACTION:
-        q = _affordable_nb(p, p[P_SIZE] * equity, fill, unit, lev)
+        q = _affordable_nb(p, p[P_SIZE] * equity, fill, unit, lev, side)
     else:
         if size_type == SIZE_QUANTITY:
             q = p[P_SIZE]
         else:
             q = p[P_SIZE] / unit
-        if q * unit / lev + _fee_nb(p, q, fill) > equity:
-            q = _affordable_nb(p, equity, fill, unit, lev)
+        margin = q * p[P_IM] if p[P_IM] > 0.0 else q * unit / lev
+        if margin + fill_fee_nb(p, side, q, fill) > equity:
+            q = _affordable_nb(p, equity, fill, unit, lev, side)
     if p[P_WHOLE] > 0.5:
         q = np.floor(q + 1e-9)
     if not (q > 0.0) or q * unit < p[P_MIN_NOTIONAL]:
@@ -107,10 +153,10 @@ def open_position_nb(st, p, side, ref_price, i, orders, cnt):
     if equity <= 0.0:
         return False
     fill = ref_price * (1.0 + side * p[P_SLIPPAGE])
-    q = _entry_qty_nb(p, equity, fill)
+    q = _entry_qty_nb(p, equity, fill, side)
     if q <= 0.0:
         return False
-    fee = _fee_nb(p, q, fill)
+    fee = fill_fee_nb(p, side, q, fill)
     st[S_CASH] -= fee
     st[S_QTY] = side * q
     st[S_ENTRY] = fill
@@ -118,14 +164,24 @@ def open_position_nb(st, p, side, ref_price, i, orders, cnt):
     st[S_ENTRY_IDX] = i
     lev = p[P_LEVERAGE]
     mm = p[P_MM]
+    tick = p[P_TICK]
     if side > 0:
-        st[S_SL] = fill * (1.0 - p[P_SL]) if p[P_SL] == p[P_SL] else np.nan
-        st[S_TP] = fill * (1.0 + p[P_TP]) if p[P_TP] == p[P_TP] else np.nan
+        st[S_SL] = round_tick_nb(fill * (1.0 - p[P_SL]), tick) if p[P_SL] == p[P_SL] \
+            else np.nan
+        st[S_TP] = round_tick_nb(fill * (1.0 + p[P_TP]), tick) if p[P_TP] == p[P_TP] \
+            else np.nan
         st[S_LIQ] = fill * (1.0 - 1.0 / lev) / (1.0 - mm)
     else:
-        st[S_SL] = fill * (1.0 + p[P_SL]) if p[P_SL] == p[P_SL] else np.nan
-        st[S_TP] = fill * (1.0 - p[P_TP]) if p[P_TP] == p[P_TP] else np.nan
+        st[S_SL] = round_tick_nb(fill * (1.0 + p[P_SL]), tick) if p[P_SL] == p[P_SL] \
+            else np.nan
+        st[S_TP] = round_tick_nb(fill * (1.0 - p[P_TP]), tick) if p[P_TP] == p[P_TP] \
+            else np.nan
         st[S_LIQ] = fill * (1.0 + 1.0 / lev) / (1.0 + mm)
+    if p[P_IM] > 0.0:
+        # account-level margin call: equity = cash + q x mult x (price - fill) falls
+        # to q x maintenance margin per contract
+        room = (st[S_CASH] - q * p[P_MMPC]) / (q * p[P_MULT])
+        st[S_LIQ] = fill - side * room
     _record_order_nb(orders, cnt, i, side, q, fill, fee, R_ENTRY)
     return True
 
@@ -143,11 +199,14 @@ def close_position_nb(st, p, fill, i, reason, trades, orders, cnt):
         return
     q = abs(qty)
     side = 1.0 if qty > 0 else -1.0
-    fee = _fee_nb(p, q, fill)
+    fee = fill_fee_nb(p, -side, q, fill)
     gross = qty * p[P_MULT] * (fill - st[S_ENTRY])
     st[S_CASH] += gross - fee
     pnl = gross - fee - st[S_ENTRY_FEE]
-    margin = q * st[S_ENTRY] * p[P_MULT] / p[P_LEVERAGE]
+    if p[P_IM] > 0.0:
+        margin = q * p[P_IM]
+    else:
+        margin = q * st[S_ENTRY] * p[P_MULT] / p[P_LEVERAGE]
     k = cnt[0]
     if k < trades.shape[0]:
         trades[k, T_ENTRY_IDX] = st[S_ENTRY_IDX]

@@ -46,7 +46,12 @@ P_SLIPPAGE = 13      # fraction of price
 P_MULT = 14          # contract multiplier
 P_CASH = 15          # starting equity
 P_MIN_NOTIONAL = 16  # smallest entry notional, account currency (0 = off)
-N_PARAMS = 17
+P_IM = 17            # futures initial margin per unit (contract), account currency; 0 = off
+P_MMPC = 18          # futures maintenance margin per unit, account currency (with P_IM)
+P_TICK = 19          # tick size: stop / target prices rounded to it (0 = off)
+P_EXCH_FEE = 20      # exchange + regulatory fee per unit per fill, account currency
+P_SEC_FEE = 21       # fee on sells, fraction of the sale notional (SEC Section 31)
+N_PARAMS = 22
 
 # Running state of one run (float64, shape (N_STATE,)).
 S_CASH = 0
@@ -65,7 +70,7 @@ S_GROSS_WIN = 11     # sum of pnl > 0, account currency
 S_GROSS_LOSS = 12    # -sum of pnl < 0 (>= 0), account currency
 S_SUM_PNL = 13       # sum of trade pnl, account currency
 S_SUM_TRADE_RET = 14  # sum of pnl / margin committed at entry (0 when no margin)
-S_FEES = 15          # commission paid on closed trades (entry + exit), account currency
+S_FEES = 15          # fees paid on closed trades (entry + exit), account currency
 S_N_LIQ = 16         # trades closed by liquidation
 N_STATE = 17
 
@@ -95,7 +100,8 @@ T_EXIT_PRICE = 5
 T_PNL = 6            # net of entry and exit commission, account currency
 T_FEES = 7
 T_REASON = 8         # R_* code
-T_MARGIN = 9         # margin committed at entry (entry notional / leverage)
+T_MARGIN = 9         # margin committed at entry (entry notional / leverage, or
+                     # contracts x initial margin with P_IM)
 N_TRADE_COLS = 10
 
 # Fill record (float64, shape (cap, N_ORDER_COLS)).

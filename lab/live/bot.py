@@ -307,7 +307,8 @@ class Bot:
             size = None
             if self._sized:
                 size = float(k._entry_qty_nb(self.p, equity,
-                                             close * (1.0 + want * self.p[L.P_SLIPPAGE])))
+                                             close * (1.0 + want * self.p[L.P_SLIPPAGE]),
+                                             float(want)))
                 if size <= 0:
                     return plans
             plans.append((OrderRequest(f"{self.uid}-{i}-e", self.config.symbol, want, "entry",
@@ -330,7 +331,8 @@ class Bot:
             est = req.qty
             if est is None:
                 est = float(k._entry_qty_nb(self.p, max(equity, 0.0),
-                                            price * (1.0 + req.side * self.p[L.P_SLIPPAGE])))
+                                            price * (1.0 + req.side * self.p[L.P_SLIPPAGE]),
+                                            float(req.side)))
             decision = self.risk.check(OrderCheck(req.side, est, price, position, equity,
                                                   self.p[L.P_MULT], req.kind == "exit"))
             if not decision.accepted:

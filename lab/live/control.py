@@ -331,7 +331,8 @@ def trades(name: str, root: str | Path | None = None) -> pd.DataFrame:
         first = ledger.con.execute("SELECT MIN(bar) FROM equity WHERE bot = ?",
                                    (name,)).fetchone()[0] or 0
         return trades_from_fills(ledger.fills(name), float(ex["multiplier"]),
-                                 float(ex["leverage"]), first_bar=int(first))
+                                 float(ex["leverage"]), first_bar=int(first),
+                                 initial_margin=float(ex.get("initial_margin", 0.0)))
 
 
 def orders(name: str, root: str | Path | None = None) -> list[dict]:

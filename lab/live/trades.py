@@ -3,7 +3,8 @@
 A trade is an entry (or adopted) fill followed by the exit fill that closes it. Its numbers are
 computed with the kernel's own arithmetic (``lab.kernels.engine.close_position_nb``):
 ``gross = signed qty x multiplier x (exit - entry)``, ``pnl = gross - exit fee - entry
-fee``, ``return = pnl / (qty x entry x multiplier / leverage)``, so a paper bot's trades
+fee``, ``return = pnl / (qty x entry x multiplier / leverage)`` (or ``pnl / (qty x initial
+margin)`` for futures margin), so a paper bot's trades
 equal the backtest's bit for bit.
 """
 
@@ -20,7 +21,7 @@ TRADE_COLUMNS = ["entry_time", "exit_time", "side", "qty", "entry_price", "exit_
 
 
 def trades_from_fills(fills: list[dict], multiplier: float, leverage: float,
-                      first_bar: int = 0) -> pd.DataFrame:
+                      first_bar: int = 0, initial_margin: float = 0.0) -> pd.DataFrame:
     """Pair entry and exit fills into closed trades.
 
     Parameters
@@ -32,6 +33,9 @@ def trades_from_fills(fills: list[dict], multiplier: float, leverage: float,
     first_bar : int
         Bar index of the bot's first traded bar (bars of warm-up history before it are
         not counted in ``entry_bar`` / ``exit_bar``).
+    initial_margin : float
+        Futures initial margin per contract (``ExecutionConfig.initial_margin``); when
+        > 0 the margin committed at entry is qty x initial margin.
 
     Returns
     -------
@@ -51,7 +55,8 @@ def trades_from_fills(fills: list[dict], multiplier: float, leverage: float,
         q = entry["qty"]
         gross = (side * q) * multiplier * (f["price"] - entry["price"])
         pnl = gross - f["fee"] - entry["fee"]
-        margin = q * entry["price"] * multiplier / leverage
+        margin = q * initial_margin if initial_margin > 0 else \
+            q * entry["price"] * multiplier / leverage
         rows.append({
             "entry_time": pd.Timestamp(entry["time"]), "exit_time": pd.Timestamp(f["time"]),
             "side": "long" if side > 0 else "short", "qty": q,

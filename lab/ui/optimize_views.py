@@ -117,7 +117,7 @@ def optimize_form(key: str = "op") -> dict | None:
     errors, config = [], None
     with st.expander("Base execution settings: cash, direction, costs, sizing"):
         try:
-            config = execution_inputs(data["asset_class"], key)
+            config = execution_inputs(data["asset_class"], key, data["symbol"])
         except LabError as exc:
             errors.append(f"Execution settings: {exc}")
     try:

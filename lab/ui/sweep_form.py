@@ -184,7 +184,8 @@ def sweep_form(key: str = "sw") -> dict | None:
         st.caption("The sweep's stop-loss, take-profit and leverage levels above replace "
                    "the stop, target and leverage sliders here.")
         try:
-            config = execution_inputs(data.get("asset_class", "equity"), key)
+            config = execution_inputs(data.get("asset_class", "equity"), key,
+                                      data["symbols"][0][0] if data.get("symbols") else None)
         except LabError as exc:
             errors.append(f"Execution settings: {exc}")
     e1, e2 = st.columns(2)

@@ -90,7 +90,7 @@ def walk_forward_form(key: str = "wf") -> dict | None:
         st.caption("Stop-loss, take-profit and leverage levels given above replace the "
                    "stop, target and leverage set here.")
         try:
-            config = execution_inputs(data["asset_class"], key)
+            config = execution_inputs(data["asset_class"], key, data["symbol"])
         except LabError as exc:
             errors.append(f"Execution settings: {exc}")
     if strategies and config is not None and not errors:

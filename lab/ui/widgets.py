@@ -12,6 +12,7 @@ from lab.api import default_commission
 from lab.core import registry
 from lab.core.config import Commission, ExecutionConfig
 from lab.core.types import TIMEFRAME_SECONDS, CommissionModel
+from lab.costs import find_instrument
 from lab.ui.cache import datasets
 
 def _init(key: str, **default) -> dict:
@@ -142,9 +143,60 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
     return name, params
 
 
-def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
-    """Cash, direction, leverage, stops, costs, sizing and minimum order value as an
-    ``ExecutionConfig``.
+def _spec_inputs(spec, sym: str, k) -> dict:
+    """Contract inputs (multiplier, tick, margins per contract, exchange and SEC fees),
+    pre-filled from the instrument registry when ``spec`` is known; keys per symbol so
+    that switching symbols refills them."""
+    c = {"multiplier": 1.0, "tick_size": 0.0, "initial_margin": 0.0,
+         "maintenance_per_contract": 0.0, "exchange_fee": 0.0, "sec_fee": 0.0}
+    if spec is not None:
+        c.update(multiplier=spec.multiplier, tick_size=spec.tick_size,
+                 exchange_fee=spec.exchange_fee, sec_fee=spec.sec_fee_rate)
+        if spec.is_future:
+            c.update(initial_margin=spec.initial_margin,
+                     maintenance_per_contract=spec.maintenance_margin)
+        margin = (f", margins {spec.initial_margin:,.0f} / {spec.maintenance_margin:,.0f} "
+                  f"{spec.currency} per contract as of {spec.margin_as_of}"
+                  if spec.initial_margin else "")
+        st.caption(f"Instrument spec: {spec.name} ({spec.exchange}), multiplier "
+                   f"{spec.multiplier:g}, tick {spec.tick_size:g}{margin}. Source: "
+                   f"lab.costs.instruments; edit below for today's figures.")
+    m1, m2, m3, m4, m5, m6 = st.columns(6)
+    out = {}
+    out["multiplier"] = m1.number_input(
+        "Contract multiplier", min_value=0.0001, key=k(f"mult_{sym}"),
+        **_init(k(f"mult_{sym}"), value=float(c["multiplier"])))
+    out["tick_size"] = m2.number_input(
+        "Tick size (0 = off)", min_value=0.0, format="%.5g", key=k(f"tick_{sym}"),
+        help="Stop and target prices are rounded to the nearest tick",
+        **_init(k(f"tick_{sym}"), value=float(c["tick_size"])))
+    out["initial_margin"] = m3.number_input(
+        "Initial margin / contract (0 = off)", min_value=0.0, step=100.0,
+        key=k(f"im_{sym}"),
+        help="Futures: margin = contracts x initial margin sizes the entry; leverage "
+             "must be 1. The position is closed when equity falls to contracts x "
+             "maintenance margin", **_init(k(f"im_{sym}"), value=float(c["initial_margin"])))
+    out["maintenance_per_contract"] = m4.number_input(
+        "Maintenance margin / contract", min_value=0.0, step=100.0, key=k(f"mmpc_{sym}"),
+        help="0 = initial margin / 1.1 (CME ratio)",
+        **_init(k(f"mmpc_{sym}"), value=float(c["maintenance_per_contract"])))
+    out["exchange_fee"] = m5.number_input(
+        "Exchange fee / contract", min_value=0.0, step=0.01, key=k(f"xfee_{sym}"),
+        help="Exchange + clearing + regulatory fees per contract per fill",
+        **_init(k(f"xfee_{sym}"), value=float(c["exchange_fee"])))
+    out["sec_fee"] = m6.number_input(
+        "SEC fee per $1M sold", min_value=0.0, step=0.1, key=k(f"sec_{sym}"),
+        help="US stocks: 27.80 per $1,000,000 of sales (IB fee schedule)",
+        **_init(k(f"sec_{sym}"), value=float(c["sec_fee"]) * 1_000_000)) / 1_000_000
+    return out
+
+
+def execution_inputs(asset_class: str, key: str = "exec",
+                     symbol: str | None = None) -> ExecutionConfig:
+    """Cash, direction, leverage, stops, costs, sizing, minimum order value and the
+    contract (multiplier, tick, futures margins, exchange and SEC fees) as an
+    ``ExecutionConfig``. The contract inputs start from the instrument registry's spec
+    of ``symbol`` (``lab.costs.find_instrument``) when it knows it.
 
     Raises
     ------
@@ -152,6 +204,8 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         When the combination is invalid (the page shows the message).
     """
     k = lambda name: f"{key}_{name}"  # noqa: E731
+    spec = find_instrument(symbol, asset_class) if symbol else None
+    sym = symbol or ""
     c1, c2, c3, c4 = st.columns(4)
     cash = c1.number_input("Cash (account currency)", min_value=100.0, step=1_000.0, key=k("cash"),
                            help="Starting equity, account currency",
@@ -189,17 +243,17 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
                                    **_init(k("slip"), value=0.0))
     with st.expander("Advanced: sizing, minimum order, contract, margin, "
                      "stop/target rule"):
-        a1, a2, a3, a4, a5 = st.columns(5)
+        a1, a2, a3, a4 = st.columns(4)
         size_types = ["equity_fraction", "quantity", "notional"]
         size_type = a1.selectbox("Sizing", size_types, key=k("size_type"),
                                  **_init(k("size_type"), index=0))
         fixed = a2.number_input("Quantity or notional", min_value=0.0001, key=k("fixed"),
                                 help="Used when sizing is quantity (units) or notional "
                                      "(currency)", **_init(k("fixed"), value=1.0))
-        whole = a3.checkbox("Whole units only", key=k("whole"), **_init(k("whole"), value=False))
-        multiplier = a4.number_input("Contract multiplier", min_value=0.0001, key=k("mult"),
-                                     **_init(k("mult"), value=1.0))
-        min_notional = a5.number_input(
+        whole = a3.checkbox("Whole units only", key=k(f"whole_{sym}"),
+                            **_init(k(f"whole_{sym}"), value=bool(
+                                spec is not None and spec.qty_step == 1.0)))
+        min_notional = a4.number_input(
             "Minimum order value (0 = off)", min_value=0.0, step=1.0, key=k("min_notional"),
             help="Account currency. An entry worth less (quantity x price x multiplier) is "
                  "not placed, as an exchange's minimum notional (Binance: 5-10 USDT); "
@@ -210,6 +264,7 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         rules = ["stop_first", "target_first", "nearest_to_open"]
         both_hit = b2.selectbox("Bar touches stop and target", rules, key=k("both"),
                                 **_init(k("both"), index=0))
+        contract = _spec_inputs(spec, sym, k)
         min_key, max_key = k(f"cmin_{model.value}"), k(f"cmax_{model.value}")
         cmin = b3.number_input("Commission minimum (account currency per order)", 0.0,
                                1000.0, key=min_key,
@@ -223,9 +278,13 @@ def execution_inputs(asset_class: str, key: str = "exec") -> ExecutionConfig:
         maintenance_margin=min(mm, 0.999 / leverage),
         sl=sl / 100 if sl > 0 else None, tp=tp / 100 if tp > 0 else None,
         both_hit=both_hit, commission=Commission(model, rate, cmin, cmax),
-        slippage=slippage_bps / 10_000, multiplier=multiplier,
+        slippage=slippage_bps / 10_000, multiplier=float(contract["multiplier"]),
         size_type=size_type, size=size if size_type == "equity_fraction" else fixed,
-        whole_units=whole, min_notional=float(min_notional))
+        whole_units=whole, min_notional=float(min_notional),
+        initial_margin=float(contract["initial_margin"]),
+        maintenance_per_contract=float(contract["maintenance_per_contract"]),
+        tick_size=float(contract["tick_size"]), exchange_fee=float(contract["exchange_fee"]),
+        sec_fee=float(contract["sec_fee"]))
 
 
 def reopen_state(run: dict, key: str = "bt") -> dict:
@@ -255,8 +314,15 @@ def reopen_state(run: dict, key: str = "bt") -> dict:
         f"{key}_cmin_{model}": float(cfg.commission.minimum),
         f"{key}_cmax_{model}": float(cfg.commission.maximum_fraction * 100),
         f"{key}_slip": float(cfg.slippage * 10_000),
-        f"{key}_size_type": cfg.size_type.value, f"{key}_whole": bool(cfg.whole_units),
-        f"{key}_mult": float(cfg.multiplier), f"{key}_mm": float(cfg.maintenance_margin * 100),
+        f"{key}_size_type": cfg.size_type.value,
+        f"{key}_whole_{symbol}": bool(cfg.whole_units),
+        f"{key}_mult_{symbol}": float(cfg.multiplier),
+        f"{key}_tick_{symbol}": float(cfg.tick_size),
+        f"{key}_im_{symbol}": float(cfg.initial_margin),
+        f"{key}_mmpc_{symbol}": float(cfg.maintenance_per_contract),
+        f"{key}_xfee_{symbol}": float(cfg.exchange_fee),
+        f"{key}_sec_{symbol}": float(cfg.sec_fee * 1_000_000),
+        f"{key}_mm": float(cfg.maintenance_margin * 100),
         f"{key}_both": cfg.both_hit.value,
         f"{key}_min_notional": float(cfg.min_notional),
     }

@@ -149,3 +149,29 @@ def test_a_cli_backtest_is_recorded_as_an_mlflow_run(sample_catalog, tmp_path):
     assert run["config"]["sl"] == 0.05
     artifacts = set(list_artifacts(doc["tracking"]["run_id"], tracking_uri=uri))
     assert {"equity.parquet", "trades.parquet", "tearsheet.html"} <= artifacts
+
+
+def test_initial_margin_and_spec_flags_size_futures_by_margin(sample_root):
+    from lab.cli import build_parser, execution_config
+
+    args = build_parser().parse_args(["backtest", "--data", "ESZ13", "--spec"])
+    cfg = execution_config(args, "future", "ESZ13")
+    assert (cfg.multiplier, cfg.tick_size, cfg.initial_margin,
+            cfg.maintenance_per_contract, cfg.exchange_fee, cfg.whole_units) == \
+        (50.0, 0.25, 12_650.0, 11_500.0, 1.40, True)
+    explicit = build_parser().parse_args(["backtest", "--data", "ESZ13", "--spec",
+                                          "--initial-margin", "15000"])
+    assert execution_config(explicit, "future", "ESZ13").initial_margin == 15_000.0
+    stock = build_parser().parse_args(["backtest", "--data", "AAPL", "--spec"])
+    assert execution_config(stock, "equity", "AAPL").sec_fee == pytest.approx(27.80e-6)
+    # 30,000 on ES (about 84,000 of notional a contract): 2 contracts by margin
+    out = lab("backtest", "--data", "ESZ13", "--timeframe", "1m", "--strategy",
+              "sma_cross", "--direction", "both", "--cash", "30000", "--spec",
+              "--commission", "0.85", "--sl", "0.002", "--tp", "0.004", "--json",
+              root=sample_root)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["config"]["initial_margin"] == 12_650.0
+    assert {t["qty"] for t in doc["trades"]} == {2.0}
+    bad = lab("backtest", "--data", "ESZ13", "--spec", "--leverage", "3", root=sample_root)
+    assert bad.returncode == 2 and "use leverage=1" in bad.stderr

@@ -130,3 +130,28 @@ def test_databento_dbn_contract_and_definition():
     cs = continuous_futures(contracts, expiries, roll="days")
     assert cs.rolls == [] and len(cs.bars) == 4
     assert cs.bars["close"].tolist() == [3704.75, 3704.0, 3704.5, 3703.0]
+
+
+def test_cli_stores_the_continuous_series_with_its_roll_dates(es_contracts, tmp_path, capsys):
+    from lab.cli import main
+    from lab.data import Catalog
+    from lab.data.continuous import rolls_table
+
+    cat = Catalog(tmp_path)
+    for code, frame in es_contracts.items():
+        cat.store_bars(frame, code, "1m", "future", "Lean fixture")
+    assert main(["--store", str(tmp_path), "continuous", "--contracts", "ESZ13,ESH14",
+                 "--timeframe", "1m", "--symbol", "ES_CONT", "--roll", "days",
+                 "--days-before", "5", "--adjust", "ratio"]) == 0
+    assert "ESZ13->ESH14 at 2013-12-18" in capsys.readouterr().out
+    info = cat.info("ES_CONT", "1m")
+    assert info["asset_class"] == "future" and info["continuous"]["adjust"] == "ratio"
+    table = rolls_table(info["continuous"])
+    assert table[["from", "to"]].values.tolist() == [["ESZ13", "ESH14"]]
+    assert table["roll at (UTC)"].iloc[0] == pd.Timestamp("2013-12-18", tz="UTC")
+    stored = cat.load("ES_CONT", "1m")
+    assert len(stored) == 6731 and stored.index.is_monotonic_increasing
+    # a bad request stores nothing
+    assert main(["--store", str(tmp_path), "continuous", "--contracts", "ESZ13",
+                 "--timeframe", "1m", "--symbol", "BAD"]) == 2
+    assert not cat.has("BAD", "1m")

@@ -35,6 +35,14 @@ CASES = {
         asset_class="equity", start="2005-01-01", end="2008-12-31",
         execution=ExecutionConfig(cash=25_000, commission=costs.ib_fixed(),
                                   whole_units=True, slippage=0.0002, sl=0.08)),
+    "future_minute_margin": dict(
+        symbol="ESZ13", timeframe="1m", strategy="sma_cross", params={"fast": 10, "slow": 40},
+        asset_class="future", start="2013-10-07", end="2013-10-08",
+        execution=ExecutionConfig(cash=30_000, direction="both", sl=0.002, tp=0.004,
+                                  slippage=0.0001, whole_units=True, multiplier=50.0,
+                                  commission=costs.per_contract(0.85), tick_size=0.25,
+                                  initial_margin=costs.INSTRUMENTS["ES"].initial_margin,
+                                  maintenance_per_contract=11_500.0, exchange_fee=1.40)),
     "fx_hourly": dict(
         symbol="EURUSD", timeframe="1h", strategy="rsi", params={},
         asset_class="fx", start="2017-03-01", end="2017-04-30",
