@@ -28,3 +28,31 @@ def test_es_contract_inputs_come_from_the_registry_and_size_by_margin(lab_env):
     at.selectbox(key="bt_symbol").set_value("AAPL").run()
     assert at.number_input(key="bt_sec_AAPL").value == 27.80
     assert at.number_input(key="bt_im_AAPL").value == 0.0
+
+
+def test_data_page_shows_the_roll_dates_of_a_continuous_dataset(tmp_path, monkeypatch):
+    import pandas as pd
+    from streamlit.testing.v1 import AppTest
+
+    from lab.data import Catalog
+    from lab.data.continuous import (contracts_from_records, continuous_futures,
+                                     equity_index_expiry, store_continuous)
+    from tests.conftest import ROOT
+
+    df = pd.read_csv(ROOT / "tests" / "fixtures" / "lean_es" / "es_contracts_1m.csv.gz")
+    df["ts_event"] = pd.to_datetime(df["ts_event"], utc=True)
+    contracts = contracts_from_records(df.set_index("ts_event"), symbol_column="contract")
+    series = continuous_futures(contracts, {c: equity_index_expiry(c) for c in contracts},
+                                roll="volume", adjust="difference")
+    store_continuous(Catalog(tmp_path), series, "ES_CONT", "1m")
+    monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/data.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Continuous futures from ESZ13, ESH14: roll by volume" in c.value
+               for c in at.caption)
+    rolls = next(d.value for d in at.dataframe if "from" in d.value.columns)
+    assert rolls[["from", "to"]].values.tolist() == [["ESZ13", "ESH14"]]
+    assert str(rolls["roll at (UTC)"].iloc[0]).startswith("2013-12-20")
