@@ -143,10 +143,11 @@ class InstrumentSpec:
         return self.asset_class is AssetClass.FUTURE
 
     def round_price(self, price: float) -> float:
-        """``price`` rounded to the nearest tick (unchanged when ``tick_size`` is 0)."""
+        """``price`` rounded to the nearest tick (unchanged when ``tick_size`` is 0),
+        as the engines round stops and targets: ``floor(price / tick + 0.5) x tick``."""
         if self.tick_size <= 0:
             return float(price)
-        return round(price / self.tick_size) * self.tick_size
+        return math.floor(price / self.tick_size + 0.5) * self.tick_size
 
     def for_symbol(self, symbol: str) -> "InstrumentSpec":
         """This spec under another symbol (a contract month of a root, a stock ticker)."""
