@@ -182,7 +182,10 @@ def sweep_form(key: str = "sw") -> dict | None:
     config = None
     with st.expander("Base execution settings: cash, direction, costs, sizing"):
         st.caption("The sweep's stop-loss, take-profit and leverage levels above replace "
-                   "the stop, target and leverage sliders here.")
+                   "the stop, target and leverage sliders here."
+                   + (" The contract settings (multiplier, tick, margins, fees) are "
+                      "filled from the first symbol's spec and apply to every symbol."
+                      if len(data.get("symbols") or ()) > 1 else ""))
         try:
             config = execution_inputs(data.get("asset_class", "equity"), key,
                                       data["symbols"][0][0] if data.get("symbols") else None)
