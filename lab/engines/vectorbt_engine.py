@@ -31,8 +31,9 @@ applied by scaling prices (notional = quantity x price x multiplier).
 
 Unsupported, with a ``ConfigError`` that names the setting: leverage above 1 (no
 margin in vectorbt; a short at 1x is liquidated like the kernel's, through the LIQ
-rows), commission minimums and caps, a minimum notional, per-share / per-contract commission unless the
-size is a fixed quantity, and (found after the run) an entry the kernel would size
+rows), commission minimums and caps, a minimum notional, futures margin per contract,
+exchange and SEC fees, stops or targets rounded to a tick, per-share / per-contract
+commission unless the size is a fixed quantity, and (found after the run) an entry the kernel would size
 or charge differently (a fixed quantity or notional beyond the buying power, whole
 units a hair below an integer) or an account that went below zero. vectorbt is
 imported inside ``run``.
