@@ -30,7 +30,8 @@ def test_es_contract_inputs_come_from_the_registry_and_size_by_margin(lab_env):
     assert at.number_input(key="bt_im_AAPL").value == 0.0
 
 
-def test_data_page_shows_the_roll_dates_of_a_continuous_dataset(tmp_path, monkeypatch):
+def test_data_page_shows_the_roll_dates_of_a_continuous_dataset(tmp_path, monkeypatch,
+                                                                 request):
     import pandas as pd
     from streamlit.testing.v1 import AppTest
 
@@ -46,6 +47,12 @@ def test_data_page_shows_the_roll_dates_of_a_continuous_dataset(tmp_path, monkey
                                 roll="volume", adjust="difference")
     store_continuous(Catalog(tmp_path), series, "ES_CONT", "1m")
     monkeypatch.setenv("LAB_DATA_DIR", str(tmp_path))
+    import streamlit as st
+
+    st.cache_resource.clear()          # the catalog of another test's store is cached
+    st.cache_data.clear()
+    request.addfinalizer(st.cache_resource.clear)
+    request.addfinalizer(st.cache_data.clear)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.switch_page("app_pages/data.py")
