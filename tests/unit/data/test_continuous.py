@@ -13,7 +13,7 @@ from lab.data.continuous import (contract_month, contracts_from_records, continu
                                  equity_index_expiry, expiries_from_definitions)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-DBN = FIXTURES / "databento"
+DBN = FIXTURES.parent / "venues" / "data" / "databento"   # the data sources' fixtures
 
 
 @pytest.fixture(scope="module")
