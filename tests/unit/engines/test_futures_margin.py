@@ -12,12 +12,12 @@ import math
 
 import numpy as np
 import pytest
-from conftest import make_bars, make_signals
 
 from lab.core.config import ExecutionConfig
 from lab.core.errors import ConfigError
 from lab.costs import INSTRUMENTS, SEC_FEE_RATE, per_contract, per_share
 from lab.engines import backtrader_engine, vectorbt_engine, vectorized
+from tests.unit.engines.conftest import make_bars, make_signals
 
 MCL = INSTRUMENTS["MCL"]
 FUT = dict(cash=10_000.0, multiplier=100.0, commission=per_contract(0.85),
