@@ -247,7 +247,7 @@ def _start(args) -> int:
         execution = ExecutionConfig.from_dict(run["config"])
         asset_class = run.get("asset_class") or asset_class
     else:
-        execution = execution_config(args, asset_class)
+        execution = execution_config(args, asset_class, symbol)
     risk = RiskLimits(**{n: getattr(args, n) for n, _, _ in _RISK},
                       waived=args.waive_limits)
     if args.feed == "replay":
