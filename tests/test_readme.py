@@ -66,9 +66,18 @@ def clone(tmp_path_factory):
     bars.tail(1500).to_csv(repo / "path" / "to" / "bars.csv", index=False)
     dbn = "GLBX.MDP3_ohlcv-1m.dbn.zst"
     (repo / "path" / "to" / dbn).write_bytes(
-        (ROOT / "tests" / "fixtures" / "databento" / dbn).read_bytes())
+        (ROOT / "tests" / "venues" / "data" / "databento" / dbn).read_bytes())
     env = {**os.environ, "LAB_DATA_DIR": str(base / "data"), "MLFLOW_TRACKING_URI": ""}
     env.pop("MLFLOW_TRACKING_URI")
+    # a second contract month for `continuous` (real ESH14 minute bars, Lean, Apache-2.0),
+    # stored here too: xdist may run `continuous` before the README's ingest of it
+    es = pd.read_csv(ROOT / "tests" / "fixtures" / "lean_es" / "es_contracts_1m.csv.gz")
+    esh14 = repo / "path" / "to" / "ESH14_1m.csv"
+    es[es["contract"] == "ESH14"].drop(columns="contract").rename(
+        columns={"ts_event": "timestamp"}).to_csv(esh14, index=False)
+    subprocess.run([".venv/bin/python", "-m", "lab", "ingest", str(esh14), "--symbol",
+                    "ESH14", "--asset-class", "future"], cwd=repo, env=env, check=True,
+                   capture_output=True, timeout=600)
     return repo, env
 
 

@@ -105,7 +105,7 @@ def snapshot(name: str, root: str | Path | None = None) -> BotSnapshot:
     ex = config.execution
     first_bar = int(frame["bar"].iloc[0]) if len(frame) else 0
     trades = trades_from_fills(fills, float(ex.multiplier), float(ex.leverage),
-                               first_bar=first_bar)
+                               first_bar=first_bar, initial_margin=float(ex.initial_margin))
     position = float(frame["position"].iloc[-1]) if len(frame) else 0.0
     return BotSnapshot(config=config, state=row["state"], last_bar=last, equity=frame,
                        fills=fills, trades=trades, position=position)
