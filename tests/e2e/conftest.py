@@ -55,7 +55,11 @@ def server(tmp_path_factory):
         raise RuntimeError("streamlit did not start: " + (root / "streamlit.log").read_text())
     yield url, root
     proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:   # a script still running (e.g. Backtrader) under load
+        proc.kill()
+        proc.wait(timeout=20)
     log.close()
 
 
