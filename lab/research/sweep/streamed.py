@@ -312,21 +312,34 @@ def _score_batch(frame: pd.DataFrame, groups, dtypes: Mapping[str, str]) -> pd.D
 def iter_board(sweep, min_trades: int | None = None,
                batch_rows: int | None = None) -> Iterator[pd.DataFrame]:
     """The ranked rows of a stored sweep, best first, in frames of at most
-    ``batch_rows`` rows (default ``BATCH_ROWS``) with a 1-based ``rank`` (rows with fewer than ``min_trades``
-    trades skipped; default the spec's ``min_trades``), columns as ``leaderboard``.
+    ``batch_rows`` rows (default ``BATCH_ROWS``) with a 1-based ``rank`` (rows with
+    fewer than ``min_trades`` trades skipped; default the spec's ``min_trades``),
+    columns as ``leaderboard``. ``scored.parquet`` is read one row group at a time.
     """
     import pyarrow.parquet as pq
 
     m = sweep.spec.min_trades if min_trades is None else int(min_trades)
     rank = 0
-    pf = pq.ParquetFile(scored_path(sweep))
-    for batch in pf.iter_batches(batch_size=int(batch_rows or BATCH_ROWS)):
-        frame = batch.to_pandas()
-        _held(len(frame))
-        frame = frame[frame["trades"].fillna(0) >= m].reset_index(drop=True)
-        frame.insert(0, "rank", np.arange(rank + 1, rank + len(frame) + 1))
-        rank += len(frame)
-        yield arrange_board(frame, 0, m, 0, 0)
+    path = scored_path(sweep)
+    size = int(batch_rows or BATCH_ROWS)
+    # One row group at a time from a fresh reader: ParquetFile.iter_batches kept
+    # Arrow buffers alive across the whole file (+280 MB over 1.87 M rows).
+    for group in range(pq.ParquetFile(path).metadata.num_row_groups):
+        table = pq.ParquetFile(path).read_row_group(group)
+        _held(table.num_rows)
+        for start in range(0, table.num_rows, size):
+            frame = _ranked(table.slice(start, size).to_pandas(), m, rank)
+            rank += len(frame)
+            yield frame
+        del table
+
+
+def _ranked(frame: pd.DataFrame, m: int, rank: int) -> pd.DataFrame:
+    """The rows of ``frame`` with at least ``m`` trades, ranked from ``rank + 1``, in
+    the column order of ``leaderboard``."""
+    frame = frame[frame["trades"].fillna(0) >= m].reset_index(drop=True)
+    frame.insert(0, "rank", np.arange(rank + 1, rank + len(frame) + 1))
+    return arrange_board(frame, 0, m, 0, 0)
 
 
 def counts(sweep, min_trades: int | None = None) -> dict[str, int]:
