@@ -218,3 +218,41 @@ def min_notional_block(config: ExecutionConfig, equity: float, price: float) -> 
         return None
     q = entry_quantity(replace(config, min_notional=0.0), equity, price, fee)
     return q * price * config.multiplier if q > 0.0 else None
+
+
+def one_unit_block(config: ExecutionConfig, equity: float, price: float) -> float | None:
+    """What one unit (one contract, one share) costs to enter, when whole units are
+    required and the account cannot afford even one.
+
+    Parameters
+    ----------
+    config : ExecutionConfig
+        The run's settings (``whole_units``; ``initial_margin`` per contract for futures,
+        else ``leverage``; fees as ``entry_quantity`` counts them).
+    equity : float
+        Equity available to an entry, account currency.
+    price : float
+        Fill price of the next entry (e.g. the last close).
+
+    Returns
+    -------
+    float or None
+        Equity that one unit needs (account currency): ``equity / q`` where ``q`` is the
+        fraction of a unit the account could buy without the whole-unit rule; None when
+        whole units are not required, an entry fits, or nothing can be bought at all.
+    """
+    from dataclasses import replace
+
+    from lab.costs import commission_of
+
+    if not config.whole_units or not (equity > 0.0 and price > 0.0):
+        return None
+
+    def fee(qty: float, px: float) -> float:
+        return commission_of(config.commission, qty, px, config.multiplier)
+
+    if entry_quantity(config, equity, price, fee) > 0.0:
+        return None
+    q = entry_quantity(replace(config, whole_units=False, min_notional=0.0), equity,
+                       price, fee)
+    return equity / q if 0.0 < q < 1.0 else None

@@ -177,12 +177,30 @@ def tracking_status(future, track: bool = True) -> None:
 
 
 def min_notional_warning(result, bars: pd.DataFrame) -> None:
-    """A warning in words when the minimum order value stopped the trading: from the
-    last exit (or the start) the account cannot place an entry worth that much."""
+    """A warning in words when no entry could be placed: not one whole unit (a futures
+    contract's initial margin, a share) fits the account, or the minimum order value
+    stopped the trading from the last exit (or the start)."""
     from lab.costs.rules import min_notional_block
 
     cfg = result.config
-    if not cfg.min_notional > 0 or result.equity.empty:
+    if result.equity.empty:
+        return
+    if not len(result.trades):
+        from lab.costs.rules import one_unit_block
+
+        need = one_unit_block(cfg, float(result.equity.iloc[-1]),
+                              float(bars["close"].iloc[-1]))
+        if need is not None:
+            unit = "contract" if cfg.initial_margin > 0 or cfg.multiplier != 1 else "unit"
+            basis = (f"{cfg.initial_margin:,.2f} initial margin" if cfg.initial_margin > 0
+                     else f"its notional / leverage {cfg.leverage:g}")
+            raise_ = ("Raise cash or position size" if cfg.initial_margin > 0 else
+                      "Raise cash, leverage or position size")
+            st.warning(f"No trade: one {unit} needs about {need:,.2f} ({basis}, plus fees) "
+                       f"and the account has {result.equity.iloc[-1]:,.2f}. {raise_}, or "
+                       "allow fractional units (Advanced).")
+            return
+    if not cfg.min_notional > 0:
         return
     reachable = min_notional_block(cfg, float(result.equity.iloc[-1]),
                                    float(bars["close"].iloc[-1]))

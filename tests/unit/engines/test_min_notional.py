@@ -85,3 +85,18 @@ def test_a_stuck_account_is_told_the_largest_order_it_can_still_place(blown, btc
     assert 0 < reachable < MIN_NOTIONAL
     assert min_notional_block(cfg.replace(min_notional=0.0), equity, price) is None
     assert min_notional_block(cfg, 10_000.0, price) is None        # an entry fits
+
+
+def test_one_unit_block_names_what_one_contract_needs():
+    """An ES contract needs its initial margin (registry: 12,650) plus fees; with 10,000
+    of cash the whole-contract rule buys nothing, and the helper says what one costs."""
+    from lab.costs import per_contract
+    from lab.costs.rules import one_unit_block
+
+    cfg = ExecutionConfig(cash=10_000.0, multiplier=50.0, initial_margin=12_650.0,
+                          maintenance_per_contract=11_500.0, whole_units=True,
+                          commission=per_contract(0.85))
+    need = one_unit_block(cfg, 10_000.0, 1690.0)
+    assert need == pytest.approx(12_650.0 + 0.85, rel=1e-6)
+    assert one_unit_block(cfg, 20_000.0, 1690.0) is None                 # one fits
+    assert one_unit_block(cfg.replace(whole_units=False), 10_000.0, 1690.0) is None
