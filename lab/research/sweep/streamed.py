@@ -131,19 +131,31 @@ def trials_summary(sweep) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     with connect(sweep.path) as con:
         _register(con, files)
-        rows = con.execute("""
-            WITH m AS (SELECT symbol, timeframe, median(periods_per_year) AS ppy,
-                              median(bars) AS bars, count(*) AS n
-                       FROM r GROUP BY symbol, timeframe),
-                 b AS (SELECT r.symbol, r.timeframe, r.sharpe / sqrt(m.ppy) AS x, r.sharpe
-                       FROM r JOIN m USING (symbol, timeframe))
-            SELECT m.symbol, m.timeframe, m.n,
-                   count(*) FILTER (WHERE isfinite(x)),
-                   var_samp(x) FILTER (WHERE isfinite(x)),
-                   max(b.sharpe), m.ppy, m.bars
-            FROM m JOIN b USING (symbol, timeframe)
-            GROUP BY m.symbol, m.timeframe, m.n, m.ppy, m.bars
-            ORDER BY m.symbol, m.timeframe""").fetchall()
+        # medians from value counts (few distinct values): exact, and no aggregate
+        # holds a value per row
+        med = {}
+        for col in ("periods_per_year", "bars"):
+            hist = con.execute(f"SELECT symbol, timeframe, {col}, count(*) FROM r "
+                               f"WHERE {col} IS NOT NULL GROUP BY ALL").fetchall()
+            frame = pd.DataFrame(hist, columns=["symbol", "timeframe", "v", "n"])
+            for key, g in frame.groupby(["symbol", "timeframe"]):
+                med.setdefault(key, {})[col] = _weighted_median(g["v"], g["n"])
+        con.execute("CREATE OR REPLACE TABLE med (symbol VARCHAR, timeframe VARCHAR, "
+                    "ppy DOUBLE)")
+        con.executemany("INSERT INTO med VALUES (?, ?, ?)",
+                        [[k[0], k[1], v.get("periods_per_year")] for k, v in med.items()])
+        rows = []
+        for symbol, tf, n, finite, var, best in con.execute("""
+                SELECT r.symbol, r.timeframe, count(*),
+                       count(*) FILTER (WHERE isfinite(r.sharpe / sqrt(med.ppy))),
+                       var_samp(r.sharpe / sqrt(med.ppy))
+                           FILTER (WHERE isfinite(r.sharpe / sqrt(med.ppy))),
+                       max(r.sharpe)
+                FROM r JOIN med ON r.symbol = med.symbol AND r.timeframe = med.timeframe
+                GROUP BY r.symbol, r.timeframe ORDER BY r.symbol, r.timeframe""").fetchall():
+            m = med[(symbol, tf)]
+            rows.append((symbol, tf, n, finite, var, best, m.get("periods_per_year"),
+                         m.get("bars", np.nan)))
     out = []
     for symbol, tf, n, finite, var, best, ppy, bars in rows:
         var = float(var) if finite > 1 and var is not None else 0.0
@@ -154,6 +166,18 @@ def trials_summary(sweep) -> pd.DataFrame:
                     "best_sharpe": float(best) if finite and best is not None else np.nan,
                     "periods_per_year": float(ppy), "bars": float(bars)})
     return pd.DataFrame(out, columns=cols)
+
+
+def _weighted_median(values: pd.Series, counts: pd.Series) -> float:
+    """Median of ``values`` each repeated ``counts`` times (pandas' rule: the mean of
+    the two middle values for an even count)."""
+    order = np.argsort(values.to_numpy(dtype=float), kind="stable")
+    v = values.to_numpy(dtype=float)[order]
+    c = np.cumsum(counts.to_numpy(dtype=np.int64)[order])
+    total = int(c[-1])
+    lo = v[np.searchsorted(c, (total - 1) // 2, side="right")]
+    hi = v[np.searchsorted(c, total // 2, side="right")]
+    return float((lo + hi) / 2.0)
 
 
 # -- stability -------------------------------------------------------------------------
