@@ -38,14 +38,20 @@ def trial_store(tmp_path_factory, sample_catalog):
     return root, bt.run_id, out.children
 
 
-def test_trials_are_folded_under_their_study_and_shown_on_demand(trial_store, monkeypatch):
-    root, backtest_id, trials = trial_store
+def _runs_page(root, monkeypatch) -> AppTest:
+    """The Runs page of a running app on the store under ``root``."""
     monkeypatch.setenv("LAB_DATA_DIR", str(root))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.switch_page("app_pages/runs.py")
     at.run()
+    return at
+
+
+def test_trials_are_folded_under_their_study_and_shown_on_demand(trial_store, monkeypatch):
+    root, backtest_id, trials = trial_store
+    at = _runs_page(root, monkeypatch)
     assert not at.exception, [e.message for e in at.exception]
     listed = at.dataframe[0].value
     assert set(trials).isdisjoint(listed["run_id"])                   # folded away
@@ -65,12 +71,7 @@ def test_trials_are_folded_under_their_study_and_shown_on_demand(trial_store, mo
 def test_details_default_to_the_newest_backtest_and_trials_say_what_they_hold(
         trial_store, monkeypatch):
     root, backtest_id, trials = trial_store
-    monkeypatch.setenv("LAB_DATA_DIR", str(root))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/runs.py")
-    at.run()
+    at = _runs_page(root, monkeypatch)
     at.toggle(key="runs_nested").set_value(True).run()              # trials listed too
     assert not at.exception, [e.message for e in at.exception]
     assert at.dataframe[0].value["run_id"].iloc[0] != backtest_id      # trials are newer

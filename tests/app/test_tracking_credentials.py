@@ -24,6 +24,7 @@ def auth_env(lab_env, mlflow_auth, monkeypatch):
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     for var in CRED_VARS:
         monkeypatch.delenv(var, raising=False)
+    mlflow_auth.refused.clear()        # one server per worker: count this test's requests
     yield mlflow_auth
     for var in CRED_VARS:              # set by lab.tracking from the URI in this process
         os.environ.pop(var, None)
@@ -79,3 +80,5 @@ def test_wrong_credentials_are_said_without_the_password(auth_env, monkeypatch):
         store.client(store.tracking_uri())
     assert "refused the credentials (HTTP 401)" in str(err.value)
     assert "wrong-pw-123" not in str(err.value) and auth_env.clean_url in str(err.value)
+    assert auth_env.refused == ["/health"]
+    auth_env.refused.clear()        # the server is shared by the worker's later tests

@@ -70,6 +70,7 @@ def test_no_password_on_disk_in_logs_mlflow_job_rows_or_output(fresh_root, postg
                                                                  mlflow_auth):
     from lab import jobs
 
+    mlflow_auth.refused.clear()        # one server per worker: count this test's requests
     plain = postgres.create_database("secret_scan")
     url = plain.replace("postgres@", f"postgres:{PG_PASSWORD}@", 1)
     job_id = jobs.submit("optimize", {
