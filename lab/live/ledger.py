@@ -29,7 +29,6 @@ Tables (schema ``SCHEMA_VERSION``; ``MIGRATIONS`` upgrades older files in place)
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from typing import Any, Iterator
 from lab.core.errors import LabError
 from lab.core.migrations import SchemaError, migrate as migrate_schema
 from lab.core.paths import data_root
+from lab.core.private import sqlite_private
 
 SCHEMA_VERSION = 3
 
@@ -188,16 +188,6 @@ def ledger_path(account: str = "paper", root: str | Path | None = None) -> Path:
     return data_root(root) / "live" / f"{account}.sqlite"
 
 
-def create_private(path: Path) -> None:
-    """Create ``path`` (and its folder) with mode 0600 if it does not exist."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        os.close(fd)
-    except FileExistsError:
-        pass
-
-
 def connect(path: Path, migrations: dict[int, str] | None = None,
             target: int | None = None, *, check_same_thread: bool = True
             ) -> sqlite3.Connection:
@@ -219,7 +209,7 @@ def connect(path: Path, migrations: dict[int, str] | None = None,
         When the file has a newer schema than this code knows.
     """
     path = Path(path)
-    create_private(path)
+    sqlite_private(path)                 # 0600 (and -wal / -shm), folder 0700
     con = sqlite3.connect(path, timeout=30.0, isolation_level=None,
                           check_same_thread=check_same_thread)
     con.row_factory = sqlite3.Row
