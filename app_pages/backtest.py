@@ -24,112 +24,128 @@ if reopened:
 
 with st.container(border=True):
     d = data_picker("bt")
-    name, raw_params = strategy_picker("bt")
-    config = None
-    try:
-        config = execution_inputs(d["asset_class"], "bt", d["symbol"])
-    except LabError as exc:
-        st.error(f"Execution settings: {exc}")
-    e1, e2, e3 = st.columns([1, 1, 1])
-    native = registry.get(name).is_native
-    engines = ("backtrader",) if native else ENGINES
-    if st.session_state.get("bt_engine") not in engines:
-        st.session_state.pop("bt_engine", None)
-    engine = e1.selectbox("Engine", engines, key="bt_engine",
-                          help="vectorized: numba, full semantics; backtrader: event-driven "
-                               "broker; vectorbt: Portfolio.from_signals (no leverage, no "
-                               "minimum order value)")
-    others = ["none"] if native else ["none"] + [e for e in ENGINES if e != engine]
-    compare = e2.selectbox("Compare with", others, key="bt_compare",
-                           help="Run the same backtest on a second engine and list the "
-                                "trades that differ")
-    track = e3.toggle("Record in MLflow", value=True, key="bt_track",
-                      help="Runs started with the button are recorded; the re-runs that "
-                           "follow a changed setting are not (click the button to record "
-                           "one)")
-    clicked = st.button("Run backtest", type="primary", key="bt_run", disabled=config is None)
 
-request = {"data": {k: str(v) for k, v in d.items()}, "strategy": name,
-           "params": dict(raw_params), "engine": engine, "compare": compare,
-           "config": config.to_dict() if config else None}
 
-last = st.session_state.get("bt_last")
-follow = last is not None and follows_settings(engine, compare)
-if config is not None and (clicked or (follow and last["request"] != request)):
-    try:
-        entry = session.cached(request) or session.run(request, d, name, raw_params, config)
-    except LabError as exc:
-        st.error(str(exc))
+@st.fragment
+def workbench(d: dict) -> None:
+    """Strategy, execution settings, engine and the results. A change of one of its
+    settings reruns only this fragment (not the data picker above)."""
+    with st.container(border=True):
+        name, raw_params = strategy_picker("bt")
+        config = None
+        try:
+            config = execution_inputs(d["asset_class"], "bt", d["symbol"])
+        except LabError as exc:
+            st.error(f"Execution settings: {exc}")
+        e1, e2, e3 = st.columns([1, 1, 1])
+        native = registry.get(name).is_native
+        engines = ("backtrader",) if native else ENGINES
+        if st.session_state.get("bt_engine") not in engines:
+            st.session_state.pop("bt_engine", None)
+        engine = e1.selectbox("Engine", engines, key="bt_engine",
+                              help="vectorized: numba, full semantics; backtrader: "
+                                   "event-driven broker; vectorbt: Portfolio.from_signals (no "
+                                   "leverage, no minimum order value)")
+        others = ["none"] if native else ["none"] + [e for e in ENGINES if e != engine]
+        compare = e2.selectbox("Compare with", others, key="bt_compare",
+                               help="Run the same backtest on a second engine and list the "
+                                    "trades that differ")
+        track = e3.toggle("Record in MLflow", value=True, key="bt_track",
+                          help="Runs started with the button are recorded; the re-runs that "
+                               "follow a changed setting are not (click the button to "
+                               "record one)")
+        clicked = st.button("Run backtest", type="primary", key="bt_run",
+                            disabled=config is None)
+    results(d, name, raw_params, config, engine, compare, track, clicked)
+
+
+def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: str,
+            track: bool, clicked: bool) -> None:
+    """Run the request when clicked or when it follows the settings; draw the last run."""
+    request = {"data": {k: str(v) for k, v in d.items()}, "strategy": name,
+               "params": dict(raw_params), "engine": engine, "compare": compare,
+               "config": config.to_dict() if config else None}
+
+    last = st.session_state.get("bt_last")
+    follow = last is not None and follows_settings(engine, compare)
+    if config is not None and (clicked or (follow and last["request"] != request)):
+        try:
+            entry = session.cached(request) or session.run(request, d, name, raw_params, config)
+        except LabError as exc:
+            st.error(str(exc))
+            st.stop()
+        if clicked and track:
+            session.record(entry)
+        st.session_state["bt_last"] = last = entry
+
+    if not last:
+        st.info("Choose data, a strategy, settings and an engine, then **Run backtest**; "
+                "after that the results follow every change of a setting.")
         st.stop()
-    if clicked and track:
-        session.record(entry)
-    st.session_state["bt_last"] = last = entry
+    if last["request"] != request:
+        st.caption(":orange[Settings changed since this run: click **Run backtest** to update "
+                   f"({engine if engine in SLOW_ENGINES else compare} is too slow to follow "
+                   "each change).]" if config is not None else
+                   ":orange[Settings are invalid: the results below are of the last valid run.]")
 
-if not last:
-    st.info("Choose data, a strategy, settings and an engine, then **Run backtest**; "
-            "after that the results follow every change of a setting.")
-    st.stop()
-if last["request"] != request:
-    st.caption(":orange[Settings changed since this run: click **Run backtest** to update "
-               f"({engine if engine in SLOW_ENGINES else compare} is too slow to follow "
-               "each change).]" if config is not None else
-               ":orange[Settings are invalid: the results below are of the last valid run.]")
+    result, d = last["result"], last["data"]
+    bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
+    m = result.metrics
+    st.subheader(f"{result.strategy} on {result.symbol} {result.timeframe}")
+    st.caption(f"{date_caption(bars.index[0], bars.index[-1])} · {len(bars):,} bars · "
+               f"data fingerprint `{result.fingerprint}` · engine {result.engine}")
 
-result, d = last["result"], last["data"]
-bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
-m = result.metrics
-st.subheader(f"{result.strategy} on {result.symbol} {result.timeframe}")
-st.caption(f"{date_caption(bars.index[0], bars.index[-1])} · {len(bars):,} bars · "
-           f"data fingerprint `{result.fingerprint}` · engine {result.engine}")
+    tracking_status(last["future"], track)
+    min_notional_warning(result, bars)
 
-tracking_status(last["future"], track)
-min_notional_warning(result, bars)
+    jumps = extreme_moves(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
+    if jumps:
+        listed = ", ".join(f"{j['ts']:%Y-%m-%d} {j['move']:+.1%}" for j in jumps[:6])
+        st.warning(f"This range holds {len(jumps)} extreme one-bar move(s): {listed}. In "
+                   "unadjusted stock data such a move is often a split, not a real return; "
+                   "check them in the Data page's quality report.")
 
-jumps = extreme_moves(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
-if jumps:
-    listed = ", ".join(f"{j['ts']:%Y-%m-%d} {j['move']:+.1%}" for j in jumps[:6])
-    st.warning(f"This range holds {len(jumps)} extreme one-bar move(s): {listed}. In "
-               "unadjusted stock data such a move is often a split, not a real return; "
-               "check them in the Data page's quality report.")
+    cards = [["total_return", "cagr", "sharpe", "sortino"],
+             ["max_drawdown", "trades", "win_rate", "profit_factor"]]
+    for row in cards:
+        for col, key in zip(st.columns(len(row)), row):
+            col.metric(METRIC_LABELS[key][0], format_metric(key, m.get(key)))
 
-cards = [["total_return", "cagr", "sharpe", "sortino"],
-         ["max_drawdown", "trades", "win_rate", "profit_factor"]]
-for row in cards:
-    for col, key in zip(st.columns(len(row)), row):
-        col.metric(METRIC_LABELS[key][0], format_metric(key, m.get(key)))
+    names = ["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
+    if last["other"] is not None or last["other_error"]:
+        names.append("Engines")
+    # Only the open tab's content is computed and sent (a tab change reruns the script).
+    tabs = dict(zip(names, st.tabs(names, key="bt_tab", on_change="rerun")))
+    if tabs["Chart"].open:
+        with tabs["Chart"]:
+            st.plotly_chart(session.price_figure(last), width="stretch", key="bt_price")
+            st.plotly_chart(session.equity_figure(last), width="stretch", key="bt_equity")
+    if tabs["Analytics"].open:
+        with tabs["Analytics"]:
+            analytics_tab(result, bars, d)
+    if tabs["Tearsheet"].open:
+        with tabs["Tearsheet"]:
+            tearsheet_tab(result, bars, d)
+    if tabs["Metrics"].open:
+        with tabs["Metrics"]:
+            rows = [{"metric": label, "value": format_metric(k, m[k])}
+                    for k, (label, _) in METRIC_LABELS.items() if k in m]
+            st.dataframe(rows, hide_index=True, width="stretch")
+            st.json(result.summary()["config"], expanded=False)
+    if tabs["Trades"].open:
+        with tabs["Trades"]:
+            st.dataframe(result.trades, hide_index=True, width="stretch")
+    if "Engines" in tabs and tabs["Engines"].open:
+        with tabs["Engines"]:
+            engines_tab(result, last["other"], last["other_error"], last["request"]["compare"])
 
-names = ["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
-if last["other"] is not None or last["other_error"]:
-    names.append("Engines")
-# Only the open tab's content is computed and sent (a tab change reruns the script).
-tabs = dict(zip(names, st.tabs(names, key="bt_tab", on_change="rerun")))
-if tabs["Chart"].open:
-    with tabs["Chart"]:
-        st.plotly_chart(session.price_figure(last), width="stretch", key="bt_price")
-        st.plotly_chart(session.equity_figure(last), width="stretch", key="bt_equity")
-if tabs["Analytics"].open:
-    with tabs["Analytics"]:
-        analytics_tab(result, bars, d)
-if tabs["Tearsheet"].open:
-    with tabs["Tearsheet"]:
-        tearsheet_tab(result, bars, d)
-if tabs["Metrics"].open:
-    with tabs["Metrics"]:
-        rows = [{"metric": label, "value": format_metric(k, m[k])}
-                for k, (label, _) in METRIC_LABELS.items() if k in m]
-        st.dataframe(rows, hide_index=True, width="stretch")
-        st.json(result.summary()["config"], expanded=False)
-if tabs["Trades"].open:
-    with tabs["Trades"]:
-        st.dataframe(result.trades, hide_index=True, width="stretch")
-if "Engines" in tabs and tabs["Engines"].open:
-    with tabs["Engines"]:
-        engines_tab(result, last["other"], last["other_error"], last["request"]["compare"])
+    downloads(result)
 
-downloads(result)
+    if result.engine == "vectorized" and result.strategy and not registry.get(result.strategy).is_native:
+        start_bot_popover("bt_bot", result.symbol, result.timeframe, result.strategy,
+                          result.params, result.config, d["asset_class"],
+                          from_run=run_id_of(last["future"]), start=bars.index[0],
+                          end=bars.index[-1])
 
-if result.engine == "vectorized" and result.strategy and not registry.get(result.strategy).is_native:
-    start_bot_popover("bt_bot", result.symbol, result.timeframe, result.strategy,
-                      result.params, result.config, d["asset_class"],
-                      from_run=run_id_of(last["future"]), start=bars.index[0],
-                      end=bars.index[-1])
+
+workbench(d)

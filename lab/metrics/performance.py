@@ -51,10 +51,11 @@ def drawdown_series(equity: pd.Series, initial: float | None = None) -> pd.Serie
     initial : float, optional
         Starting equity, counted as the first peak.
     """
-    peak = equity.cummax()
+    values = equity.to_numpy(dtype=float)
+    peak = np.fmax.accumulate(values) if len(values) else values      # NaN-skipping cummax
     if initial is not None:
-        peak = peak.clip(lower=initial)
-    return (equity / peak - 1.0).rename("drawdown")
+        peak = np.maximum(peak, initial)
+    return pd.Series(values / peak - 1.0, index=equity.index, name="drawdown")
 
 
 def _max_drawdown_duration(dd: pd.Series) -> tuple[int, pd.Timedelta]:

@@ -9,14 +9,17 @@ recorded) and ``figures`` (plotly figures built on first display).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import OrderedDict
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from lab.api import record_backtest, run_backtest
+from lab.api import run_backtest
 from lab.core.errors import LabError
-from lab.ui.cache import background, display_candles, load_bars
+from lab.ui.cache import display_candles, load_bars
 
 #: Engines too slow to follow a slider: with them a change waits for the button.
 SLOW_ENGINES = frozenset({"backtrader"})
@@ -83,23 +86,16 @@ def run(request: dict, data: dict, strategy: str, params: dict, config) -> dict:
     return entry
 
 
-def _record(result, asset_class: str, bars):
-    """Build the figures and record the run (runs on the background thread)."""
-    from lab.ui.charts import candlestick_figure, equity_drawdown_figure
-
-    figures = {"price_trades": candlestick_figure(bars, result.trades),
-               "equity_drawdown": equity_drawdown_figure(result.equity, result.drawdown)}
-    return record_backtest(result, asset_class=asset_class, bars=bars, source="app",
-                           figures=figures)
-
-
 def record(entry: dict) -> None:
-    """Record the entry's run in MLflow in the background, once."""
-    if entry["future"] is None:
+    """Record the entry's run in MLflow, once, in the low-priority recording process
+    (``lab.ui.recording``): the sliders stay responsive meanwhile."""
+    from lab.ui.recording import record_in_background
+
+    done = entry["future"]
+    if done is None or (done.done() and done.exception() is not None):   # again if it died
         d = entry["data"]
         bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
-        entry["future"] = background().submit(_record, entry["result"], d["asset_class"],
-                                              bars)
+        entry["future"] = record_in_background(entry["result"], d["asset_class"], bars)
 
 
 def figure(entry: dict, name: str, build):
@@ -110,21 +106,47 @@ def figure(entry: dict, name: str, build):
     return figs[name]
 
 
+#: Session key of the last price charts by content (``price_figure``).
+_PRICE_KEY = "bt_price_figures"
+
+
+def _marks_key(data: dict, title: str, trades: pd.DataFrame) -> str:
+    """What a price chart shows: the data, the title and the marked trades' times,
+    prices, sides, exit reasons and PnL signs (not their sizes)."""
+    from lab.ui.charts import marked_trades
+
+    marked = marked_trades(trades)
+    h = hashlib.blake2b(digest_size=16)
+    h.update(json.dumps([data, title, len(trades)], sort_keys=True, default=str).encode())
+    for col in ("entry_time", "exit_time", "entry_price", "exit_price"):
+        h.update(np.ascontiguousarray(marked[col].to_numpy()).tobytes())
+    h.update("|".join(marked["side"].astype(str) + marked["exit_reason"].astype(str)).encode())
+    h.update((marked["pnl"].to_numpy() > 0).tobytes())
+    return h.hexdigest()
+
+
 def price_figure(entry: dict):
-    """Candles (aggregated per dataset, cached) with the run's trade markers."""
+    """Candles (aggregated per dataset, cached) with the run's trade markers.
+
+    Kept by content: a change that marks the same trades at the same prices (leverage,
+    position size) gets the very same figure, which Streamlit re-sends as a reference
+    the browser already holds, and the browser does not redraw it.
+    """
     from lab.ui.charts import candlestick_figure
 
     d, result = entry["data"], entry["result"]
-
-    def build():
+    title = f"{result.symbol} {result.timeframe} · {result.strategy} trades"
+    key = _marks_key(d, title, result.trades)
+    kept = st.session_state.setdefault(_PRICE_KEY, OrderedDict())
+    if key not in kept:
         bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
         shown = display_candles(d["symbol"], d["timeframe"], d["start"], d["end"],
                                 d["version"])
-        return candlestick_figure(bars, result.trades, shown=shown,
-                                  title=f"{result.symbol} {result.timeframe} · "
-                                        f"{result.strategy} trades")
-
-    return figure(entry, "price", build)
+        kept[key] = candlestick_figure(bars, result.trades, shown=shown, title=title)
+        while len(kept) > MAX_ENTRIES:
+            kept.popitem(last=False)
+    kept.move_to_end(key)
+    return kept[key]
 
 
 def equity_figure(entry: dict):

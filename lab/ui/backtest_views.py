@@ -153,6 +153,9 @@ def _tracking_line(future, track: bool = True) -> None:
                    "Not recorded in MLflow (recording is off).")
     elif not future.done():
         st.caption("Recording in MLflow...")
+    elif future.exception() is not None:      # the recording process died
+        st.warning(f"This run was not recorded in MLflow: the recording process stopped "
+                   f"({type(future.exception()).__name__}); click **Run backtest** again.")
     else:
         outcome = future.result()
         if outcome.recorded:

@@ -37,7 +37,7 @@ def display_bars(bars: pd.DataFrame, max_candles: int = MAX_CANDLES) -> tuple[pd
 
 
 #: Above this many points a line chart shows each bucket's minimum and maximum.
-MAX_LINE_POINTS = 2_000
+MAX_LINE_POINTS = 1_000
 
 
 def display_series(series: pd.Series, max_points: int = MAX_LINE_POINTS) -> pd.Series:
@@ -74,16 +74,29 @@ def display_series(series: pd.Series, max_points: int = MAX_LINE_POINTS) -> pd.S
 MAX_TRADE_MARKERS = 100
 
 
+def price_move(trades: pd.DataFrame) -> pd.Series:
+    """Each trade's price move in its own direction, a fraction: ``exit / entry - 1`` for
+    a long, ``1 - exit / entry`` for a short. Unlike PnL it does not depend on the
+    position size, so leverage and sizing leave it (and the marked trades) unchanged."""
+    move = trades["exit_price"].to_numpy(dtype=float) / trades["entry_price"].to_numpy(
+        dtype=float) - 1.0
+    sign = np.where(trades["side"].to_numpy() == "short", -1.0, 1.0)
+    return pd.Series(move * sign, index=trades.index, name="price_move")
+
+
 def marked_trades(trades: pd.DataFrame, max_markers: int = MAX_TRADE_MARKERS) -> pd.DataFrame:
-    """The trades a price chart marks: all of them, or the ``max_markers`` with the
-    largest absolute PnL (half wins, half losses when both exist), in time order.
+    """The trades a price chart marks: all of them, or the ``max_markers`` wins and
+    losses (by PnL sign) with the largest price move (``price_move``), half wins and
+    half losses when both exist, in time order.
 
     Thousands of markers on one chart draw as a solid band; the Trades tab lists all.
+    The choice depends on the trades' prices and PnL signs only, so a change of leverage
+    or position size marks the same trades.
     """
     if len(trades) <= max_markers:
         return trades
     pnl = trades["pnl"].to_numpy(dtype=float)
-    order = np.argsort(-np.abs(pnl), kind="stable")
+    order = np.argsort(-np.abs(price_move(trades).to_numpy()), kind="stable")
     wins, losses = order[pnl[order] > 0], order[pnl[order] <= 0]
     half = max_markers // 2
     take_w = min(len(wins), max(half, max_markers - len(losses)))
@@ -92,11 +105,34 @@ def marked_trades(trades: pd.DataFrame, max_markers: int = MAX_TRADE_MARKERS) ->
     return trades.iloc[pick]
 
 
-def _naive_utc(times) -> np.ndarray:
-    """UTC times as tz-naive datetime64 (plotly copies tz-aware times one Timestamp
-    object at a time; the axis is labelled UTC by the page)."""
+def epoch_ms(times) -> np.ndarray:
+    """Times as float64 milliseconds since 1970-01-01 UTC: what a Plotly date axis
+    reads. Sent as one typed array instead of one date string per point (a third of the
+    bytes, and the browser parses no dates).
+
+    Parameters
+    ----------
+    times : DatetimeIndex, Series or array of datetime64
+        Tz-aware (converted to UTC) or naive (taken as UTC).
+    """
     idx = pd.DatetimeIndex(times)
-    return (idx.tz_convert("UTC").tz_localize(None) if idx.tz is not None else idx).to_numpy()
+    if idx.tz is not None:
+        idx = idx.tz_convert("UTC").tz_localize(None)
+    return idx.as_unit("ms").asi8.astype(np.float64)
+
+
+def light_figure(data: list[dict], layout: dict) -> go.Figure:
+    """A ``go.Figure`` of plain trace and layout dicts without plotly's property
+    validation (the slowest part of building a figure on a page that redraws on every
+    slider change). Callers pass only properties they know are valid."""
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+#: Time axis of the figures drawn from ``epoch_ms`` values (a date axis in UTC).
+_TIME_AXIS = {"type": "date", "automargin": False}
+
+#: Fixed margins: Plotly otherwise measures the labels and draws the figure twice.
+_VALUE_AXIS = {"automargin": False}
 
 
 def candlestick_figure(bars: pd.DataFrame, trades: pd.DataFrame | None = None,
@@ -111,8 +147,9 @@ def candlestick_figure(bars: pd.DataFrame, trades: pd.DataFrame | None = None,
         OHLCV indexed by UTC ``ts_event``.
     trades : DataFrame, optional
         ``BacktestResult.trades``: entries drawn as triangles (up long, down short),
-        exits as crosses coloured by exit reason; above ``max_markers`` trades only
-        the largest wins and losses are marked (``marked_trades``) and the title says so.
+        exits as crosses coloured by exit reason, each with its price move on hover;
+        above ``max_markers`` trades only the largest wins and losses are marked
+        (``marked_trades``) and the title says so.
     title : str
         Figure title (e.g. the symbol and timeframe); notes on aggregation are appended.
     shown : (DataFrame, str or None), optional
@@ -120,40 +157,51 @@ def candlestick_figure(bars: pd.DataFrame, trades: pd.DataFrame | None = None,
     """
     shown, agg = shown if shown is not None else display_bars(bars)
     notes = []
-    fig = go.Figure(go.Candlestick(
-        x=_naive_utc(shown.index), open=shown["open"], high=shown["high"], low=shown["low"],
-        close=shown["close"], name="price",
-        increasing_line_color="#26a69a", decreasing_line_color="#ef5350"))
+    data = [{"type": "candlestick", "name": "price", "x": epoch_ms(shown.index),
+             "open": shown["open"].to_numpy(float), "high": shown["high"].to_numpy(float),
+             "low": shown["low"].to_numpy(float), "close": shown["close"].to_numpy(float),
+             "increasing": {"line": {"color": "#26a69a"}},
+             "decreasing": {"line": {"color": "#ef5350"}}}]
     if trades is not None and len(trades):
         if len(trades) > max_markers:
             notes.append(f"{max_markers} of {len(trades):,} trades marked: the largest "
                          "wins and losses")
             trades = marked_trades(trades, max_markers)
+        moves = price_move(trades).to_numpy()[:, None] * 100.0
         for side, symbol, color in (("long", "triangle-up", "#1565c0"),
                                     ("short", "triangle-down", "#ef6c00")):
             t = trades[trades["side"] == side]
             if len(t):
-                fig.add_trace(go.Scatter(
-                    x=_naive_utc(t["entry_time"]), y=t["entry_price"], mode="markers",
-                    name=f"{side} entry", marker=dict(symbol=symbol, size=9, color=color,
-                                                      line=dict(width=1, color="white")),
-                    hovertemplate="%{x}<br>entry %{y:.4f}<extra>" + side + "</extra>"))
-        for reason, t in trades.groupby("exit_reason"):
-            fig.add_trace(go.Scatter(
-                x=_naive_utc(t["exit_time"]), y=t["exit_price"], mode="markers",
-                name=f"exit: {reason}",
-                marker=dict(symbol="x", size=8, color=_EXIT_COLORS.get(reason, "#000")),
-                customdata=t[["pnl"]].to_numpy(),
-                hovertemplate="%{x}<br>exit %{y:.4f}<br>PnL %{customdata[0]:,.2f}<extra>"
-                              + str(reason) + "</extra>"))
+                data.append({
+                    "type": "scatter", "mode": "markers", "name": f"{side} entry",
+                    "x": epoch_ms(t["entry_time"]), "y": t["entry_price"].to_numpy(float),
+                    "marker": {"symbol": symbol, "size": 9, "color": color,
+                               "line": {"width": 1, "color": "white"}},
+                    "hovertemplate": "%{x}<br>entry %{y:.4f}<extra>" + side + "</extra>"})
+        reasons = trades["exit_reason"].to_numpy()
+        for reason in sorted(set(reasons)):
+            pick = reasons == reason
+            t = trades[pick]
+            data.append({
+                "type": "scatter", "mode": "markers", "name": f"exit: {reason}",
+                "x": epoch_ms(t["exit_time"]), "y": t["exit_price"].to_numpy(float),
+                "marker": {"symbol": "x", "size": 8,
+                           "color": _EXIT_COLORS.get(reason, "#000")},
+                "customdata": moves[pick],
+                "hovertemplate": "%{x}<br>exit %{y:.4f}<br>price move "
+                                 "%{customdata[0]:+.2f} %<extra>" + str(reason) + "</extra>"})
     if agg:
         notes.insert(0, f"candles aggregated to {agg} for display")
     text = title + (f"<br><sup>{'; '.join(notes)}</sup>" if notes else "")
-    fig.update_layout(title=dict(text=text) if text else None, height=height,
-                      xaxis_rangeslider_visible=False, margin=dict(l=10, r=10, t=60 if notes else 40, b=10),
-                      legend=dict(orientation="h", y=-0.06, x=0, yanchor="top"))
-    fig.update_yaxes(title_text="price")
-    return fig
+    top = 60 if notes else (40 if text else 20)
+    layout = {"height": height, "showlegend": True,
+              "margin": {"l": 70, "r": 10, "t": top, "b": 70, "autoexpand": False},
+              "xaxis": {**_TIME_AXIS, "rangeslider": {"visible": False}},
+              "yaxis": {**_VALUE_AXIS, "title": {"text": "price"}},
+              "legend": {"orientation": "h", "y": -0.08, "x": 0, "yanchor": "top"}}
+    if text:
+        layout["title"] = {"text": text}
+    return light_figure(data, layout)
 
 
 def equity_drawdown_figure(equity: pd.Series, drawdown: pd.Series,
@@ -171,24 +219,25 @@ def equity_drawdown_figure(equity: pd.Series, drawdown: pd.Series,
     benchmark : Series, optional
         Another equity curve on the same scale (e.g. buy and hold).
     """
-    fig = go.Figure()       # two stacked panels sharing x (make_subplots costs ~0.1 s)
-
-    def line(s: pd.Series, scale: float = 1.0) -> dict:
+    def line(s: pd.Series, name: str, style: dict, scale: float = 1.0, **extra) -> dict:
         s = display_series(s)
-        return {"x": _naive_utc(s.index), "y": s.to_numpy() * scale}
+        return {"type": "scatter", "mode": "lines", "name": name, "x": epoch_ms(s.index),
+                "y": s.to_numpy(dtype=float) * scale, "line": style, **extra}
 
-    fig.add_trace(go.Scatter(**line(equity), name="equity",
-                             line=dict(color="#1565c0", width=1.6)))
+    data = [line(equity, "equity", {"color": "#1565c0", "width": 1.6})]
     if benchmark is not None:
-        fig.add_trace(go.Scatter(**line(benchmark), name="buy & hold",
-                                 line=dict(color="#9e9e9e", width=1)))
-    fig.add_trace(go.Scatter(**line(drawdown, 100.0), name="drawdown", fill="tozeroy",
-                             line=dict(color="#d32f2f", width=1), xaxis="x2", yaxis="y2"))
-    fig.update_layout(
-        xaxis=dict(domain=[0, 1], anchor="y", matches="x2", showticklabels=False),
-        yaxis=dict(domain=[0.34, 1], anchor="x", title_text="equity"),
-        xaxis2=dict(domain=[0, 1], anchor="y2"),
-        yaxis2=dict(domain=[0, 0.30], anchor="x2", title_text="drawdown %"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10),
-                      legend=dict(orientation="h", y=1.02, x=0, yanchor="bottom"))
-    return fig
+        data.append(line(benchmark, "buy & hold", {"color": "#9e9e9e", "width": 1}))
+    data.append(line(drawdown, "drawdown", {"color": "#d32f2f", "width": 1}, 100.0,
+                     fill="tozeroy", xaxis="x2", yaxis="y2"))
+    layout = {          # two stacked panels sharing x (make_subplots costs ~0.1 s)
+        "height": height, "showlegend": True,
+        "margin": {"l": 70, "r": 10, "t": 30, "b": 30, "autoexpand": False},
+        "xaxis": {**_TIME_AXIS, "domain": [0, 1], "anchor": "y", "matches": "x2",
+                  "showticklabels": False},
+        "yaxis": {**_VALUE_AXIS, "domain": [0.34, 1], "anchor": "x",
+                  "title": {"text": "equity"}},
+        "xaxis2": {**_TIME_AXIS, "domain": [0, 1], "anchor": "y2"},
+        "yaxis2": {**_VALUE_AXIS, "domain": [0, 0.30], "anchor": "x2",
+                   "title": {"text": "drawdown %"}},
+        "legend": {"orientation": "h", "y": 1.02, "x": 0, "yanchor": "bottom"}}
+    return light_figure(data, layout)

@@ -416,8 +416,14 @@ def bot_options(key: str, symbol: str, timeframe: str, strategy: str, params: di
 def start_bot_popover(key: str, symbol: str, timeframe: str, strategy: str, params: dict,
                       execution, asset_class: str, *, from_run: str | None = None,
                       start=None, end=None) -> None:
-    """"Start paper bot" on a research result, carrying its exact configuration."""
-    with st.popover("Start paper bot", icon=":material/smart_toy:"):
+    """"Start paper bot" on a research result, carrying its exact configuration. Its
+    form is drawn only while it is open (a page that redraws on every slider change
+    does not rebuild it each time)."""
+    pop = st.popover("Start paper bot", icon=":material/smart_toy:", key=f"{key}_pop",
+                     on_change="rerun")
+    if not pop.open:
+        return
+    with pop:
         st.caption(f"{strategy} {dict(params)} on {symbol} {timeframe}, with this run's "
                    "exact execution settings" + (f" (run {from_run[:8]})" if from_run else ""))
         bot_options(key, symbol, timeframe, strategy, params, execution, asset_class,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lab.ui.charts import (MAX_CANDLES, MAX_LINE_POINTS, candlestick_figure, display_bars,
+from lab.core.config import Commission
+from lab.ui.charts import (MAX_CANDLES, MAX_TRADE_MARKERS, MAX_LINE_POINTS, candlestick_figure, display_bars,
                            display_series, equity_drawdown_figure)
 
 
@@ -47,7 +48,7 @@ def test_figures_carry_price_trades_equity_and_drawdown(sample_catalog):
 
 def test_thousands_of_trades_mark_only_the_largest_wins_and_losses(sample_catalog):
     from lab.api import run_backtest
-    from lab.ui.charts import MAX_TRADE_MARKERS, marked_trades
+    from lab.ui.charts import MAX_TRADE_MARKERS, marked_trades, price_move
 
     bars = sample_catalog.load("BTCUSD_COINBASE", "1h")
     r = run_backtest(bars, "sma_cross", {"fast": 2, "slow": 10}, asset_class="crypto",
@@ -57,12 +58,15 @@ def test_thousands_of_trades_mark_only_the_largest_wins_and_losses(sample_catalo
     marked = marked_trades(trades)
     assert len(marked) == MAX_TRADE_MARKERS
     assert marked["exit_time"].is_monotonic_increasing
-    assert trades["pnl"].max() in set(marked["pnl"]) and trades["pnl"].min() in set(marked["pnl"])
+    move = price_move(trades)
+    assert move[trades["pnl"] > 0].idxmax() in marked.index
+    assert move[trades["pnl"] <= 0].idxmin() in marked.index
     wins = marked["pnl"] > 0
     assert wins.sum() == (~wins).sum() == MAX_TRADE_MARKERS // 2
     rest = trades.drop(marked.index)                        # the largest of each kind
-    assert rest["pnl"][rest["pnl"] > 0].max() <= marked["pnl"][wins].min()
-    assert rest["pnl"][rest["pnl"] <= 0].min() >= marked["pnl"][~wins].max()
+    rest_wins, marked_move = rest["pnl"] > 0, move.loc[marked.index]
+    assert move.loc[rest.index][rest_wins].abs().max() <= marked_move[wins].abs().min()
+    assert move.loc[rest.index][~rest_wins].abs().max() <= marked_move[~wins].abs().min()
 
     fig = candlestick_figure(bars, trades, title="BTCUSD_COINBASE 1h")
     markers = sum(len(t.x) for t in fig.data if t.type == "scatter")
@@ -72,3 +76,38 @@ def test_thousands_of_trades_mark_only_the_largest_wins_and_losses(sample_catalo
     assert f"{MAX_TRADE_MARKERS} of {len(trades):,} trades marked" in title
     short = trades.head(10)
     assert marked_trades(short) is short
+
+
+def test_a_leverage_change_draws_the_same_price_chart(sample_catalog):
+    """Marks and hover depend on prices and PnL signs, not on position size: the page
+    re-sends a byte-identical figure, which the browser does not redraw."""
+    import plotly.io as pio
+
+    from lab.api import run_backtest
+    from lab.core.config import ExecutionConfig
+
+    bars = sample_catalog.load("BTCUSD_COINBASE", "1h")
+    figs, equities = [], []
+    for leverage in (1.0, 2.5):
+        r = run_backtest(bars, "sma_cross", {"fast": 5, "slow": 30},
+                         ExecutionConfig(leverage=leverage, commission=Commission(rate=0.001)),
+                         asset_class="crypto", timeframe="1h")
+        figs.append(pio.to_json(candlestick_figure(bars, r.trades, title="t"),
+                                validate=False))
+        equities.append(r.equity.iloc[-1])
+    assert len(r.trades) > MAX_TRADE_MARKERS and equities[0] != equities[1]
+    assert figs[0] == figs[1]
+
+
+def test_time_axes_are_sent_as_typed_epoch_milliseconds(sample_catalog):
+    import json
+
+    import plotly.io as pio
+
+    bars = sample_catalog.load("SPX", "1d").iloc[:300]
+    fig = json.loads(pio.to_json(candlestick_figure(bars), validate=False))
+    x = fig["data"][0]["x"]
+    assert x["dtype"] == "f8" and "bdata" in x                 # not 300 date strings
+    assert fig["layout"]["xaxis"]["type"] == "date"
+    ms = candlestick_figure(bars).data[0].x
+    assert pd.Timestamp(ms[0], unit="ms", tz="UTC") == bars.index[0]
