@@ -59,7 +59,8 @@ def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
                    help="fewest trades for a row to be ranked (default 3)")
     p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
     p.add_argument("--workers", type=int,
-                   help="local Dask worker processes (default one per core; 0 = in-process)")
+                   help="local Dask worker processes; default (or 0): this process, the kernel on "
+                        "every core, memory bounded by two chunks")
     p.add_argument("--scheduler", help="Dask scheduler address (default $LAB_DASK_ADDRESS)")
     p.add_argument("--chunk-size", type=int, help="rows per chunk (default by work)")
     p.add_argument("--yes", action="store_true",

@@ -4,7 +4,7 @@ Payload::
 
     {"spec": SweepSpec.to_dict(),      # required (a flat SweepSpec.to_dict() also works)
      "sweep_id": "sw-...",             # set at submission; a resume reuses it
-     "workers": 2,                     # local Dask processes; 0 = in the runner itself
+     "workers": 2,                     # local Dask processes; 0 / absent = in the runner
      "chunk_size": 500,                # rows per chunk
      "scheduler": "tcp://host:8786"}   # an existing Dask cluster
 

@@ -256,10 +256,13 @@ def _finish_nb(out, n, final, cash0, ppy, s1, s2, s3, s4, down2, max_dd, exposed
         out[ST_KURTOSIS] = nan
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, nogil=True, cache=True)
 def simulate_many_nb(open_, high, low, close, entries_long, exits_long, entries_short,
                      exits_short, sig_col, params, periods_per_year):
     """Run ``m`` backtests over one bar series in parallel; statistics only.
+
+    Releases the GIL (``nogil``): a sweep computes the next chunk's signals on another
+    thread meanwhile (``lab.research.sweep.executors.run_in_process``).
 
     Parameters
     ----------

@@ -196,10 +196,13 @@ def sweep_form(key: str = "sw") -> dict | None:
                           help="vectorized: numba sweep kernel, full semantics; vectorbt: "
                                "Portfolio.from_signals (no leverage)")
     cores = os.cpu_count() or 1
-    workers = e2.selectbox("Workers", ["auto", *range(0, cores + 1)], key=f"{key}_workers",
-                           format_func=lambda w: {"auto": f"auto (one per core, {cores}; "
-                                                          "in the runner when small)",
-                                                  0: "0 (in the runner process)"}.get(w, str(w)))
+    workers = e2.selectbox("Workers", ["auto", *range(1, cores + 1)], key=f"{key}_workers",
+                           format_func=lambda w: f"auto (the runner process, kernel on all "
+                                                 f"{cores} cores)" if w == "auto" else
+                           f"{w} local Dask worker process{'es' if w > 1 else ''}",
+                           help="auto uses the least memory (one process, bounded by two "
+                                "chunks) and is as fast on one machine; Dask workers each "
+                                "load their own copy of the libraries (~400 MB)")
     spec = None
     if data and strategies and not errors and config is not None:
         try:

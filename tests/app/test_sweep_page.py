@@ -59,7 +59,7 @@ def test_the_number_of_parameter_sets_is_shown_before_anything_runs(lab_env):
 
 def test_start_runs_the_sweep_as_a_job_and_shows_its_leaderboard(lab_env):
     at = small_grid(open_sweep_page())
-    at.selectbox(key="sw_workers").set_value(0)
+    at.selectbox(key="sw_workers").set_value("auto")       # in the runner process
     at.button(key="sw_start").click().run()
     assert not at.exception, [e.message for e in at.exception]
     job_id = at.session_state["sw_watch"]

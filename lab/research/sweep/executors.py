@@ -44,13 +44,32 @@ _LIBC = None
 
 
 def run_in_process(todo, args, data, finished, cancelled) -> bool:
-    from lab.research.sweep.chunk import chunk_stats
+    """Run the chunks in this process: the kernel on every core (numba threads), and
+    the next chunk's signals on one more thread meanwhile (the kernel releases the
+    GIL). At most two chunks' signals are held at once."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    for chunk in todo:
-        if cancelled():
-            return True
+    from lab.research.sweep.chunk import chunk_run, chunk_signals
+
+    def prepare(chunk: dict):
+        a = dict(args(chunk))
         bars = data[(chunk["symbol"], chunk["timeframe"])]["bars"]
-        finished(chunk, chunk_stats(bars, **args(chunk)))
+        signals = chunk_signals(bars, a.pop("strategy"), a.pop("param_dicts"))
+        return bars, signals, a
+
+    if not todo:
+        return False
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-sweep-signals") as pool:
+        ahead = pool.submit(prepare, todo[0])
+        for i, chunk in enumerate(todo):
+            if cancelled():
+                ahead.cancel()
+                return True
+            bars, signals, a = ahead.result()
+            ahead = pool.submit(prepare, todo[i + 1]) if i + 1 < len(todo) else None
+            stats = chunk_run(bars, signals, **a)
+            del signals
+            finished(chunk, stats)
     return False
 
 

@@ -27,10 +27,6 @@ from lab.research.sweep.plan import chunk_frame, columns, plan_chunks
 from lab.research.sweep.spec import SweepSpec
 from lab.research.sweep.store import SweepResult, sweeps_root
 
-#: Below this many bar x set steps a sweep with no ``workers`` given runs in-process.
-IN_PROCESS_STEPS = 50_000_000
-
-
 class SweepCancelled(LabError):
     """The sweep was cancelled between chunks; finished chunks are kept on disk and a
     ``run_sweep`` with the same ``sweep_id`` resumes from them.
@@ -98,9 +94,9 @@ def _resolve_executor(spec, scheduler, workers, steps) -> tuple[str, str | None,
         return "remote", address, max(1, workers or 1)
     if workers is not None and workers < 0:
         raise ConfigError(f"workers={workers} must be >= 0 (0 = in-process)")
-    if workers == 0 or (workers is None and steps < IN_PROCESS_STEPS):
+    if not workers:
         return "in-process", None, 0
-    return "local", None, workers or (os.cpu_count() or 1)
+    return "local", None, workers
 
 
 def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,
@@ -124,7 +120,12 @@ def run_sweep(spec: SweepSpec, *, sweep_id: str | None = None,
         ``$LAB_DASK_ADDRESS``. The workers must be able to import ``lab`` and
         ``strategies``; results come back to this process, which writes them.
     workers : int, optional
-        Processes of the local cluster (default: one per core); 0 runs in-process.
+        Default (None or 0): this process, the kernel on every core (numba threads) and
+        the next chunk's signals on one more thread; its memory is one process's plus two
+        chunks, whatever the sweep's size. N >= 1: a local Dask cluster of N worker
+        processes (each holds its own copy of the libraries and compiled kernels, about
+        400 MB). Measured here (2 cores, 1,865,776 sets): in-process 755 MB peak,
+        ``workers=2`` about 1.4 GB summed over the processes and no faster.
     chunk_size : int, optional
         Rows per chunk (rounded to whole parameter sets). Default: at most 5e7 bar x set
         steps per chunk and about four chunks per worker or more. Ignored on resume (the

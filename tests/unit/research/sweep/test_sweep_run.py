@@ -88,6 +88,12 @@ def test_results_do_not_depend_on_chunks_or_workers(reference, sample_catalog, t
                      chunk_size=3, catalog=sample_catalog)
     assert len(tiny.manifest["chunks"]) > len(reference.manifest["chunks"])
     pd.testing.assert_frame_equal(tiny.results, reference.results)
+    default = run_sweep(reference.spec, sweep_id="default", root=tmp_path, chunk_size=5,
+                        catalog=sample_catalog)       # one process, signals prepared ahead
+    assert default.manifest["executor"] == {"mode": "in-process", "address": None,
+                                            "workers": 0}
+    assert len(default.manifest["chunks"]) > 4
+    pd.testing.assert_frame_equal(default.results, reference.results)
     dask = run_sweep(reference.spec, sweep_id="two-workers", root=tmp_path, workers=2,
                      chunk_size=12, catalog=sample_catalog)
     assert dask.manifest["executor"] == {"mode": "local", "address": None, "workers": 2}
