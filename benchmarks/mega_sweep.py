@@ -9,9 +9,11 @@ LTCUSD_BITSTAMP = 10 x 1,865,776 = 18.7 million rows over 27,933 bars (52 G bar 
 steps); 0.1 % commission and 5 bps slippage, long and short. ``--symbols`` takes others
 (e.g. the hourly BTCUSD_COINBASE@1h, BTCUSD_BITFINEX@1h and EURUSD@1h).
 
-The chunks (a run of parameter sets of one strategy on one symbol) run on a local Dask
-cluster, one worker process per core, or on an existing cluster with ``--scheduler
-tcp://host:8786`` (or ``$LAB_DASK_ADDRESS``) unchanged: the workers need ``lab`` and
+The chunks (a run of parameter sets of one strategy on one symbol) run in the sweep
+process by default (the kernel on every core, the next chunk's signals prepared on
+another thread), on a local Dask cluster with ``--workers N``, or on an existing cluster
+with ``--scheduler tcp://host:8786`` (or ``$LAB_DASK_ADDRESS``) unchanged: the workers
+need ``lab`` and
 ``strategies`` importable and get the bars scattered to them; the results come back to
 this process, which writes the Parquet chunks under ``<data>/sweeps/<id>/``. An
 interrupted run resumes with the same ``--id``. After the sweep, the leaderboard (top
@@ -130,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tp", default="none,0.05", help="take-profit levels")
     ap.add_argument("--scheduler", help="Dask scheduler address (default $LAB_DASK_ADDRESS "
                                         "or a local cluster)")
-    ap.add_argument("--workers", type=int, help="local Dask workers (default per core)")
+    ap.add_argument("--workers", type=int,
+                    help="local Dask worker processes (default: none, in the sweep process)")
     ap.add_argument("--chunk-size", type=int, help="rows per chunk (default by work)")
     ap.add_argument("--id", dest="sweep_id", help="sweep id (rerun with it to resume)")
     ap.add_argument("--store", help="data folder (default $LAB_DATA_DIR or ./data)")

@@ -14,7 +14,8 @@ temporary catalog; 0.1 % commission and 5 bps slippage, long and short. Sizes:
 Each size runs in a child process, one after the other:
 
 * **streamed** (what ``python -m lab sweep`` does now): ``run_sweep`` (default executor:
-  a local Dask cluster, one worker per core), then the leaderboard's top 20, DSR,
+  the sweep process, the kernel on every core; ``--workers N``: a local Dask cluster of
+  N worker processes), then the leaderboard's top 20, DSR,
   stability and trials summary from the Parquet chunks (``lab.research.sweep.streamed``),
   the full leaderboard CSV written batch by batch, and the PBO of the top 20
   (``sweep_pbo``, their returns recomputed);
@@ -198,7 +199,8 @@ def kernel_alone(catalog_bars) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10k,100k", help="comma separated: 10k,100k,1m")
-    ap.add_argument("--workers", type=int, help="local Dask workers (default per core)")
+    ap.add_argument("--workers", type=int,
+                    help="local Dask worker processes (default: none, in the sweep process)")
     ap.add_argument("--kernel", action="store_true", help="also time the kernel alone")
     ap.add_argument("--child", choices=["streamed", "in-memory"], help=argparse.SUPPRESS)
     ap.add_argument("--root", help=argparse.SUPPRESS)

@@ -23,6 +23,7 @@ import sys
 from lab.cli.dates import end_time, start_time
 from lab.core.errors import ConfigError, LabError
 from lab.core.urls import redact
+from lab.ui.inputs import parse_value_or_range
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -72,19 +73,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _range(text: str | None, name: str):
-    """(fixed value or None, (low, high) or None) from ``a:b`` / ``a`` / None."""
-    if text is None or str(text).lower() in ("", "none", "off"):
-        return None, None
-    try:
-        if ":" in str(text):
-            lo, hi = (float(x) for x in str(text).split(":"))
-            if lo > hi:
-                raise ValueError
-            return None, (lo, hi)
-        return float(text), None
-    except ValueError:
-        raise ConfigError(f"--{name} {text!r}: give low:high (e.g. 0.01:0.05) or one "
-                          "number") from None
+    """(fixed value or None, (low, high) or None) from ``a:b`` / ``a`` / None: the
+    forms' grammar (``lab.ui.inputs``) in fractions."""
+    return parse_value_or_range(text, f"--{name}", percent=False)
 
 
 def main(args: argparse.Namespace) -> int:

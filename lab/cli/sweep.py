@@ -22,10 +22,10 @@ import json
 import math
 import sys
 import time
-from typing import Any
 
 from lab.cli.dates import OneLineParser, end_time, start_time
 from lab.core.errors import ConfigError, LabError
+from lab.ui.inputs import parse_levels
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -90,22 +90,9 @@ def _fill(p: argparse.ArgumentParser, add_execution_args) -> None:
 
 
 def _floats(text: str, what: str, allow_none: bool = False) -> tuple:
-    out: list[Any] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        if allow_none and part.lower() in ("none", "off", "-"):
-            out.append(None)
-            continue
-        try:
-            out.append(float(part))
-        except ValueError:
-            raise ConfigError(f"--{what} value {part!r} is not a number"
-                              + (" (or 'none')" if allow_none else "")) from None
-    if not out:
-        raise ConfigError(f"--{what} needs at least one value")
-    return tuple(out)
+    """Comma-separated numbers as typed (fractions), ``none`` / ``off`` / ``-`` = None
+    where allowed: the forms' grammar (``lab.ui.inputs.parse_levels``)."""
+    return parse_levels(text, f"--{what}", percent=False, allow_off=allow_none)
 
 
 def parse_grid_values(text: str) -> tuple[float, ...]:

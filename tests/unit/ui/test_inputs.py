@@ -29,3 +29,21 @@ def test_ranges_are_low_high_in_percent_or_off():
 def test_bad_inputs_name_the_field_and_the_fix(call, match):
     with pytest.raises(ConfigError, match=match):
         call()
+
+
+def test_the_command_line_uses_the_same_grammar_in_fractions():
+    """``--sl none,0.02`` / ``--leverage 1:3`` / ``--sl 0.02``: the forms' parser, no
+    percent."""
+    from lab.cli.optimize import _range
+    from lab.cli.sweep import _floats
+
+    assert _floats("none, 0.02; -", "sl", allow_none=True) == (None, 0.02, None)
+    assert _floats("1,3", "leverage") == (1.0, 3.0)
+    assert _range("0.01:0.05", "sl") == (None, (0.01, 0.05))
+    assert _range("2", "leverage") == (2.0, None) and _range("off", "tp") == (None, None)
+    with pytest.raises(ConfigError, match="--leverage: 'none' is not a number; write e.g. 1, 2, 3"):
+        _floats("none", "leverage")
+    with pytest.raises(ConfigError, match=r"--sl: '0.05:0.01': low must be >= 0 and <= high"):
+        _range("0.05:0.01", "sl")
+    with pytest.raises(ConfigError, match=r"write low:high \(e.g. 0.01:0.05\), one number"):
+        _range("1-5", "sl")

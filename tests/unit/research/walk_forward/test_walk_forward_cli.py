@@ -112,7 +112,7 @@ def test_cli_bad_level_exit_2(store):
                   "--strategies", "sma_cross", "--windows", "2", "--sl", "none,abc",
                   "--no-track")
     assert out.returncode == 2
-    assert "--sl value 'abc' is not a number (or 'none')" in out.stderr
+    assert "--sl: 'abc' is not a number; write e.g. none, 0.02, 0.05" in out.stderr
 
 
 @pytest.mark.parametrize("levels, match", [
