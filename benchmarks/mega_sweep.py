@@ -141,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    from lab.ui.inputs import parse_levels
+
     def levels(text):
-        return tuple(None if v.strip().lower() in ("none", "off") else float(v)
-                     for v in text.split(","))
+        return parse_levels(text, "level", percent=False, allow_off=True)
 
     spec = mega_spec([s.strip() for s in args.symbols.split(",") if s.strip()],
                      args.strategies.split(",") if args.strategies else None,
