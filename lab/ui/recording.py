@@ -6,7 +6,8 @@ server it held the GIL in turns with the page, so the sliders answered about twi
 as slowly for the seconds after each *Run backtest*. It runs instead in one worker
 process started once per server (``spawn``: the server has threads, so no ``fork``)
 at a lower CPU priority (``nice`` +10), and the page keeps the
-``concurrent.futures.Future`` it polls, exactly as before.
+``concurrent.futures.Future`` it polls, exactly as before. The worker exits when the
+server's process is gone (killed included), so a crash leaves no process behind.
 
 The worker receives the page process's environment and working directory with each
 run, so a store chosen after it started (``$LAB_DATA_DIR``, ``$MLFLOW_TRACKING_URI``
@@ -17,21 +18,37 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 #: CPU priority increment of the worker (``os.nice``): the page comes first.
 NICENESS = 10
+#: Seconds between the worker's checks that the page's process still exists.
+PARENT_POLL_S = 1.0
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 
 
-def _lower_priority() -> None:
+def _start_worker(parent: int) -> None:
+    """Worker initializer: lower the priority; exit when the page's process is gone.
+
+    A worker blocked on its task queue is not told when the server is killed (it holds
+    the queue's other end itself), so a thread watches the parent process id.
+    """
     try:
         os.nice(NICENESS)
     except OSError:                 # not permitted here: run at the same priority
         pass
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True,
+                     name="lab-recording-orphan-watch").start()
+
+
+def _exit_with(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_S)
+    os._exit(0)
 
 
 def _pool_now() -> ProcessPoolExecutor:
@@ -42,7 +59,8 @@ def _pool_now() -> ProcessPoolExecutor:
 
             _pool = ProcessPoolExecutor(max_workers=1,
                                         mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_lower_priority)
+                                        initializer=_start_worker,
+                                        initargs=(os.getpid(),))
         return _pool
 
 

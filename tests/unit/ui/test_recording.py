@@ -59,3 +59,45 @@ def test_a_killed_worker_is_replaced_by_the_next_run(spx_run, tmp_path, monkeypa
     outcome = recording.record_in_background(result, "index", bars).result(timeout=180)
     assert outcome.recorded, outcome.error
     assert _worker_pids() and pid not in _worker_pids()
+
+
+def test_the_worker_exits_when_the_page_process_is_killed(tmp_path):
+    """A kill -9 of the Streamlit server must not leave its recording process behind."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "if __name__ == '__main__':\n"
+        "    from lab.ui import recording\n"
+        "    pool = recording._pool_now()\n"
+        "    pool.submit(os.getpid).result()\n"
+        "    print(*[p.pid for p in pool._processes.values()], flush=True)\n"
+        "    time.sleep(120)\n")
+    import lab
+
+    repo = os.path.dirname(os.path.dirname(lab.__file__))
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                             text=True, cwd=repo,
+                             env={**os.environ, "PYTHONPATH": repo})
+    try:
+        worker = int(owner.stdout.readline())
+        assert psutil.pid_exists(worker)
+        owner.kill()
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if psutil.Process(worker).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"recording worker {worker} outlived its killed parent")
+    finally:
+        owner.kill()
