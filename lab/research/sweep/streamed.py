@@ -221,29 +221,77 @@ def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
         joins = " ".join(f"LEFT JOIN m{k} ON r.{_q(c)} = m{k}.v" for k, c in enumerate(pcols))
         con.execute(f"""
             CREATE OR REPLACE TABLE t AS
-            SELECT r.set_id, {key} AS k, coalesce(r.sharpe, 0.0) AS s,
+            SELECT r.set_id, g.gid, {key} AS k, coalesce(r.sharpe, 0.0) AS s,
                    {", ".join(f"{c} AS c{k}" for k, c in enumerate(coord))}
             FROM r JOIN g ON r.symbol = g.symbol AND r.timeframe = g.timeframe
                  AND coalesce(r.sl, -1.0) = g.sl AND coalesce(r.tp, -1.0) = g.tp
                  AND coalesce(r.leverage, -1.0) = g.leverage
             {joins}
             WHERE r.strategy = ?""", [strategy])
-        cols = ", ".join(["a.set_id", "a.k", "a.s"] + [f"a.c{k}" for k in range(len(pcols))])
-        con.execute("ALTER TABLE t ADD COLUMN tot DOUBLE DEFAULT 0.0")
-        con.execute("ALTER TABLE t ADD COLUMN cnt BIGINT DEFAULT 0")
-        for k in range(len(pcols)):           # one join per statement: bounded memory
-            for step in (-1, 1):              # same order as leaderboard.stability
-                con.execute(f"""
-                    CREATE OR REPLACE TABLE t2 AS
-                    SELECT {cols}, a.tot + coalesce(b.s, 0.0) AS tot,
-                           a.cnt + CAST(b.k IS NOT NULL AS BIGINT) AS cnt
-                    FROM t a LEFT JOIN (SELECT k, s FROM t) b
-                      ON b.k = a.k + {step * mult[k]} AND a.c{k} + {step} >= 0
-                         AND a.c{k} + {step} < {lens[k]} AND a.c{k} < {lens[k]}""")
-                con.execute("DROP TABLE t")
-                con.execute("ALTER TABLE t2 RENAME TO t")
-        con.execute("INSERT INTO nb SELECT set_id, tot, cnt FROM t")
+        coords = ", ".join(f"c{k}" for k in range(len(pcols)))
+        reader = con.cursor()                  # reads batches while ``con`` inserts
+        try:
+            for gid in range(len(groups)):     # one grid (strategy, symbol, level) at a time
+                lookup = reader.execute("SELECT k, s FROM t WHERE gid = ? ORDER BY k",
+                                        [gid]).fetchnumpy()
+                sorted_key = np.asarray(lookup["k"], dtype=np.int64)
+                sorted_s = np.asarray(lookup["s"], dtype=float)
+                del lookup
+                batches = reader.sql(f"SELECT set_id, k, {coords} FROM t "
+                                     f"WHERE gid = {int(gid)}").to_arrow_reader(BATCH_ROWS)
+                for batch in batches:
+                    _held(batch.num_rows)
+                    cols = {name: batch.column(i).to_numpy(zero_copy_only=False)
+                            for i, name in enumerate(batch.schema.names)}
+                    total, count = _neighbour_sums(
+                        cols["k"].astype(np.int64), sorted_key, sorted_s,
+                        [cols[f"c{k}"].astype(np.int64) for k in range(len(pcols))],
+                        mult, lens)
+                    sums = pd.DataFrame({"set_id": cols["set_id"].astype(np.int64),
+                                         "nb_total": total, "nb_count": count})
+                    con.register("nb_part", sums)
+                    con.execute("INSERT INTO nb SELECT set_id, nb_total, nb_count "
+                                "FROM nb_part")
+                    con.unregister("nb_part")
+        finally:
+            reader.close()
     con.execute("DROP TABLE IF EXISTS t")
+
+
+def _neighbour_sums(key: np.ndarray, sorted_key: np.ndarray, sorted_s: np.ndarray,
+                    coords: list[np.ndarray], mult: list[int],
+                    lens: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of the grid neighbours' Sharpe ratios and their number, for some rows of one
+    grid (one strategy on one symbol, timeframe and level): the same steps in the same
+    order as ``leaderboard.stability``, so the sums are equal to the last bit.
+
+    Parameters
+    ----------
+    key : ndarray, int64, shape (n,)
+        The rows' cells on the grid (``sum(coord * mult)`` plus a per-grid offset).
+    sorted_key, sorted_s : ndarray, shape (g,)
+        Every cell of the grid, sorted, and its Sharpe ratio (missing ones as 0): the
+        lookup, 16 bytes per parameter set of the grid.
+    coords : list of ndarray, int64, shape (n,)
+        Per parameter, the index of the row's value among the strategy's values
+        (``lens[k] + 1`` for a missing value: no neighbour).
+    mult, lens : list of int
+        Key multiplier and number of values of each parameter.
+    """
+    total = np.zeros(len(key))
+    count = np.zeros(len(key), dtype=np.int64)
+    if not len(key) or not len(sorted_key):
+        return total, count
+    for coord, m, n_values in zip(coords, mult, lens):
+        for step in (-1, 1):
+            moved = coord + step
+            ok = (moved >= 0) & (moved < n_values) & (coord < n_values)
+            target = key + step * m
+            pos = np.minimum(np.searchsorted(sorted_key, target), len(sorted_key) - 1)
+            ok &= sorted_key[pos] == target
+            total += np.where(ok, sorted_s[pos], 0.0)
+            count += ok
+    return total, count
 
 
 # -- scoring ---------------------------------------------------------------------------
