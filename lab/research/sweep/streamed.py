@@ -25,6 +25,7 @@ DuckDB runs with ``memory_limit = MEMORY_LIMIT`` on a database file in ``<sweep>
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -338,28 +339,81 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
     if not files:
         write_atomic(target, lambda fh: pq.write_table(arrow_schema.empty_table(), fh))
         return
-    with connect(path) as con:
-        _register(con, files)
-        groups = _dsr_groups(con)
-        strategies = [s for (s,) in con.execute(
-            "SELECT DISTINCT strategy FROM r ORDER BY 1").fetchall()]
-        _stability_table(con, strategies, [c for c in columns if c.startswith("param_")])
-        select = ", ".join(f"r.{_q(c)}" for c in columns)
-        reader = con.sql(f"""
-            SELECT {select}, coalesce(nb.nb_total, 0.0) AS _nb_total,
-                   coalesce(nb.nb_count, 0) AS _nb_count
-            FROM r LEFT JOIN nb USING (set_id)
-            ORDER BY r.sharpe DESC NULLS LAST, r.profit_factor DESC NULLS LAST,
-                     r.total_return DESC NULLS LAST, r.set_id""").to_arrow_reader(BATCH_ROWS)
+    fd, name = tempfile.mkstemp(prefix=".scored-unsorted-", suffix=".parquet", dir=path)
+    os.close(fd)
+    unsorted = Path(name)
+    try:
+        with connect(path) as con:
+            _register(con, files)
+            groups = _dsr_groups(con)
+            strategies = [s for (s,) in con.execute(
+                "SELECT DISTINCT strategy FROM r ORDER BY 1").fetchall()]
+            _stability_table(con, strategies, [c for c in columns if c.startswith("param_")])
+            # Score the rows chunk by chunk in set_id order, the neighbour sums merged in
+            # by set_id (a join of 18.7 M rows ran out of the memory limit) ...
+            nb = con.cursor()
+            try:
+                sums = _SetIdMerge(nb.sql("SELECT set_id, nb_total, nb_count FROM nb "
+                                          "ORDER BY set_id").to_arrow_reader(BATCH_ROWS))
+                with pq.ParquetWriter(unsorted, arrow_schema, compression="zstd") as writer:
+                    for f in files:
+                        for batch in pq.ParquetFile(f).iter_batches(BATCH_ROWS):
+                            frame = batch.to_pandas()
+                            frame["_nb_total"], frame["_nb_count"] = sums.take(
+                                frame["set_id"].to_numpy(dtype=np.int64))
+                            frame = _score_batch(frame, groups, manifest["columns"])
+                            writer.write_table(pa.Table.from_pandas(
+                                frame, schema=arrow_schema, preserve_index=False))
+                del sums
+            finally:
+                nb.close()
+            # ... then rank them with an external sort (no join).
+            reader = con.sql(f"""
+                SELECT * FROM read_parquet('{unsorted.as_posix()}')
+                ORDER BY sharpe DESC NULLS LAST, profit_factor DESC NULLS LAST,
+                         total_return DESC NULLS LAST, set_id""").to_arrow_reader(BATCH_ROWS)
 
-        def write(fh) -> None:
-            with pq.ParquetWriter(fh, arrow_schema, compression="zstd") as writer:
-                for batch in reader:
-                    frame = _score_batch(batch.to_pandas(), groups, manifest["columns"])
-                    writer.write_table(pa.Table.from_pandas(frame, schema=arrow_schema,
-                                                            preserve_index=False))
+            def write(fh) -> None:
+                with pq.ParquetWriter(fh, arrow_schema, compression="zstd") as out:
+                    for batch in reader:
+                        out.write_table(pa.Table.from_pandas(
+                            batch.to_pandas(), schema=arrow_schema, preserve_index=False))
 
-        write_atomic(target, write)
+            write_atomic(target, write)
+    finally:
+        unsorted.unlink(missing_ok=True)
+
+
+class _SetIdMerge:
+    """Values of a stream of ``(set_id, nb_total, nb_count)`` batches sorted by
+    ``set_id``, taken for ascending runs of set_ids (0 and 0 where a set has none)."""
+
+    def __init__(self, reader) -> None:
+        self._reader = iter(reader)
+        self._ids = np.empty(0, dtype=np.int64)
+        self._tot = np.empty(0)
+        self._cnt = np.empty(0, dtype=np.int64)
+
+    def take(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not len(ids):
+            return np.empty(0), np.empty(0, dtype=np.int64)
+        last = ids[-1]
+        while not len(self._ids) or self._ids[-1] < last:
+            batch = next(self._reader, None)
+            if batch is None:
+                break
+            cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(3)]
+            self._ids = np.concatenate([self._ids, cols[0].astype(np.int64)])
+            self._tot = np.concatenate([self._tot, cols[1].astype(float)])
+            self._cnt = np.concatenate([self._cnt, cols[2].astype(np.int64)])
+        pos = np.minimum(np.searchsorted(self._ids, ids), max(0, len(self._ids) - 1))
+        hit = (self._ids[pos] == ids) if len(self._ids) else np.zeros(len(ids), bool)
+        total = np.where(hit, self._tot[pos] if len(self._ids) else 0.0, 0.0)
+        count = np.where(hit, self._cnt[pos] if len(self._ids) else 0, 0).astype(np.int64)
+        keep = np.searchsorted(self._ids, last, side="right")
+        self._ids, self._tot, self._cnt = (a[keep:] for a in (self._ids, self._tot,
+                                                             self._cnt))
+        return total, count
 
 
 def _score_batch(frame: pd.DataFrame, groups, dtypes: Mapping[str, str]) -> pd.DataFrame:
