@@ -367,21 +367,93 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
                 del sums
             finally:
                 nb.close()
-            # ... then rank them with an external sort (no join).
-            reader = con.sql(f"""
-                SELECT * FROM read_parquet('{unsorted.as_posix()}')
-                ORDER BY sharpe DESC NULLS LAST, profit_factor DESC NULLS LAST,
-                         total_return DESC NULLS LAST, set_id""").to_arrow_reader(BATCH_ROWS)
+            # ... then rank them: DuckDB sorts the narrow keys (a sort of the whole
+            # rows ran out of its memory limit at 18.7 M rows), the rows are dealt into
+            # buckets of consecutive ranks, and each bucket is ordered in memory.
+            ranks = _ranks(con, unsorted, int(manifest.get("total_sets") or 0))
+        buckets = Path(tempfile.mkdtemp(prefix=".scored-buckets-", dir=path))
+        try:
+            n_buckets = _deal(unsorted, ranks, buckets, arrow_schema)
 
             def write(fh) -> None:
                 with pq.ParquetWriter(fh, arrow_schema, compression="zstd") as out:
-                    for batch in reader:
-                        out.write_table(pa.Table.from_pandas(
-                            batch.to_pandas(), schema=arrow_schema, preserve_index=False))
+                    for b in range(n_buckets):
+                        part = buckets / f"{b}.parquet"
+                        if not part.exists():
+                            continue
+                        table = pq.read_table(part, schema=arrow_schema)
+                        ids = table.column("set_id").to_numpy()
+                        table = table.take(np.argsort(ranks[ids], kind="stable"))
+                        for start in range(0, table.num_rows, BATCH_ROWS):
+                            out.write_table(table.slice(start, BATCH_ROWS))
+                        del table
+                        part.unlink()
 
             write_atomic(target, write)
+        finally:
+            shutil.rmtree(buckets, ignore_errors=True)
     finally:
         unsorted.unlink(missing_ok=True)
+
+
+#: Rows per bucket of consecutive ranks (ordered in memory), in ``BATCH_ROWS``.
+BUCKET_BATCHES = 10
+
+
+def _ranks(con, unsorted: Path, total_sets: int) -> np.ndarray:
+    """0-based rank of every set_id (int32, indexed by set_id; -1 for absent ones):
+    DuckDB sorts (set_id, sharpe, profit_factor, total_return) only."""
+    top = con.execute(f"SELECT max(set_id) FROM read_parquet('{unsorted.as_posix()}')"
+                      ).fetchall()[0][0]
+    ranks = np.full(max(total_sets, int(top if top is not None else -1) + 1), -1,
+                    dtype=np.int32 if total_sets < 2**31 - 1 else np.int64)
+    reader = con.sql(f"""
+        SELECT set_id FROM read_parquet('{unsorted.as_posix()}')
+        ORDER BY sharpe DESC NULLS LAST, profit_factor DESC NULLS LAST,
+                 total_return DESC NULLS LAST, set_id""").to_arrow_reader(BATCH_ROWS)
+    done = 0
+    for batch in reader:
+        ids = batch.column(0).to_numpy()
+        ranks[ids] = np.arange(done, done + len(ids))
+        done += len(ids)
+    return ranks
+
+
+def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
+    """Write the rows of ``unsorted`` into ``folder/<bucket>.parquet`` by rank
+    (``BUCKET_BATCHES * BATCH_ROWS`` consecutive ranks a bucket); returns the number
+    of buckets. Each bucket buffers at most ``BATCH_ROWS`` rows before it writes."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    size = BUCKET_BATCHES * BATCH_ROWS
+    n_buckets = int(ranks.max()) // size + 1 if len(ranks) and ranks.max() >= 0 else 0
+    writers: dict[int, Any] = {}
+    held: dict[int, list] = {}
+    rows: dict[int, int] = {}
+
+    def flush(b: int) -> None:
+        if b not in writers:
+            writers[b] = pq.ParquetWriter(folder / f"{b}.parquet", schema)
+        writers[b].write_table(pa.concat_tables(held.pop(b)))
+        rows[b] = 0
+
+    try:
+        for batch in pq.ParquetFile(unsorted).iter_batches(BATCH_ROWS):
+            table = pa.Table.from_batches([batch])
+            bucket = ranks[table.column("set_id").to_numpy()] // size
+            for b in np.unique(bucket):
+                part = table.filter(pa.array(bucket == b))
+                held.setdefault(int(b), []).append(part)
+                rows[int(b)] = rows.get(int(b), 0) + part.num_rows
+                if rows[int(b)] >= BATCH_ROWS:
+                    flush(int(b))
+        for b in list(held):
+            flush(b)
+    finally:
+        for w in writers.values():
+            w.close()
+    return n_buckets
 
 
 class _SetIdMerge:
