@@ -398,6 +398,8 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
 
 #: Rows per bucket of consecutive ranks (ordered in memory), in ``BATCH_ROWS``.
 BUCKET_BATCHES = 10
+#: Rows buffered over all buckets while dealing, in ``BATCH_ROWS``.
+HELD_BATCHES = 4
 
 
 def _ranks(con, unsorted: Path, total_sets: int) -> np.ndarray:
@@ -422,7 +424,8 @@ def _ranks(con, unsorted: Path, total_sets: int) -> np.ndarray:
 def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
     """Write the rows of ``unsorted`` into ``folder/<bucket>.parquet`` by rank
     (``BUCKET_BATCHES * BATCH_ROWS`` consecutive ranks a bucket); returns the number
-    of buckets. Each bucket buffers at most ``BATCH_ROWS`` rows before it writes."""
+    of buckets. All buckets together buffer at most ``HELD_BATCHES * BATCH_ROWS`` rows
+    (plus one batch) before they write."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -436,7 +439,7 @@ def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
         if b not in writers:
             writers[b] = pq.ParquetWriter(folder / f"{b}.parquet", schema)
         writers[b].write_table(pa.concat_tables(held.pop(b)))
-        rows[b] = 0
+        rows.pop(b)
 
     try:
         for batch in pq.ParquetFile(unsorted).iter_batches(BATCH_ROWS):
@@ -446,8 +449,9 @@ def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
                 part = table.filter(pa.array(bucket == b))
                 held.setdefault(int(b), []).append(part)
                 rows[int(b)] = rows.get(int(b), 0) + part.num_rows
-                if rows[int(b)] >= BATCH_ROWS:
-                    flush(int(b))
+            if sum(rows.values()) >= HELD_BATCHES * BATCH_ROWS:   # all buckets together
+                for b in list(held):
+                    flush(b)
         for b in list(held):
             flush(b)
     finally:
