@@ -442,8 +442,10 @@ def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
         rows.pop(b)
 
     try:
-        for batch in pq.ParquetFile(unsorted).iter_batches(BATCH_ROWS):
-            table = pa.Table.from_batches([batch])
+        # One row group at a time from a fresh reader (``iter_batches`` keeps the
+        # buffers of the whole file alive; see ``iter_board``).
+        for group in range(pq.ParquetFile(unsorted).metadata.num_row_groups):
+            table = pq.ParquetFile(unsorted).read_row_group(group)
             bucket = ranks[table.column("set_id").to_numpy()] // size
             for b in np.unique(bucket):
                 part = table.filter(pa.array(bucket == b))
