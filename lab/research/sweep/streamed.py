@@ -378,10 +378,11 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
             def write(fh) -> None:
                 with pq.ParquetWriter(fh, arrow_schema, compression="zstd") as out:
                     for b in range(n_buckets):
-                        part = buckets / f"{b}.parquet"
+                        part = buckets / f"{b}.arrows"
                         if not part.exists():
                             continue
-                        table = pq.read_table(part, schema=arrow_schema)
+                        with pa.ipc.open_stream(part) as stream:
+                            table = stream.read_all()
                         ids = table.column("set_id").to_numpy()
                         table = table.take(np.argsort(ranks[ids], kind="stable"))
                         for start in range(0, table.num_rows, BATCH_ROWS):
@@ -422,7 +423,7 @@ def _ranks(con, unsorted: Path, total_sets: int) -> np.ndarray:
 
 
 def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
-    """Write the rows of ``unsorted`` into ``folder/<bucket>.parquet`` by rank
+    """Write the rows of ``unsorted`` into ``folder/<bucket>.arrows`` by rank
     (``BUCKET_BATCHES * BATCH_ROWS`` consecutive ranks a bucket); returns the number
     of buckets. All buckets together buffer at most ``HELD_BATCHES * BATCH_ROWS`` rows
     (plus one batch) before they write."""
@@ -435,9 +436,14 @@ def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
     held: dict[int, list] = {}
     rows: dict[int, int] = {}
 
+    # Arrow IPC streams, not Parquet: a Parquet writer keeps every row group's
+    # metadata until it closes (1.1 GB over 94 buckets of the mega sweep).
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+
     def flush(b: int) -> None:
         if b not in writers:
-            writers[b] = pq.ParquetWriter(folder / f"{b}.parquet", schema)
+            writers[b] = pa.ipc.new_stream(str(folder / f"{b}.arrows"), schema,
+                                           options=options)
         writers[b].write_table(pa.concat_tables(held.pop(b)))
         rows.pop(b)
 
