@@ -7,13 +7,22 @@ The same numbers as ``lab.research.sweep.leaderboard`` on the whole results fram
 * the DSR's trial count N and per-bar Sharpe variance V of each (symbol, timeframe) are
   DuckDB aggregates over the chunk files (``var_samp``; equal to pandas' ``var`` to
   rounding, about 1e-15 relative);
-* the stability's grid neighbours are found by DuckDB joins on an integer key built as
-  ``stability`` builds it; neighbour Sharpe ratios are added in the same order, so the
-  sums are exact;
-* the rows are ranked by a DuckDB ``ORDER BY`` (Sharpe, profit factor, total return,
-  all descending, NULLs last, then ``set_id`` as the stable sort keeps it) that spills
-  to disk above ``MEMORY_LIMIT``, and come back in batches of ``BATCH_ROWS``, where
-  ``lab.research.sweep.leaderboard.dsr_columns`` and ``stability_from_sums`` score them.
+* the stability's grid neighbours: DuckDB builds each row's integer cell key as
+  ``stability`` builds it; then, one grid (strategy, symbol, timeframe, level) at a
+  time, the grid's sorted keys and Sharpe ratios are looked up with ``searchsorted``
+  for the rows, read in batches of ``BATCH_ROWS``, and the neighbours' Sharpe ratios
+  are added in the same order, so the sums are exact (DuckDB self-joins ran out of the
+  memory limit on a 15.5 M-row grid);
+* the rows are scored chunk by chunk in ``set_id`` order
+  (``lab.research.sweep.leaderboard.dsr_columns`` and ``stability_from_sums``), the
+  neighbour sums merged in by ``set_id``;
+* the ranking (Sharpe, profit factor, total return, all descending, NULLs last, then
+  ``set_id`` as the stable sort keeps it) is a DuckDB ``ORDER BY`` of those four
+  columns only; the scored rows are dealt into buckets of ``BUCKET_BATCHES *
+  BATCH_ROWS`` consecutive ranks (Arrow IPC files) and each bucket is ordered in
+  memory. (DuckDB's sort of the whole rows, and its join of 18.7 M rows to the sums,
+  ran out of ``MEMORY_LIMIT``.) The rank of every set is held as one int32 array:
+  4 bytes a set (75 MB at 18.7 M sets).
 
 The scored rows, in rank order, are cached as ``<sweep>/scored.parquet`` (with
 ``scored.json`` naming the chunks they cover): a leaderboard for any trade minimum,
@@ -398,7 +407,7 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
 
 
 #: Rows per bucket of consecutive ranks (ordered in memory), in ``BATCH_ROWS``.
-BUCKET_BATCHES = 10
+BUCKET_BATCHES = 4
 #: Rows buffered over all buckets while dealing, in ``BATCH_ROWS``.
 HELD_BATCHES = 4
 
