@@ -336,6 +336,46 @@ def scored_path(sweep) -> Path:
     return target
 
 
+#: Work files of a scoring that stopped (killed) are removed after this many seconds
+#: without a change (a scoring of 18.7 M rows writes its files for about 25 minutes).
+STALE_WORK_S = 3 * 3600
+_WORK_PREFIXES = (".scored-unsorted-", ".scored-buckets-", ".duckdb-", ".scored.parquet.",
+                  ".leaderboard.csv.")
+
+
+def remove_stale_work(path: Path, older_than_s: float = STALE_WORK_S) -> list[Path]:
+    """Remove the temporary files and folders a killed scoring left in ``path``
+    (unsorted rows, rank buckets, DuckDB spill folders, a half-written
+    ``scored.parquet``) that have not changed for ``older_than_s`` seconds; a scoring
+    running now in another process keeps writing its own, so they stay.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    import time
+
+    removed = []
+    now = time.time()
+    for item in Path(path).glob(".*"):
+        if not item.name.startswith(_WORK_PREFIXES):
+            continue
+        try:
+            newest = max([item.stat().st_mtime] + [c.stat().st_mtime for c in item.rglob("*")]
+                         if item.is_dir() else [item.stat().st_mtime])
+        except OSError:
+            continue
+        if now - newest < older_than_s:
+            continue
+        if item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+        removed.append(item)
+    return removed
+
+
 def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -348,6 +388,7 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
     if not files:
         write_atomic(target, lambda fh: pq.write_table(arrow_schema.empty_table(), fh))
         return
+    remove_stale_work(path)
     fd, name = tempfile.mkstemp(prefix=".scored-unsorted-", suffix=".parquet", dir=path)
     os.close(fd)
     unsorted = Path(name)

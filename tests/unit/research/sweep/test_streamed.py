@@ -140,3 +140,29 @@ def test_small_batches_give_the_same_board(sweep, monkeypatch):
     assert len(got) > 3 * 37
     _same(got, leaderboard(sweep.results, min_trades=3))
     assert not list(sweep.path.glob(".duckdb-*"))              # spill folder cleaned up
+
+
+def test_work_files_of_a_killed_scoring_are_removed_on_the_next(sweep):
+    """A kill -9 during scoring leaves GBs of unsorted rows and rank buckets at 18.7 M
+    rows; the next scoring removes those unchanged for hours, not a running one's."""
+    import os
+    import time
+
+    old = time.time() - streamed.STALE_WORK_S - 60
+    unsorted = sweep.path / ".scored-unsorted-dead.parquet"
+    unsorted.write_bytes(b"x" * 100)
+    buckets = sweep.path / ".scored-buckets-dead"
+    buckets.mkdir()
+    (buckets / "0.arrows").write_bytes(b"x")
+    half = sweep.path / ".scored.parquet.dead.tmp"
+    half.write_bytes(b"x")
+    running = sweep.path / ".scored-buckets-running"
+    running.mkdir()
+    (running / "3.arrows").write_bytes(b"x")
+    for p in (unsorted, buckets / "0.arrows", buckets, half):
+        os.utime(p, (old, old))
+    (sweep.path / streamed.SCORED_DOC).unlink(missing_ok=True)       # score again
+    streamed.leaderboard(sweep, min_trades=0, top=3)
+    assert not unsorted.exists() and not buckets.exists() and not half.exists()
+    assert (running / "3.arrows").exists()
+    assert (sweep.path / streamed.SCORED).exists()
