@@ -92,8 +92,10 @@ def test_the_same_backtest_on_two_engines_agrees_in_the_browser(server, browser,
     page.goto(url + "/backtest", wait_until="networkidle")
     page.get_by_role("combobox", name="Symbol").click()
     page.get_by_role("option", name="AAPL · stock").click()
+    _wait_idle(page)                       # as a user sees the page settle
     page.get_by_role("combobox", name="Compare with").click()
     page.get_by_role("option", name="backtrader").click()
+    _wait_idle(page)
     page.get_by_role("button", name="Run backtest").click(timeout=60_000)
     page.get_by_role("tab", name="Engines").click(timeout=120_000)
     page.get_by_text("vectorized and backtrader agree").wait_for(timeout=60_000)
@@ -101,3 +103,13 @@ def test_the_same_backtest_on_two_engines_agrees_in_the_browser(server, browser,
     page.wait_for_timeout(1000)
     page.screenshot(path=str(artifacts_dir / "engines.png"), full_page=True)
     page.close()
+
+
+def _wait_idle(page, timeout: float = 60_000) -> None:
+    """Until the script has finished and no element is stale."""
+    page.wait_for_function(
+        """() => {
+          const app = document.querySelector('[data-testid="stApp"]');
+          return app && app.getAttribute('data-test-script-state') !== 'running'
+                 && !document.querySelector('[data-stale="true"]');
+        }""", timeout=timeout)
