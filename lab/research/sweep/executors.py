@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import time
 
+from lab.core.memory import trim_memory
+
 #: Seconds between ``cancel()`` checks while chunks run on Dask.
 POLL_SECONDS = 0.2
 #: Chunks submitted per worker at a time (one running, one queued).
@@ -21,32 +23,11 @@ IN_FLIGHT_PER_WORKER = 2
 PEAK = {"in_flight": 0}
 
 
-def trim_memory() -> None:
-    """Give freed heap memory back to the operating system (glibc ``malloc_trim(0)``;
-    a no-op elsewhere). The results of a chunk arrive on Dask's comm thread and are
-    freed on this one, which leaves glibc arenas holding freed pages: without a trim
-    the sweep process's RSS creeps up chunk after chunk (Dask's nanny sets
-    ``MALLOC_TRIM_THRESHOLD_`` on its workers for the same reason)."""
-    global _LIBC
-    if _LIBC is None:
-        try:
-            import ctypes
-
-            _LIBC = ctypes.CDLL("libc.so.6")
-            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-        except (OSError, AttributeError):
-            _LIBC = False
-    if _LIBC:
-        _LIBC.malloc_trim(0)
-
-
-_LIBC = None
-
-
 def run_in_process(todo, args, data, finished, cancelled) -> bool:
     """Run the chunks in this process: the kernel on every core (numba threads), and
     the next chunk's signals on one more thread meanwhile (the kernel releases the
-    GIL). At most two chunks' signals are held at once."""
+    GIL). At most two chunks' signals are held at once; freed memory is given back
+    to the system after each chunk (``trim_memory``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from lab.research.sweep.chunk import chunk_run, chunk_signals
@@ -70,6 +51,8 @@ def run_in_process(todo, args, data, finished, cancelled) -> bool:
             stats = chunk_run(bars, signals, **a)
             del signals
             finished(chunk, stats)
+            del stats
+            trim_memory()       # without it RSS crept from ~610 to ~970 MB (mega sweep)
     return False
 
 

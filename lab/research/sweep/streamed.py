@@ -7,22 +7,20 @@ The same numbers as ``lab.research.sweep.leaderboard`` on the whole results fram
 * the DSR's trial count N and per-bar Sharpe variance V of each (symbol, timeframe) are
   DuckDB aggregates over the chunk files (``var_samp``; equal to pandas' ``var`` to
   rounding, about 1e-15 relative);
-* the stability's grid neighbours: DuckDB builds each row's integer cell key as
-  ``stability`` builds it; then, one grid (strategy, symbol, timeframe, level) at a
-  time, the grid's sorted keys and Sharpe ratios are looked up with ``searchsorted``
-  for the rows, read in batches of ``BATCH_ROWS``, and the neighbours' Sharpe ratios
-  are added in the same order, so the sums are exact (DuckDB self-joins ran out of the
-  memory limit on a 15.5 M-row grid);
+* the stability's grid neighbours: one grid at a time with numpy, equal to the last
+  bit (``lab.research.sweep.neighbours``), the sums kept in files by ``set_id``;
 * the rows are scored chunk by chunk in ``set_id`` order
-  (``lab.research.sweep.leaderboard.dsr_columns`` and ``stability_from_sums``), the
-  neighbour sums merged in by ``set_id``;
+  (``lab.research.sweep.leaderboard.dsr_columns`` and ``stability_from_sums``) into an
+  unsorted work file;
 * the ranking (Sharpe, profit factor, total return, all descending, NULLs last, then
-  ``set_id`` as the stable sort keeps it) is a DuckDB ``ORDER BY`` of those four
-  columns only; the scored rows are dealt into buckets of ``BUCKET_BATCHES *
-  BATCH_ROWS`` consecutive ranks (Arrow IPC files) and each bucket is ordered in
-  memory. (DuckDB's sort of the whole rows, and its join of 18.7 M rows to the sums,
-  ran out of ``MEMORY_LIMIT``.) The rank of every set is held as one int32 array:
-  4 bytes a set (75 MB at 18.7 M sets).
+  ``set_id`` as the stable sort keeps it): DuckDB sorts those four columns only and the
+  rows are written in rank order a bucket of ``BUCKET_BATCHES * BATCH_ROWS`` ranks at a
+  time (``lab.research.sweep.ranking``).
+
+The work files (neighbour sums, unsorted and dealt rows: about 2.5 times the chunks'
+size) are in a ``<sweep>/.scored-work-*`` folder, removed afterwards; a killed scoring's
+are removed by the next one once unchanged for ``STALE_WORK_S``. Freed memory is given
+back to the system between chunks and buckets (``lab.core.memory.trim_memory``).
 
 The scored rows, in rank order, are cached as ``<sweep>/scored.parquet`` (with
 ``scored.json`` naming the chunks they cover): a leaderboard for any trade minimum,
@@ -45,9 +43,12 @@ import numpy as np
 import pandas as pd
 
 from lab.core.files import write_atomic
+from lab.core.memory import trim_memory
 from lab.research.sweep import store
 from lab.research.sweep.leaderboard import (arrange_board, dsr_columns, filter_board,
                                             stability_from_sums)
+from lab.research.sweep.neighbours import SumsFile, write_sums
+from lab.research.sweep.ranking import rank_array, write_ranked
 
 #: Rows per batch read back from DuckDB or from ``scored.parquet``.
 BATCH_ROWS = 20_000
@@ -191,119 +192,6 @@ def _weighted_median(values: pd.Series, counts: pd.Series) -> float:
 
 
 # -- stability -------------------------------------------------------------------------
-def _stability_table(con, strategies: list[str], param_cols: list[str]) -> None:
-    """Create table ``nb(set_id, nb_total, nb_count)``: the sum of the grid neighbours'
-    Sharpe ratios (NULL as 0, in the order of ``leaderboard.stability``) and their
-    number, for every row of a strategy with parameters."""
-    con.execute("CREATE OR REPLACE TABLE nb (set_id BIGINT, nb_total DOUBLE, "
-                "nb_count BIGINT)")
-    filled = {}
-    if param_cols:
-        for row in con.execute("SELECT strategy, " + ", ".join(
-                f"count({_q(c)})" for c in param_cols) + " FROM r GROUP BY strategy").fetchall():
-            filled[row[0]] = [c for c, n in zip(param_cols, row[1:]) if n]
-    for strategy in strategies:
-        pcols = filled.get(strategy, [])
-        if not pcols:
-            continue
-        groups = con.execute(
-            "SELECT DISTINCT symbol, timeframe, coalesce(sl, -1.0), coalesce(tp, -1.0), "
-            "coalesce(leverage, -1.0) FROM r WHERE strategy = ? ORDER BY ALL",
-            [strategy]).fetchall()
-        con.execute("CREATE OR REPLACE TABLE g (symbol VARCHAR, timeframe VARCHAR, "
-                    "sl DOUBLE, tp DOUBLE, leverage DOUBLE, gid BIGINT)")
-        con.executemany("INSERT INTO g VALUES (?, ?, ?, ?, ?, ?)",
-                        [list(row) + [i] for i, row in enumerate(groups)])
-        radix, lens = [], []
-        for k, c in enumerate(pcols):
-            vals = [v for (v,) in con.execute(
-                f"SELECT DISTINCT {_q(c)} FROM r WHERE strategy = ? AND isfinite({_q(c)}) "
-                f"ORDER BY 1", [strategy]).fetchall()]
-            con.execute(f"CREATE OR REPLACE TABLE m{k} (v DOUBLE, i BIGINT)")
-            con.executemany(f"INSERT INTO m{k} VALUES (?, ?)",
-                            [[float(v), i] for i, v in enumerate(vals)])
-            lens.append(len(vals))
-            radix.append(len(vals) + 2)
-        mult = np.cumprod([1] + radix[:-1]).astype(np.int64).tolist()
-        cells = int(np.prod(radix))
-        coord = [f"coalesce(m{k}.i, {lens[k] + 1})" for k in range(len(pcols))]
-        key = f"g.gid * {cells} + " + " + ".join(f"{c} * {m}" for c, m in zip(coord, mult))
-        joins = " ".join(f"LEFT JOIN m{k} ON r.{_q(c)} = m{k}.v" for k, c in enumerate(pcols))
-        con.execute(f"""
-            CREATE OR REPLACE TABLE t AS
-            SELECT r.set_id, g.gid, {key} AS k, coalesce(r.sharpe, 0.0) AS s,
-                   {", ".join(f"{c} AS c{k}" for k, c in enumerate(coord))}
-            FROM r JOIN g ON r.symbol = g.symbol AND r.timeframe = g.timeframe
-                 AND coalesce(r.sl, -1.0) = g.sl AND coalesce(r.tp, -1.0) = g.tp
-                 AND coalesce(r.leverage, -1.0) = g.leverage
-            {joins}
-            WHERE r.strategy = ?""", [strategy])
-        coords = ", ".join(f"c{k}" for k in range(len(pcols)))
-        reader = con.cursor()                  # reads batches while ``con`` inserts
-        try:
-            for gid in range(len(groups)):     # one grid (strategy, symbol, level) at a time
-                lookup = reader.execute("SELECT k, s FROM t WHERE gid = ? ORDER BY k",
-                                        [gid]).fetchnumpy()
-                sorted_key = np.asarray(lookup["k"], dtype=np.int64)
-                sorted_s = np.asarray(lookup["s"], dtype=float)
-                del lookup
-                batches = reader.sql(f"SELECT set_id, k, {coords} FROM t "
-                                     f"WHERE gid = {int(gid)}").to_arrow_reader(BATCH_ROWS)
-                for batch in batches:
-                    _held(batch.num_rows)
-                    cols = {name: batch.column(i).to_numpy(zero_copy_only=False)
-                            for i, name in enumerate(batch.schema.names)}
-                    total, count = _neighbour_sums(
-                        cols["k"].astype(np.int64), sorted_key, sorted_s,
-                        [cols[f"c{k}"].astype(np.int64) for k in range(len(pcols))],
-                        mult, lens)
-                    sums = pd.DataFrame({"set_id": cols["set_id"].astype(np.int64),
-                                         "nb_total": total, "nb_count": count})
-                    con.register("nb_part", sums)
-                    con.execute("INSERT INTO nb SELECT set_id, nb_total, nb_count "
-                                "FROM nb_part")
-                    con.unregister("nb_part")
-        finally:
-            reader.close()
-    con.execute("DROP TABLE IF EXISTS t")
-
-
-def _neighbour_sums(key: np.ndarray, sorted_key: np.ndarray, sorted_s: np.ndarray,
-                    coords: list[np.ndarray], mult: list[int],
-                    lens: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of the grid neighbours' Sharpe ratios and their number, for some rows of one
-    grid (one strategy on one symbol, timeframe and level): the same steps in the same
-    order as ``leaderboard.stability``, so the sums are equal to the last bit.
-
-    Parameters
-    ----------
-    key : ndarray, int64, shape (n,)
-        The rows' cells on the grid (``sum(coord * mult)`` plus a per-grid offset).
-    sorted_key, sorted_s : ndarray, shape (g,)
-        Every cell of the grid, sorted, and its Sharpe ratio (missing ones as 0): the
-        lookup, 16 bytes per parameter set of the grid.
-    coords : list of ndarray, int64, shape (n,)
-        Per parameter, the index of the row's value among the strategy's values
-        (``lens[k] + 1`` for a missing value: no neighbour).
-    mult, lens : list of int
-        Key multiplier and number of values of each parameter.
-    """
-    total = np.zeros(len(key))
-    count = np.zeros(len(key), dtype=np.int64)
-    if not len(key) or not len(sorted_key):
-        return total, count
-    for coord, m, n_values in zip(coords, mult, lens):
-        for step in (-1, 1):
-            moved = coord + step
-            ok = (moved >= 0) & (moved < n_values) & (coord < n_values)
-            target = key + step * m
-            pos = np.minimum(np.searchsorted(sorted_key, target), len(sorted_key) - 1)
-            ok &= sorted_key[pos] == target
-            total += np.where(ok, sorted_s[pos], 0.0)
-            count += ok
-    return total, count
-
-
 # -- scoring ---------------------------------------------------------------------------
 def _scored_doc(files: list[Path]) -> dict:
     return {"version": SCORE_VERSION, "chunks": [f.stem for f in files]}
@@ -339,8 +227,8 @@ def scored_path(sweep) -> Path:
 #: Work files of a scoring that stopped (killed) are removed after this many seconds
 #: without a change (a scoring of 18.7 M rows writes its files for about 25 minutes).
 STALE_WORK_S = 3 * 3600
-_WORK_PREFIXES = (".scored-unsorted-", ".scored-buckets-", ".duckdb-", ".scored.parquet.",
-                  ".leaderboard.csv.")
+_WORK_PREFIXES = (".scored-work-", ".scored-unsorted-", ".scored-buckets-", ".duckdb-",
+                  ".scored.parquet.", ".leaderboard.csv.")
 
 
 def remove_stale_work(path: Path, older_than_s: float = STALE_WORK_S) -> list[Path]:
@@ -389,171 +277,51 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
         write_atomic(target, lambda fh: pq.write_table(arrow_schema.empty_table(), fh))
         return
     remove_stale_work(path)
-    fd, name = tempfile.mkstemp(prefix=".scored-unsorted-", suffix=".parquet", dir=path)
-    os.close(fd)
-    unsorted = Path(name)
+    work = Path(tempfile.mkdtemp(prefix=".scored-work-", dir=path))
+    unsorted = work / "unsorted.parquet"
     try:
         with connect(path) as con:
             _register(con, files)
             groups = _dsr_groups(con)
             strategies = [s for (s,) in con.execute(
                 "SELECT DISTINCT strategy FROM r ORDER BY 1").fetchall()]
-            _stability_table(con, strategies, [c for c in columns if c.startswith("param_")])
-            # Score the rows chunk by chunk in set_id order, the neighbour sums merged in
-            # by set_id (a join of 18.7 M rows ran out of the memory limit) ...
-            nb = con.cursor()
-            try:
-                sums = _SetIdMerge(nb.sql("SELECT set_id, nb_total, nb_count FROM nb "
-                                          "ORDER BY set_id").to_arrow_reader(BATCH_ROWS))
-                with pq.ParquetWriter(unsorted, arrow_schema, compression="zstd") as writer:
-                    for f in files:
-                        for batch in pq.ParquetFile(f).iter_batches(BATCH_ROWS):
-                            frame = batch.to_pandas()
-                            frame["_nb_total"], frame["_nb_count"] = sums.take(
-                                frame["set_id"].to_numpy(dtype=np.int64))
-                            frame = _score_batch(frame, groups, manifest["columns"])
-                            writer.write_table(pa.Table.from_pandas(
-                                frame, schema=arrow_schema, preserve_index=False))
-                del sums
-            finally:
-                nb.close()
-            # ... then rank them: DuckDB sorts the narrow keys (a sort of the whole
-            # rows ran out of its memory limit at 18.7 M rows), the rows are dealt into
-            # buckets of consecutive ranks, and each bucket is ordered in memory.
-            ranks = _ranks(con, unsorted, int(manifest.get("total_sets") or 0))
-        buckets = Path(tempfile.mkdtemp(prefix=".scored-buckets-", dir=path))
-        try:
-            n_buckets = _deal(unsorted, ranks, buckets, arrow_schema)
-
-            def write(fh) -> None:
-                with pq.ParquetWriter(fh, arrow_schema, compression="zstd") as out:
-                    for b in range(n_buckets):
-                        part = buckets / f"{b}.arrows"
-                        if not part.exists():
-                            continue
-                        with pa.ipc.open_stream(part) as stream:
-                            table = stream.read_all()
-                        ids = table.column("set_id").to_numpy()
-                        table = table.take(np.argsort(ranks[ids], kind="stable"))
-                        for start in range(0, table.num_rows, BATCH_ROWS):
-                            out.write_table(table.slice(start, BATCH_ROWS))
-                        del table
-                        part.unlink()
-
-            write_atomic(target, write)
-        finally:
-            shutil.rmtree(buckets, ignore_errors=True)
+            n_sets = max(int(manifest.get("total_sets") or 0), 1 + int(
+                con.execute("SELECT coalesce(max(set_id), -1) FROM r").fetchone()[0]))
+            sums = SumsFile(work, n_sets)
+            write_sums(con, strategies, [c for c in columns if c.startswith("param_")],
+                       sums, BATCH_ROWS, _held)
+            # Score the rows chunk by chunk in set_id order, their neighbour sums read
+            # from the sums file (a join of 18.7 M rows ran out of the memory limit) ...
+            with pq.ParquetWriter(unsorted, arrow_schema, compression="zstd") as writer:
+                for f in files:
+                    for batch in pq.ParquetFile(f).iter_batches(BATCH_ROWS):
+                        frame = batch.to_pandas()
+                        total, count = sums.get(frame["set_id"].to_numpy(dtype=np.int64))
+                        frame = _score_batch(frame, groups, manifest["columns"], total,
+                                             count)
+                        writer.write_table(pa.Table.from_pandas(
+                            frame, schema=arrow_schema, preserve_index=False))
+                    trim_memory()
+            # ... then rank them (``lab.research.sweep.ranking``).
+            ranks = rank_array(con, unsorted, int(manifest.get("total_sets") or 0),
+                               BATCH_ROWS)
+        trim_memory()
+        write_atomic(target, lambda fh: write_ranked(
+            unsorted, ranks, work, arrow_schema, fh, BATCH_ROWS,
+            BUCKET_BATCHES * BATCH_ROWS, HELD_BATCHES * BATCH_ROWS, _held))
     finally:
-        unsorted.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
 
 
-#: Rows per bucket of consecutive ranks (ordered in memory), in ``BATCH_ROWS``.
+#: Rows per bucket of consecutive ranks (ordered in memory at once), in ``BATCH_ROWS``.
 BUCKET_BATCHES = 4
-#: Rows buffered over all buckets while dealing, in ``BATCH_ROWS``.
-HELD_BATCHES = 4
+#: Rows dealt in memory before they are appended to the work file, in ``BATCH_ROWS``.
+HELD_BATCHES = 8
 
 
-def _ranks(con, unsorted: Path, total_sets: int) -> np.ndarray:
-    """0-based rank of every set_id (int32, indexed by set_id; -1 for absent ones):
-    DuckDB sorts (set_id, sharpe, profit_factor, total_return) only."""
-    top = con.execute(f"SELECT max(set_id) FROM read_parquet('{unsorted.as_posix()}')"
-                      ).fetchall()[0][0]
-    ranks = np.full(max(total_sets, int(top if top is not None else -1) + 1), -1,
-                    dtype=np.int32 if total_sets < 2**31 - 1 else np.int64)
-    reader = con.sql(f"""
-        SELECT set_id FROM read_parquet('{unsorted.as_posix()}')
-        ORDER BY sharpe DESC NULLS LAST, profit_factor DESC NULLS LAST,
-                 total_return DESC NULLS LAST, set_id""").to_arrow_reader(BATCH_ROWS)
-    done = 0
-    for batch in reader:
-        ids = batch.column(0).to_numpy()
-        ranks[ids] = np.arange(done, done + len(ids))
-        done += len(ids)
-    return ranks
-
-
-def _deal(unsorted: Path, ranks: np.ndarray, folder: Path, schema) -> int:
-    """Write the rows of ``unsorted`` into ``folder/<bucket>.arrows`` by rank
-    (``BUCKET_BATCHES * BATCH_ROWS`` consecutive ranks a bucket); returns the number
-    of buckets. All buckets together buffer at most ``HELD_BATCHES * BATCH_ROWS`` rows
-    (plus one batch) before they write."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    size = BUCKET_BATCHES * BATCH_ROWS
-    n_buckets = int(ranks.max()) // size + 1 if len(ranks) and ranks.max() >= 0 else 0
-    writers: dict[int, Any] = {}
-    held: dict[int, list] = {}
-    rows: dict[int, int] = {}
-
-    # Arrow IPC streams, not Parquet: a Parquet writer keeps every row group's
-    # metadata until it closes (1.1 GB over 94 buckets of the mega sweep).
-    options = pa.ipc.IpcWriteOptions(compression="zstd")
-
-    def flush(b: int) -> None:
-        if b not in writers:
-            writers[b] = pa.ipc.new_stream(str(folder / f"{b}.arrows"), schema,
-                                           options=options)
-        writers[b].write_table(pa.concat_tables(held.pop(b)))
-        rows.pop(b)
-
-    try:
-        # One row group at a time from a fresh reader (``iter_batches`` keeps the
-        # buffers of the whole file alive; see ``iter_board``).
-        for group in range(pq.ParquetFile(unsorted).metadata.num_row_groups):
-            table = pq.ParquetFile(unsorted).read_row_group(group)
-            bucket = ranks[table.column("set_id").to_numpy()] // size
-            for b in np.unique(bucket):
-                part = table.filter(pa.array(bucket == b))
-                held.setdefault(int(b), []).append(part)
-                rows[int(b)] = rows.get(int(b), 0) + part.num_rows
-            if sum(rows.values()) >= HELD_BATCHES * BATCH_ROWS:   # all buckets together
-                for b in list(held):
-                    flush(b)
-        for b in list(held):
-            flush(b)
-    finally:
-        for w in writers.values():
-            w.close()
-    return n_buckets
-
-
-class _SetIdMerge:
-    """Values of a stream of ``(set_id, nb_total, nb_count)`` batches sorted by
-    ``set_id``, taken for ascending runs of set_ids (0 and 0 where a set has none)."""
-
-    def __init__(self, reader) -> None:
-        self._reader = iter(reader)
-        self._ids = np.empty(0, dtype=np.int64)
-        self._tot = np.empty(0)
-        self._cnt = np.empty(0, dtype=np.int64)
-
-    def take(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not len(ids):
-            return np.empty(0), np.empty(0, dtype=np.int64)
-        last = ids[-1]
-        while not len(self._ids) or self._ids[-1] < last:
-            batch = next(self._reader, None)
-            if batch is None:
-                break
-            cols = [batch.column(i).to_numpy(zero_copy_only=False) for i in range(3)]
-            self._ids = np.concatenate([self._ids, cols[0].astype(np.int64)])
-            self._tot = np.concatenate([self._tot, cols[1].astype(float)])
-            self._cnt = np.concatenate([self._cnt, cols[2].astype(np.int64)])
-        pos = np.minimum(np.searchsorted(self._ids, ids), max(0, len(self._ids) - 1))
-        hit = (self._ids[pos] == ids) if len(self._ids) else np.zeros(len(ids), bool)
-        total = np.where(hit, self._tot[pos] if len(self._ids) else 0.0, 0.0)
-        count = np.where(hit, self._cnt[pos] if len(self._ids) else 0, 0).astype(np.int64)
-        keep = np.searchsorted(self._ids, last, side="right")
-        self._ids, self._tot, self._cnt = (a[keep:] for a in (self._ids, self._tot,
-                                                             self._cnt))
-        return total, count
-
-
-def _score_batch(frame: pd.DataFrame, groups, dtypes: Mapping[str, str]) -> pd.DataFrame:
+def _score_batch(frame: pd.DataFrame, groups, dtypes: Mapping[str, str], total: np.ndarray,
+                 count: np.ndarray) -> pd.DataFrame:
     _held(len(frame))
-    total = frame.pop("_nb_total").to_numpy(dtype=float)
-    count = frame.pop("_nb_count").to_numpy(dtype=np.int64)
     for c, d in dtypes.items():
         if d != "str":
             frame[c] = frame[c].astype(d)

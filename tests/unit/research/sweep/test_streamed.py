@@ -107,9 +107,12 @@ def test_pbo_of_the_streamed_top_equals_in_memory(sweep, sample_catalog):
 
 def test_rows_held_at_once_do_not_grow_with_the_sweep(sample_catalog, tmp_path,
                                                       monkeypatch):
-    """Streamed reductions hold at most one batch (+ the requested top rows); a sweep on
-    a local Dask cluster keeps at most IN_FLIGHT_PER_WORKER chunks per worker."""
+    """Streamed reductions hold at most one batch (+ the requested top rows), the
+    ranking at most a bucket or the dealt rows (+ one row group); a sweep on a local
+    Dask cluster keeps at most IN_FLIGHT_PER_WORKER chunks per worker."""
     monkeypatch.setattr(streamed, "BATCH_ROWS", 40)
+    monkeypatch.setattr(streamed, "BUCKET_BATCHES", 2)
+    monkeypatch.setattr(streamed, "HELD_BATCHES", 2)
     peaks, in_flight = {}, {}
     for name, grid in (("small", (5, 10)), ("large", tuple(range(3, 30, 2)))):
         s = spec(strategies=("sma_cross",), symbols=(SPX,),
@@ -124,7 +127,8 @@ def test_rows_held_at_once_do_not_grow_with_the_sweep(sample_catalog, tmp_path,
         peaks[name] = (streamed.PEAK["rows"], res.done_sets, len(board))
         assert not res.loaded
     assert peaks["large"][1] > 5 * peaks["small"][1]           # the sweep grew
-    assert peaks["small"][0] <= 45 and peaks["large"][0] <= 45  # one batch + top 5
+    assert peaks["small"][0] <= 45 and peaks["large"][0] <= 2 * 40 + 40
+    assert peaks["large"][1] > 2 * 40 + 40                    # more than that to hold
     assert in_flight["large"] <= executors.IN_FLIGHT_PER_WORKER
     assert len(pd.read_csv(tmp_path / "large" / "leaderboard.csv")) == peaks["large"][1]
 
