@@ -54,6 +54,9 @@ from lab.research.sweep.ranking import rank_array, write_ranked
 BATCH_ROWS = 20_000
 #: DuckDB's memory limit for the ranking, joins and aggregates (it spills beyond it).
 MEMORY_LIMIT = "192MB"
+#: DuckDB's memory limit for the sort of the ranking keys: as fast as with
+#: ``MEMORY_LIMIT`` (7-8 s for 18.7 M rows) and ~110 MB less at its peak.
+RANK_MEMORY_LIMIT = "64MB"
 SCORED = "scored.parquet"
 SCORED_DOC = "scored.json"
 #: Bump when the scored columns or their computation change (old caches are rebuilt).
@@ -306,7 +309,7 @@ def _write_scored(path: Path, manifest: dict, files: list[Path], target: Path) -
                         frame, schema=arrow_schema, preserve_index=False))
                 trim_memory()
         # ... then rank them (``lab.research.sweep.ranking``).
-        with connect(path) as con:
+        with connect(path, RANK_MEMORY_LIMIT) as con:
             ranks = rank_array(con, unsorted, int(manifest.get("total_sets") or 0),
                                BATCH_ROWS)
         trim_memory()
