@@ -32,7 +32,6 @@ DuckDB runs with ``memory_limit = MEMORY_LIMIT`` on a database file in ``<sweep>
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from contextlib import contextmanager
