@@ -10,7 +10,8 @@ from lab.metrics import METRIC_LABELS, format_metric
 from lab.ui import backtest_session as session
 from lab.ui.backtest_session import SLOW_ENGINES, follows_settings
 from lab.ui.backtest_views import (analytics_tab, downloads, engines_tab,
-                                   min_notional_warning, tearsheet_tab, tracking_status)
+                                   min_notional_warning, tearsheet_tab, tracking_status,
+                                   view_picker)
 from lab.ui.cache import extreme_moves, load_bars
 from lab.ui.live_views import run_id_of, start_bot_popover
 from lab.ui.widgets import (apply_reopen, data_picker, date_caption, execution_inputs,
@@ -111,33 +112,28 @@ def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: 
         for col, key in zip(st.columns(len(row)), row):
             col.metric(METRIC_LABELS[key][0], format_metric(key, m.get(key)))
 
-    names = ["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
-    if last["other"] is not None or last["other_error"]:
-        names.append("Engines")
-    # Only the open tab's content is computed and sent (a tab change reruns the script).
-    tabs = dict(zip(names, st.tabs(names, key="bt_tab", on_change="rerun")))
-    if tabs["Chart"].open:
-        with tabs["Chart"]:
-            st.plotly_chart(session.price_figure(last), width="stretch", key="bt_price")
-            st.plotly_chart(session.equity_figure(last), width="stretch", key="bt_equity")
-    if tabs["Analytics"].open:
-        with tabs["Analytics"]:
-            analytics_tab(result, bars, d)
-    if tabs["Tearsheet"].open:
-        with tabs["Tearsheet"]:
-            tearsheet_tab(result, bars, d)
-    if tabs["Metrics"].open:
-        with tabs["Metrics"]:
-            rows = [{"metric": label, "value": format_metric(k, m[k])}
-                    for k, (label, _) in METRIC_LABELS.items() if k in m]
-            st.dataframe(rows, hide_index=True, width="stretch")
-            st.json(result.summary()["config"], expanded=False)
-    if tabs["Trades"].open:
-        with tabs["Trades"]:
-            st.dataframe(result.trades, hide_index=True, width="stretch")
-    if "Engines" in tabs and tabs["Engines"].open:
-        with tabs["Engines"]:
-            engines_tab(result, last["other"], last["other_error"], last["request"]["compare"])
+    view = view_picker(["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
+                       + (["Engines"] if last["other"] is not None or last["other_error"]
+                          else []))
+    # Only the chosen view is computed and sent. A segmented control rather than st.tabs:
+    # a tab panel re-scans its whole subtree for focusable elements after each DOM change
+    # (react-aria), tens of ms per chart redraw (benchmarks/page_latency.py).
+    if view == "Chart":
+        st.plotly_chart(session.price_figure(last), width="stretch", key="bt_price")
+        st.plotly_chart(session.equity_figure(last), width="stretch", key="bt_equity")
+    elif view == "Analytics":
+        analytics_tab(result, bars, d)
+    elif view == "Tearsheet":
+        tearsheet_tab(result, bars, d)
+    elif view == "Metrics":
+        rows = [{"metric": label, "value": format_metric(k, m[k])}
+                for k, (label, _) in METRIC_LABELS.items() if k in m]
+        st.dataframe(rows, hide_index=True, width="stretch")
+        st.json(result.summary()["config"], expanded=False)
+    elif view == "Trades":
+        st.dataframe(result.trades, hide_index=True, width="stretch")
+    elif view == "Engines":
+        engines_tab(result, last["other"], last["other_error"], last["request"]["compare"])
 
     downloads(result)
 

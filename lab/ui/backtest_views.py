@@ -219,6 +219,18 @@ def min_notional_warning(result, bars: pd.DataFrame) -> None:
                "minimum order value (Advanced), or raise cash, position size or leverage.")
 
 
+def view_picker(names: list[str], key: str = "bt_tab") -> str:
+    """The result view to draw, chosen in a segmented control among ``names`` (the first
+    by default, and when the kept choice is no longer offered, e.g. Engines after the
+    comparison is turned off)."""
+    kept = st.session_state.get(key)
+    if kept not in names:
+        st.session_state.pop(key, None)
+    return st.segmented_control("View", names, key=key, required=True,
+                                label_visibility="collapsed",
+                                **({} if kept in names else {"default": names[0]}))
+
+
 def downloads(result) -> None:
     """Trades and equity as CSV, built only when a button is clicked."""
     c1, c2 = st.columns(2)

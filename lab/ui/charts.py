@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 #: Above this many bars a candlestick chart shows coarser candles (trades stay exact):
 #: a browser draws each candle as its own shapes, ~0.2 ms apiece.
-MAX_CANDLES = 500
+MAX_CANDLES = 300
 
 _DISPLAY_RULES = [("1h", "1h"), ("4h", "4h"), ("12h", "12h"), ("1d", "1D"), ("2d", "2D"),
                   ("3d", "3D"), ("1w", "W-MON"), ("1M", "MS")]

@@ -5,7 +5,7 @@ database migration check) takes 1-3 s of CPU. Run on a thread of the Streamlit
 server it held the GIL in turns with the page, so the sliders answered about twice
 as slowly for the seconds after each *Run backtest*. It runs instead in one worker
 process started once per server (``spawn``: the server has threads, so no ``fork``)
-at a lower CPU priority (``nice`` +10), and the page keeps the
+at the lowest CPU priority (``nice`` +19), and the page keeps the
 ``concurrent.futures.Future`` it polls, exactly as before. The worker exits when the
 server's process is gone (killed included), so a crash leaves no process behind.
 
@@ -22,8 +22,11 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-#: CPU priority increment of the worker (``os.nice``): the page comes first.
-NICENESS = 10
+#: CPU priority increment of the worker (``os.nice``): the page comes first. At +19 the
+#: worker gets ~1.5 % of a core the page's server or browser wants (Linux CFS weights 15
+#: vs 1024), at +10 ~10 %. Still more than nothing: a recording is not starved by a
+#: long sweep job, as it would be under SCHED_IDLE.
+NICENESS = 19
 #: Seconds between the worker's checks that the page's process still exists.
 PARENT_POLL_S = 1.0
 

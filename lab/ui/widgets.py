@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 
@@ -143,10 +144,19 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
     return name, params
 
 
-def _spec_inputs(spec, sym: str, k) -> dict:
-    """Contract inputs (multiplier, tick, margins per contract, exchange and SEC fees),
-    pre-filled from the instrument registry when ``spec`` is known; keys per symbol so
-    that switching symbols refills them."""
+def _kept(shown: bool, key: str, default, draw):
+    """A widget's value: ``draw()`` while its container is open, else the value the widget
+    keeps while hidden (``persist_state``), else ``default``."""
+    if shown:
+        return draw()
+    return st.session_state.get(key, default)
+
+
+def contract_defaults(spec) -> dict:
+    """Contract settings of ``spec`` (``lab.costs.find_instrument``; None: a plain
+    instrument), floats: multiplier, tick size, initial and maintenance margin per
+    contract (account currency), exchange fee per contract and SEC fee (fraction of
+    sales)."""
     c = {"multiplier": 1.0, "tick_size": 0.0, "initial_margin": 0.0,
          "maintenance_per_contract": 0.0, "exchange_fee": 0.0, "sec_fee": 0.0}
     if spec is not None:
@@ -155,40 +165,53 @@ def _spec_inputs(spec, sym: str, k) -> dict:
         if spec.is_future:
             c.update(initial_margin=spec.initial_margin,
                      maintenance_per_contract=spec.maintenance_margin)
+    return {name: float(v) for name, v in c.items()}
+
+
+def _spec_inputs(spec, sym: str, k, shown: bool = True) -> dict:
+    """Contract inputs (multiplier, tick, margins per contract, exchange and SEC fees),
+    pre-filled from the instrument registry when ``spec`` is known; keys per symbol so
+    that switching symbols refills them. Not drawn (their kept values or the defaults
+    are used) unless ``shown``."""
+    c = contract_defaults(spec)
+    if shown and spec is not None:
         margin = (f", margins {spec.initial_margin:,.0f} / {spec.maintenance_margin:,.0f} "
                   f"{spec.currency} per contract as of {spec.margin_as_of}"
                   if spec.initial_margin else "")
         st.caption(f"Instrument spec: {spec.name} ({spec.exchange}), multiplier "
                    f"{spec.multiplier:g}, tick {spec.tick_size:g}{margin}. Source: "
                    f"lab.costs.instruments; edit below for today's figures.")
-    m1, m2, m3, m4, m5, m6 = st.columns(6)
-    out = {}
-    out["multiplier"] = m1.number_input(
-        "Contract multiplier", min_value=0.0001, key=k(f"mult_{sym}"),
-        **_init(k(f"mult_{sym}"), value=float(c["multiplier"])))
-    out["tick_size"] = m2.number_input(
-        "Tick size (0 = off)", min_value=0.0, format="%.5g", key=k(f"tick_{sym}"),
-        help="Stop and target prices are rounded to the nearest tick",
-        **_init(k(f"tick_{sym}"), value=float(c["tick_size"])))
-    out["initial_margin"] = m3.number_input(
-        "Initial margin / contract (0 = off)", min_value=0.0, step=100.0,
-        key=k(f"im_{sym}"),
-        help="Futures: margin = contracts x initial margin sizes the entry; leverage "
-             "must be 1. The position is closed when equity falls to contracts x "
-             "maintenance margin", **_init(k(f"im_{sym}"), value=float(c["initial_margin"])))
-    out["maintenance_per_contract"] = m4.number_input(
-        "Maintenance margin / contract", min_value=0.0, step=100.0, key=k(f"mmpc_{sym}"),
-        help="0 = initial margin / 1.1 (CME ratio)",
-        **_init(k(f"mmpc_{sym}"), value=float(c["maintenance_per_contract"])))
-    out["exchange_fee"] = m5.number_input(
-        "Exchange fee / contract", min_value=0.0, step=0.01, key=k(f"xfee_{sym}"),
-        help="Exchange + clearing + regulatory fees per contract per fill",
-        **_init(k(f"xfee_{sym}"), value=float(c["exchange_fee"])))
-    out["sec_fee"] = m6.number_input(
-        "SEC fee per $1M sold", min_value=0.0, step=0.1, key=k(f"sec_{sym}"),
-        help="US stocks: 27.80 per $1,000,000 of sales (IB fee schedule)",
-        **_init(k(f"sec_{sym}"), value=float(c["sec_fee"]) * 1_000_000)) / 1_000_000
-    return out
+    cols = st.columns(6) if shown else [None] * 6
+
+    def num(col, name: str, short: str, label: str, scale: float = 1.0, **kw) -> float:
+        key = k(f"{short}_{sym}")
+        return _kept(shown, key, c[name] * scale, lambda: col.number_input(
+            label, key=key, persist_state="page", **kw,
+            **_init(key, value=c[name] * scale))) / scale
+
+    return {
+        "multiplier": num(cols[0], "multiplier", "mult", "Contract multiplier",
+                          min_value=0.0001),
+        "tick_size": num(cols[1], "tick_size", "tick", "Tick size (0 = off)",
+                         min_value=0.0, format="%.5g",
+                         help="Stop and target prices are rounded to the nearest tick"),
+        "initial_margin": num(
+            cols[2], "initial_margin", "im", "Initial margin / contract (0 = off)",
+            min_value=0.0, step=100.0,
+            help="Futures: margin = contracts x initial margin sizes the entry; leverage "
+                 "must be 1. The position is closed when equity falls to contracts x "
+                 "maintenance margin"),
+        "maintenance_per_contract": num(
+            cols[3], "maintenance_per_contract", "mmpc", "Maintenance margin / contract",
+            min_value=0.0, step=100.0, help="0 = initial margin / 1.1 (CME ratio)"),
+        "exchange_fee": num(cols[4], "exchange_fee", "xfee", "Exchange fee / contract",
+                            min_value=0.0, step=0.01,
+                            help="Exchange + clearing + regulatory fees per contract per "
+                                 "fill"),
+        "sec_fee": num(cols[5], "sec_fee", "sec", "SEC fee per $1M sold",
+                       scale=1_000_000, min_value=0.0, step=0.1,
+                       help="US stocks: 27.80 per $1,000,000 of sales (IB fee schedule)"),
+    }
 
 
 def execution_inputs(asset_class: str, key: str = "exec",
@@ -241,38 +264,51 @@ def execution_inputs(asset_class: str, key: str = "exec",
     slippage_bps = k3.number_input("Slippage (bps)", 0.0, 500.0, step=0.5, key=k("slip"),
                                    help="1 bp = 0.01 % of price, on market fills",
                                    **_init(k("slip"), value=0.0))
-    with st.expander("Advanced: sizing, minimum order, contract, margin, "
-                     "stop/target rule"):
-        a1, a2, a3, a4 = st.columns(4)
+    # Drawn only while open (a page that re-runs on every slider change does not
+    # rebuild its hidden widgets each time); their values persist while it is closed.
+    adv = st.expander("Advanced: sizing, minimum order, contract, margin, stop/target rule",
+                      key=k("advanced"), on_change="rerun")
+    shown = adv.open
+    with adv if shown else contextlib.nullcontext():
+        a = st.columns(4) if shown else [None] * 4
         size_types = ["equity_fraction", "quantity", "notional"]
-        size_type = a1.selectbox("Sizing", size_types, key=k("size_type"),
-                                 **_init(k("size_type"), index=0))
-        fixed = a2.number_input("Quantity or notional", min_value=0.0001, key=k("fixed"),
-                                help="Used when sizing is quantity (units) or notional "
-                                     "(currency)", **_init(k("fixed"), value=1.0))
-        whole = a3.checkbox("Whole units only", key=k(f"whole_{sym}"),
-                            **_init(k(f"whole_{sym}"), value=bool(
-                                spec is not None and spec.qty_step == 1.0)))
-        min_notional = a4.number_input(
+        size_type = _kept(shown, k("size_type"), size_types[0], lambda: a[0].selectbox(
+            "Sizing", size_types, key=k("size_type"), persist_state="page",
+            **_init(k("size_type"), index=0)))
+        fixed = _kept(shown, k("fixed"), 1.0, lambda: a[1].number_input(
+            "Quantity or notional", min_value=0.0001, key=k("fixed"), persist_state="page",
+            help="Used when sizing is quantity (units) or notional (currency)",
+            **_init(k("fixed"), value=1.0)))
+        whole_key = k(f"whole_{sym}")
+        whole_default = bool(spec is not None and spec.qty_step == 1.0)
+        whole = _kept(shown, whole_key, whole_default, lambda: a[2].checkbox(
+            "Whole units only", key=whole_key, persist_state="page",
+            **_init(whole_key, value=whole_default)))
+        min_notional = _kept(shown, k("min_notional"), 0.0, lambda: a[3].number_input(
             "Minimum order value (0 = off)", min_value=0.0, step=1.0, key=k("min_notional"),
+            persist_state="page",
             help="Account currency. An entry worth less (quantity x price x multiplier) is "
                  "not placed, as an exchange's minimum notional (Binance: 5-10 USDT); "
-                 "exits always fill", **_init(k("min_notional"), value=0.0))
-        b1, b2, b3, b4 = st.columns(4)
-        mm = b1.number_input("Maintenance margin (%)", 0.0, 50.0, step=0.1, key=k("mm"),
-                             **_init(k("mm"), value=0.5)) / 100
+                 "exits always fill", **_init(k("min_notional"), value=0.0)))
+        b = st.columns(4) if shown else [None] * 4
+        mm = _kept(shown, k("mm"), 0.5, lambda: b[0].number_input(
+            "Maintenance margin (%)", 0.0, 50.0, step=0.1, key=k("mm"), persist_state="page",
+            **_init(k("mm"), value=0.5))) / 100
         rules = ["stop_first", "target_first", "nearest_to_open"]
-        both_hit = b2.selectbox("Bar touches stop and target", rules, key=k("both"),
-                                **_init(k("both"), index=0))
-        contract = _spec_inputs(spec, sym, k)
+        both_hit = _kept(shown, k("both"), rules[0], lambda: b[1].selectbox(
+            "Bar touches stop and target", rules, key=k("both"), persist_state="page",
+            **_init(k("both"), index=0)))
+        contract = _spec_inputs(spec, sym, k, shown)
         min_key, max_key = k(f"cmin_{model.value}"), k(f"cmax_{model.value}")
-        cmin = b3.number_input("Commission minimum (account currency per order)", 0.0,
-                               1000.0, key=min_key,
-                               help="Applies only while the commission rate is above 0",
-                               **_init(min_key, value=preset.minimum))
-        cmax = b4.number_input("Commission cap (% of notional, 0 = none)", 0.0, 100.0,
-                               key=max_key,
-                               **_init(max_key, value=preset.maximum_fraction * 100)) / 100
+        cmin = _kept(shown, min_key, preset.minimum, lambda: b[2].number_input(
+            "Commission minimum (account currency per order)", 0.0, 1000.0, key=min_key,
+            persist_state="page", help="Applies only while the commission rate is above 0",
+            **_init(min_key, value=preset.minimum)))
+        cmax = _kept(shown, max_key, preset.maximum_fraction * 100,
+                     lambda: b[3].number_input(
+                         "Commission cap (% of notional, 0 = none)", 0.0, 100.0,
+                         key=max_key, persist_state="page",
+                         **_init(max_key, value=preset.maximum_fraction * 100))) / 100
     return ExecutionConfig(
         cash=cash, direction=direction, leverage=float(leverage),
         maintenance_margin=min(mm, 0.999 / leverage),

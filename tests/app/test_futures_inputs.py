@@ -9,6 +9,21 @@ def test_es_contract_inputs_come_from_the_registry_and_size_by_margin(lab_env):
     at = open_page("app_pages/backtest.py")
     at.selectbox(key="bt_symbol").set_value("ESZ13").run()
     assert not at.exception, [e.message for e in at.exception]
+    # the Advanced expander is drawn only when opened; closed, the contract still comes
+    # from the registry
+    assert "bt_im_ESZ13" not in {n.key for n in at.number_input}
+    at.number_input(key="bt_cash").set_value(30_000.0)
+    at.button(key="bt_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    result = at.session_state["bt_last"]["result"]
+    assert result.config.initial_margin == 12_650.0 and result.config.multiplier == 50.0
+    assert result.config.maintenance_per_contract == 11_500.0
+    assert result.config.tick_size == 0.25 and result.config.whole_units
+    # 30,000 buys 2 ES by margin (a cash account could not buy one: ~84,000 notional);
+    # after losses the equity pays for one
+    assert result.trades.qty.iloc[0] == 2.0 and set(result.trades.qty) <= {1.0, 2.0}
+    at.session_state["bt_advanced"] = True                  # open it: the same figures
+    at.run()
     assert at.number_input(key="bt_im_ESZ13").value == 12_650.0
     assert at.number_input(key="bt_mmpc_ESZ13").value == 11_500.0
     assert at.number_input(key="bt_mult_ESZ13").value == 50.0
@@ -16,14 +31,6 @@ def test_es_contract_inputs_come_from_the_registry_and_size_by_margin(lab_env):
     assert at.number_input(key="bt_xfee_ESZ13").value == 1.40
     assert at.checkbox(key="bt_whole_ESZ13").value is True
     assert any("E-mini S&P 500 (CME)" in c.value for c in at.caption)
-    at.number_input(key="bt_cash").set_value(30_000.0)
-    at.button(key="bt_run").click().run()
-    assert not at.exception, [e.message for e in at.exception]
-    result = at.session_state["bt_last"]["result"]
-    assert result.config.initial_margin == 12_650.0 and result.config.multiplier == 50.0
-    # 30,000 buys 2 ES by margin (a cash account could not buy one: ~84,000 notional);
-    # after losses the equity pays for one
-    assert result.trades.qty.iloc[0] == 2.0 and set(result.trades.qty) <= {1.0, 2.0}
     # a stock gets the generic US spec: SEC fee on sales, whole shares, cent tick
     at.selectbox(key="bt_symbol").set_value("AAPL").run()
     assert at.number_input(key="bt_sec_AAPL").value == 27.80

@@ -100,6 +100,8 @@ def test_a_blown_account_is_told_why_trading_stopped(lab_env):
     at.radio(key="bt_direction").set_value("both")
     at.slider(key="bt_leverage").set_value(50.0)
     at.number_input(key="bt_crate_percent").set_value(0.04)
+    at.session_state["bt_advanced"] = True                  # open Advanced
+    at.run()
     at.number_input(key="bt_min_notional").set_value(10.0)
     at.button(key="bt_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
@@ -107,6 +109,13 @@ def test_a_blown_account_is_told_why_trading_stopped(lab_env):
     assert stopped and "minimum order value (10.00)" in stopped[0]
     at.number_input(key="bt_min_notional").set_value(0.0).run()      # follows: no minimum
     assert not any("Trading stopped" in w.value for w in at.warning)
+    at.number_input(key="bt_min_notional").set_value(10.0).run()
+    at.session_state["bt_advanced"] = False                 # closed, the value stays
+    at.run()
+    assert "bt_min_notional" not in {n.key for n in at.number_input}
+    at.slider(key="bt_size").set_value(99).run()            # a change re-runs: still 10
+    assert at.session_state["bt_last"]["result"].config.min_notional == 10.0
+    assert any("minimum order value (10.00)" in w.value for w in at.warning)
 
 
 def test_backtest_page_stop_loss_produces_stop_exits(lab_env):
@@ -234,8 +243,7 @@ def test_a_recorded_run_reopens_with_its_exact_settings(lab_env):
     at.session_state["bt_reopen"] = run
     at.run()
     assert not at.exception, [e.message for e in at.exception]
-    assert at.number_input(key="bt_min_notional").value == 25.0
-    at.button(key="bt_run").click().run()
+    at.button(key="bt_run").click().run()              # Advanced closed: still its values
     assert not at.exception, [e.message for e in at.exception]
     result = at.session_state["bt_last"]["result"]
     assert (result.strategy, result.symbol, result.timeframe) == ("bollinger", "EURUSD", "4h")
@@ -245,6 +253,10 @@ def test_a_recorded_run_reopens_with_its_exact_settings(lab_env):
         run["config"])
     assert result.equity.index[0] >= __import__("pandas").Timestamp("2017-03-01", tz="UTC")
     assert result.equity.index[-1] < __import__("pandas").Timestamp("2017-10-01", tz="UTC")
+    at.session_state["bt_advanced"] = True
+    at.run()
+    assert at.number_input(key="bt_min_notional").value == 25.0
+    assert at.selectbox(key="bt_both").value == "nearest_to_open"
 
 
 def test_switching_symbol_shows_that_symbols_own_timeframes(lab_env):

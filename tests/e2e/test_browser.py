@@ -97,7 +97,7 @@ def test_the_same_backtest_on_two_engines_agrees_in_the_browser(server, browser,
     page.get_by_role("option", name="backtrader").click()
     _wait_idle(page)
     page.get_by_role("button", name="Run backtest").click(timeout=60_000)
-    page.get_by_role("tab", name="Engines").click(timeout=120_000)
+    page.get_by_role("radio", name="Engines").click(timeout=120_000)
     page.get_by_text("vectorized and backtrader agree").wait_for(timeout=60_000)
     page.get_by_text("Trades that differ").wait_for()
     page.wait_for_timeout(1000)

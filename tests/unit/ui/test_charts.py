@@ -28,7 +28,7 @@ def test_short_series_are_drawn_as_they_are():
 def test_long_bar_ranges_are_drawn_as_coarser_candles_with_the_same_extremes(sample_catalog):
     bars = sample_catalog.load("BTCUSD_COINBASE", "1h")
     shown, agg = display_bars(bars)
-    assert agg == "2d" and len(shown) <= MAX_CANDLES
+    assert agg == "3d" and len(shown) <= MAX_CANDLES
     assert shown["high"].max() == bars["high"].max()
     assert shown["low"].min() == bars["low"].min()
 

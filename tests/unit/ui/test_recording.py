@@ -39,7 +39,7 @@ def test_a_run_is_recorded_by_a_niced_worker_in_the_store_of_the_page_env(
     assert run["symbol"] == "SPX" and run["tags"]["source"] == "app"
     (pid,) = _worker_pids()
     assert pid != os.getpid()
-    assert psutil.Process(pid).nice() >= psutil.Process().nice() + recording.NICENESS
+    assert psutil.Process(pid).nice() >= min(19, psutil.Process().nice() + recording.NICENESS)
 
 
 def test_a_killed_worker_is_replaced_by_the_next_run(spx_run, tmp_path, monkeypatch):
