@@ -14,6 +14,7 @@ from lab.ui.backtest_views import (analytics_tab, downloads, engines_tab,
                                    view_picker)
 from lab.ui.cache import extreme_moves, load_bars
 from lab.ui.live_views import run_id_of, start_bot_popover
+from lab.ui.plot_frame import plot_frame
 from lab.ui.widgets import (apply_reopen, data_picker, date_caption, execution_inputs,
                             strategy_picker)
 
@@ -119,8 +120,9 @@ def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: 
     # a tab panel re-scans its whole subtree for focusable elements after each DOM change
     # (react-aria), tens of ms per chart redraw (benchmarks/page_latency.py).
     if view == "Chart":
-        st.plotly_chart(session.price_figure(last), width="stretch", key="bt_price")
-        st.plotly_chart(session.equity_figure(last), width="stretch", key="bt_equity")
+        zoom = "|".join(str(d[k]) for k in ("symbol", "timeframe", "start", "end"))
+        plot_frame(session.price_figure(last), key="bt_price", keep_zoom=zoom)
+        plot_frame(session.equity_figure(last), key="bt_equity", keep_zoom=zoom)
     elif view == "Analytics":
         analytics_tab(result, bars, d)
     elif view == "Tearsheet":

@@ -26,14 +26,24 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     metrics.first.wait_for(timeout=60_000)
     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
     assert {"Total return", "Sharpe", "Max drawdown", "Trades"} <= {l.strip() for l in labels}
-    page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 2
-    assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 0
-    title = page.locator(".js-plotly-plot .gtitle").first.text_content()
+    # the price and the equity chart, each in a frame drawn by plotly.js (lab.ui.plot_frame)
+    charts = page.locator(CHART_FRAMES)
+    charts.nth(1).wait_for(timeout=60_000)
+    assert charts.count() == 2
+    price, equity = (page.frame_locator(CHART_FRAMES).nth(i) for i in range(2))
+    title = price.locator(".js-plotly-plot .gtitle").first.text_content(timeout=60_000)
     assert title.startswith("BTCUSD_COINBASE 1h")
+    assert equity.locator(".js-plotly-plot .scatterlayer .trace").count() == 3
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts_dir / "backtest.png"), full_page=True)
     assert not page.locator('[data-testid="stException"]').count()
+
+    # zoom into the equity chart, as a user drags across it
+    frames = [charts.nth(i).element_handle().content_frame() for i in range(2)]
+    assert [_drawn(f) for f in frames] == [1, 1]
+    zoom = ["2018-01-01", "2018-06-30"]
+    frames[1].evaluate("(r) => Plotly.relayout('chart', {'xaxis.range': r})", zoom)
+    charts.nth(1).evaluate("e => { e.dataset.marked = 'before the change'; }")
 
     # after the first run the page follows a moved slider without a click
     before = "|".join(page.locator('[data-testid="stMetricValue"]').all_inner_texts())
@@ -45,7 +55,23 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
                        .map(e => e.innerText).join('|') !== before""", arg=before,
         timeout=60_000)
     assert not page.get_by_text("Settings changed since this run").count()
+    # the equity chart is redrawn in place, once, and keeps the zoom; the price chart
+    # (same trades marked: leverage does not change the prices) is not redrawn
+    frames[1].wait_for_function("() => document.body.dataset.drawn === '2'", timeout=60_000)
+    assert charts.nth(1).evaluate("e => e.dataset.marked") == "before the change"
+    shown = frames[1].evaluate("() => document.getElementById('chart').layout.xaxis.range")
+    assert [x[:10] for x in shown] == zoom
+    page.wait_for_timeout(500)
+    assert [_drawn(f) for f in frames] == [1, 2]
     page.close()
+
+
+CHART_FRAMES = 'iframe[title="lab.ui.plot_frame.lab_plot_frame"]'
+
+
+def _drawn(frame) -> int:
+    """Figures a chart frame has drawn."""
+    return frame.evaluate("() => Number(document.body.dataset.drawn || 0)")
 
 
 def test_uploading_a_bad_file_is_refused_and_a_good_one_is_stored(server, browser, tmp_path,

@@ -1,0 +1,77 @@
+"""Plotly figures that are updated in place: one Streamlit component frame per chart,
+redrawn by ``Plotly.react`` when its figure changes.
+
+``st.plotly_chart`` (Streamlit 1.67) gives a chart a new element identity whenever its
+figure changes (it hashes the figure into the id), so the browser mounts a new chart,
+and it draws it twice: two ``plotly_afterplot`` events per changed figure, 25-30 ms
+apart, the second after the frontend sets the layout's width (measured in Chromium on
+the Backtest page at 20,000 bars; the largest part of a slider change there,
+benchmarks/page_latency.py), and the user's zoom is lost on every change. This frame
+keeps its identity (a keyed component), draws each new figure once with
+``Plotly.react``, skips an unchanged one, and keeps the zoom across settings changes
+(``layout.uirevision``).
+
+plotly.js is the copy shipped inside the ``plotly`` Python package, served with the
+frame's page from a folder in the temporary directory (one per version of the page and
+of plotly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+_PAGE = Path(__file__).with_name("assets") / "plot_frame.html"
+
+
+def _frame_dir() -> Path:
+    """The component's folder: its page and plotly.min.js (copied: Streamlit serves no
+    file whose real path is outside the folder)."""
+    import plotly
+
+    page = _PAGE.read_bytes()
+    tag = hashlib.blake2b(page + plotly.__version__.encode(), digest_size=6).hexdigest()
+    folder = Path(tempfile.gettempdir()) / f"lab-plot-frame-{tag}"
+    js = folder / "plotly.min.js"
+    if not js.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        part = folder / f".plotly.min.js.{os.getpid()}.part"
+        shutil.copyfile(source, part)
+        part.replace(js)                        # atomic: no half-copied file is served
+    (folder / "index.html").write_bytes(page)
+    return folder
+
+
+@lru_cache(maxsize=1)
+def _component():
+    import streamlit.components.v1 as components
+
+    return components.declare_component("lab_plot_frame", path=str(_frame_dir()))
+
+
+def plot_frame(figure: go.Figure, key: str, keep_zoom: str | None = None) -> None:
+    """Draw ``figure`` in a frame that is updated in place (see the module docstring).
+
+    Parameters
+    ----------
+    figure : go.Figure
+        Its ``layout.height`` (pixels) sets the frame's height (450 when unset); the
+        width follows the page.
+    key : str
+        The frame's identity on the page; the same key on the next run updates it.
+    keep_zoom : str, optional
+        Zoom and pan are kept across figures with the same value (e.g. the data range)
+        and reset when it changes (``layout.uirevision``).
+    """
+    import plotly.io as pio
+
+    height = figure.layout.height or 450
+    _component()(figure=pio.to_json(figure, validate=False), keep_zoom=keep_zoom, key=key,
+                 default=None, height=height)
