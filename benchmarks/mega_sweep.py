@@ -12,9 +12,10 @@ steps); 0.1 % commission and 5 bps slippage, long and short. ``--symbols`` takes
 The chunks (a run of parameter sets of one strategy on one symbol) run in the sweep
 process by default (the kernel on every core, the next chunk's signals prepared on
 another thread), on a local Dask cluster with ``--workers N``, or on an existing cluster
-with ``--scheduler tcp://host:8786`` (or ``$LAB_DASK_ADDRESS``) unchanged: the workers
-need ``lab`` and
-``strategies`` importable and get the bars scattered to them; the results come back to
+with ``--scheduler tcp://host:8786`` (or ``$LAB_DASK_ADDRESS``) unchanged: the scheduler
+and the workers need ``lab`` and ``strategies`` importable (Dask unpickles the task graph
+on the scheduler too), not the data store; the workers get the bars scattered to them
+(tests/unit/research/sweep/test_mega_sweep_cluster.py); the results come back to
 this process, which writes the Parquet chunks under ``<data>/sweeps/<id>/``. An
 interrupted run resumes with the same ``--id``. After the sweep, the leaderboard (top
 20), DSR, stability and trials summary are computed from the chunks
