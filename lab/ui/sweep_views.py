@@ -181,7 +181,7 @@ def _headline(board: pd.DataFrame, trials: pd.DataFrame, min_trades: int) -> Non
     best = board.iloc[0] if len(board) else None
     n_trials = int(board.attrs.get("trials", 0))
     ranked = n_trials - int(board.attrs.get("excluded_min_trades", 0))
-    cols = st.columns(6)
+    cols = [*st.columns(3), *st.columns(3)]     # two rows: six labels do not fit one
     cols[0].metric("Trials", f"{n_trials:,}", help="Parameter sets tried (all rows)")
     cols[1].metric(f"Ranked (>= {min_trades} trades)", f"{ranked:,}",
                    help=f"{board.attrs.get('excluded_min_trades', 0):,} rows had fewer trades")
