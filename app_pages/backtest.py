@@ -119,11 +119,14 @@ def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: 
     # Only the chosen view is computed and sent. A segmented control rather than st.tabs:
     # a tab panel re-scans its whole subtree for focusable elements after each DOM change
     # (react-aria), tens of ms per chart redraw (benchmarks/page_latency.py).
-    if view == "Chart":
-        zoom = "|".join(str(d[k]) for k in ("symbol", "timeframe", "start", "end"))
-        plot_frame(session.price_figure(last), key="bt_price", keep_zoom=zoom)
-        plot_frame(session.equity_figure(last), key="bt_equity", keep_zoom=zoom)
-    elif view == "Analytics":
+    # The chart frames stay on the page (hidden) under the other views: back to Chart,
+    # they show at once, without loading plotly.js again.
+    chart = view == "Chart"
+    zoom = "|".join(str(d[k]) for k in ("symbol", "timeframe", "start", "end"))
+    plot_frame(session.price_figure(last) if chart else None, key="bt_price", keep_zoom=zoom)
+    plot_frame(session.equity_figure(last) if chart else None, key="bt_equity",
+               keep_zoom=zoom)
+    if view == "Analytics":
         analytics_tab(result, bars, d)
     elif view == "Tearsheet":
         tearsheet_tab(result, bars, d)

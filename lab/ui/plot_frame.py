@@ -28,6 +28,9 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 _PAGE = Path(__file__).with_name("assets") / "plot_frame.html"
+_NAME = "lab_plot_frame"
+#: The frame's title attribute in the page (Streamlit: ``<module>.<name>``).
+_TITLE = f"{__name__}.{_NAME}"
 
 
 def _frame_dir() -> Path:
@@ -53,17 +56,19 @@ def _frame_dir() -> Path:
 def _component():
     import streamlit.components.v1 as components
 
-    return components.declare_component("lab_plot_frame", path=str(_frame_dir()))
+    return components.declare_component(_NAME, path=str(_frame_dir()))
 
 
-def plot_frame(figure: go.Figure, key: str, keep_zoom: str | None = None) -> None:
+def plot_frame(figure: go.Figure | None, key: str, keep_zoom: str | None = None) -> None:
     """Draw ``figure`` in a frame that is updated in place (see the module docstring).
 
     Parameters
     ----------
-    figure : go.Figure
+    figure : go.Figure or None
         Its ``layout.height`` (pixels) sets the frame's height (450 when unset); the
-        width follows the page.
+        width follows the page. None hides the frame and keeps its chart drawn: call it
+        at the same place of the page while another view is shown, and showing the same
+        figure again is instant (no reload of plotly.js, no redraw).
     key : str
         The frame's identity on the page; the same key on the next run updates it.
     keep_zoom : str, optional
@@ -71,7 +76,12 @@ def plot_frame(figure: go.Figure, key: str, keep_zoom: str | None = None) -> Non
         and reset when it changes (``layout.uirevision``).
     """
     import plotly.io as pio
+    import streamlit as st
 
-    height = figure.layout.height or 450
-    _component()(figure=pio.to_json(figure, validate=False), keep_zoom=keep_zoom, key=key,
-                 default=None, height=height)
+    # a block, not inline: a hidden (0 px) frame then takes no line of its own
+    st.html(f"<style>iframe[title='{_TITLE}']{{display:block}}</style>")
+    if figure is None:
+        spec, height = None, 0
+    else:
+        spec, height = pio.to_json(figure, validate=False), figure.layout.height or 450
+    _component()(figure=spec, keep_zoom=keep_zoom, height=height, key=key, default=None)

@@ -63,6 +63,24 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     assert [x[:10] for x in shown] == zoom
     page.wait_for_timeout(500)
     assert [_drawn(f) for f in frames] == [1, 2]
+
+    # another view hides the charts without unloading them; back on Chart they show at
+    # once as they were (no reload of plotly.js, no redraw)
+    def heights() -> list[float]:
+        return charts.evaluate_all("es => es.map(e => e.getBoundingClientRect().height)")
+
+    page.get_by_role("radio", name="Trades").click()
+    page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
+    page.wait_for_function(f"""() => [...document.querySelectorAll(`{CHART_FRAMES}`)]
+                               .every(e => e.getBoundingClientRect().height === 0)""",
+                           timeout=60_000)
+    page.get_by_role("radio", name="Chart").click()
+    page.wait_for_function(f"""() => [...document.querySelectorAll(`{CHART_FRAMES}`)]
+                               .every(e => e.getBoundingClientRect().height > 400)""",
+                           timeout=60_000)
+    assert heights() == [520, 460]
+    assert charts.nth(1).evaluate("e => e.dataset.marked") == "before the change"
+    assert [_drawn(f) for f in frames] == [1, 2]
     page.close()
 
 

@@ -34,3 +34,10 @@ def test_the_backtest_page_draws_its_charts_in_two_keyed_frames(lab_env):
     assert [t["name"] for t in equity["data"]] == ["equity", "buy & hold", "drawdown"]
     zoom = {json.loads(f.proto.json_args)["keep_zoom"] for f in frames}
     assert len(zoom) == 1 and "BTCUSD_COINBASE|1h" in zoom.pop()
+    # another view: the frames stay in place, hidden, without a figure to send
+    at.session_state["bt_tab"] = "Metrics"
+    at.run()
+    hidden = at.get("component_instance")
+    assert [f.proto.id for f in hidden] == [f.proto.id for f in frames]
+    assert [json.loads(f.proto.json_args)["figure"] for f in hidden] == [None, None]
+    assert [json.loads(f.proto.json_args)["height"] for f in hidden] == [0, 0]
