@@ -14,7 +14,7 @@ from lab.ui.backtest_views import (analytics_tab, downloads, engines_tab,
                                    view_picker)
 from lab.ui.cache import extreme_moves, load_bars
 from lab.ui.live_views import run_id_of, start_bot_popover
-from lab.ui.plot_frame import plot_frame
+from lab.ui.plot_frame import plot_frames
 from lab.ui.widgets import (apply_reopen, data_picker, date_caption, execution_inputs,
                             strategy_picker)
 
@@ -63,11 +63,36 @@ def workbench(d: dict) -> None:
 
 def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: str,
             track: bool, clicked: bool) -> None:
-    """Run the request when clicked or when it follows the settings; draw the last run."""
+    """Run the request when clicked or when it follows the settings; draw the last run.
+
+    Three fixed blocks: the summary, the chart frame, the other views. The chart frame
+    keeps its place on the page from the first draw on, whatever the summary shows
+    (warnings come and go): before the first run it is there hidden, so its plotly.js
+    loads while the settings are chosen, and under the other views it stays hidden, so
+    back on Chart the charts show at once."""
+    top, charts, below = st.container(), st.container(), st.container()
+    with top:
+        last = _run(d, name, raw_params, config, engine, compare, track, clicked)
+        view = _summary(last, track) if last else None
+    with charts:
+        figures, zoom = None, None
+        if view == "Chart":
+            figures = [session.price_figure(last), session.equity_figure(last)]
+            zoom = "|".join(str(last["data"][k]) for k in ("symbol", "timeframe", "start",
+                                                           "end"))
+        plot_frames(figures, key="bt_charts", keep_zoom=zoom)
+    if not last:
+        st.stop()
+    with below:
+        _view(view, last)
+
+
+def _run(d: dict, name: str, raw_params: dict, config, engine: str, compare: str,
+         track: bool, clicked: bool) -> dict | None:
+    """The entry to show (run now, or kept), or None before the first run."""
     request = {"data": {k: str(v) for k, v in d.items()}, "strategy": name,
                "params": dict(raw_params), "engine": engine, "compare": compare,
                "config": config.to_dict() if config else None}
-
     last = st.session_state.get("bt_last")
     follow = last is not None and follows_settings(engine, compare)
     if config is not None and (clicked or (follow and last["request"] != request)):
@@ -83,13 +108,17 @@ def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: 
     if not last:
         st.info("Choose data, a strategy, settings and an engine, then **Run backtest**; "
                 "after that the results follow every change of a setting.")
-        st.stop()
-    if last["request"] != request:
+    elif last["request"] != request:
         st.caption(":orange[Settings changed since this run: click **Run backtest** to update "
                    f"({engine if engine in SLOW_ENGINES else compare} is too slow to follow "
                    "each change).]" if config is not None else
                    ":orange[Settings are invalid: the results below are of the last valid run.]")
+    return last
 
+
+def _summary(last: dict, track: bool) -> str:
+    """Title, data line, recording status, warnings, metric cards and the view picker;
+    returns the chosen view."""
     result, d = last["result"], last["data"]
     bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
     m = result.metrics
@@ -113,19 +142,19 @@ def results(d: dict, name: str, raw_params: dict, config, engine: str, compare: 
         for col, key in zip(st.columns(len(row)), row):
             col.metric(METRIC_LABELS[key][0], format_metric(key, m.get(key)))
 
-    view = view_picker(["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
-                       + (["Engines"] if last["other"] is not None or last["other_error"]
-                          else []))
     # Only the chosen view is computed and sent. A segmented control rather than st.tabs:
     # a tab panel re-scans its whole subtree for focusable elements after each DOM change
     # (react-aria), tens of ms per chart redraw (benchmarks/page_latency.py).
-    # The chart frames stay on the page (hidden) under the other views: back to Chart,
-    # they show at once, without loading plotly.js again.
-    chart = view == "Chart"
-    zoom = "|".join(str(d[k]) for k in ("symbol", "timeframe", "start", "end"))
-    plot_frame(session.price_figure(last) if chart else None, key="bt_price", keep_zoom=zoom)
-    plot_frame(session.equity_figure(last) if chart else None, key="bt_equity",
-               keep_zoom=zoom)
+    return view_picker(["Chart", "Analytics", "Tearsheet", "Metrics", "Trades"]
+                       + (["Engines"] if last["other"] is not None or last["other_error"]
+                          else []))
+
+
+def _view(view: str, last: dict) -> None:
+    """The chosen view other than Chart, the downloads and Start paper bot."""
+    result, d = last["result"], last["data"]
+    bars = load_bars(d["symbol"], d["timeframe"], d["start"], d["end"], d["version"])
+    m = result.metrics
     if view == "Analytics":
         analytics_tab(result, bars, d)
     elif view == "Tearsheet":

@@ -167,7 +167,7 @@ def _measure(browser, url: str, symbol: str, changes: int, click: bool,
     page.get_by_role("button", name="Run backtest").click()
     page.locator('[data-testid="stMetricValue"]').first.wait_for(timeout=120_000)
     page.wait_for_function(_IDLE_WITH_NEW_METRICS, arg="", timeout=120_000)
-    page.locator(CHART_FRAMES).nth(1).wait_for(timeout=120_000)
+    page.locator(CHART_FRAMES).wait_for(timeout=120_000)
     _wait_drawn(page, 0, 2)
     slider = page.locator('[data-testid="stSlider"]', has_text=label).get_by_role("slider")
     recording = _steps(page, slider, label, changes, click)

@@ -26,24 +26,25 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     metrics.first.wait_for(timeout=60_000)
     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
     assert {"Total return", "Sharpe", "Max drawdown", "Trades"} <= {l.strip() for l in labels}
-    # the price and the equity chart, each in a frame drawn by plotly.js (lab.ui.plot_frame)
+    # the price and the equity chart, in one frame drawn by plotly.js (lab.ui.plot_frame)
     charts = page.locator(CHART_FRAMES)
-    charts.nth(1).wait_for(timeout=60_000)
-    assert charts.count() == 2
-    price, equity = (page.frame_locator(CHART_FRAMES).nth(i) for i in range(2))
-    title = price.locator(".js-plotly-plot .gtitle").first.text_content(timeout=60_000)
+    charts.wait_for(timeout=60_000)
+    assert charts.count() == 1
+    frame = charts.element_handle().content_frame()
+    frame.wait_for_function("() => document.body.dataset.drawn === '2'", timeout=60_000)
+    title = frame.locator("#chart0 .gtitle").first.text_content()
     assert title.startswith("BTCUSD_COINBASE 1h")
-    assert equity.locator(".js-plotly-plot .scatterlayer .trace").count() == 3
+    assert frame.locator("#chart1 .scatterlayer .trace").count() == 3
     page.wait_for_timeout(1500)
     page.screenshot(path=str(artifacts_dir / "backtest.png"), full_page=True)
     assert not page.locator('[data-testid="stException"]').count()
 
     # zoom into the equity chart, as a user drags across it
-    frames = [charts.nth(i).element_handle().content_frame() for i in range(2)]
-    assert [_drawn(f) for f in frames] == [1, 1]
     zoom = ["2018-01-01", "2018-06-30"]
-    frames[1].evaluate("(r) => Plotly.relayout('chart', {'xaxis.range': r})", zoom)
-    charts.nth(1).evaluate("e => { e.dataset.marked = 'before the change'; }")
+    frame.evaluate("(r) => Plotly.relayout('chart1', {'xaxis.range': r})", zoom)
+    charts.evaluate("e => { e.dataset.marked = 'before the change'; }")
+    marks = "() => [...document.querySelectorAll('.chart')].map(c => c._fullData.length)"
+    traces = frame.evaluate(marks)
 
     # after the first run the page follows a moved slider without a click
     before = "|".join(page.locator('[data-testid="stMetricValue"]').all_inner_texts())
@@ -57,30 +58,25 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     assert not page.get_by_text("Settings changed since this run").count()
     # the equity chart is redrawn in place, once, and keeps the zoom; the price chart
     # (same trades marked: leverage does not change the prices) is not redrawn
-    frames[1].wait_for_function("() => document.body.dataset.drawn === '2'", timeout=60_000)
-    assert charts.nth(1).evaluate("e => e.dataset.marked") == "before the change"
-    shown = frames[1].evaluate("() => document.getElementById('chart').layout.xaxis.range")
+    frame.wait_for_function("() => document.body.dataset.drawn === '3'", timeout=60_000)
+    assert charts.evaluate("e => e.dataset.marked") == "before the change"
+    shown = frame.evaluate("() => document.getElementById('chart1').layout.xaxis.range")
     assert [x[:10] for x in shown] == zoom
     page.wait_for_timeout(500)
-    assert [_drawn(f) for f in frames] == [1, 2]
+    assert _drawn(frame) == 3 and frame.evaluate(marks) == traces
 
     # another view hides the charts without unloading them; back on Chart they show at
     # once as they were (no reload of plotly.js, no redraw)
-    def heights() -> list[float]:
-        return charts.evaluate_all("es => es.map(e => e.getBoundingClientRect().height)")
-
     page.get_by_role("radio", name="Trades").click()
     page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=60_000)
-    page.wait_for_function(f"""() => [...document.querySelectorAll(`{CHART_FRAMES}`)]
-                               .every(e => e.getBoundingClientRect().height === 0)""",
-                           timeout=60_000)
+    page.wait_for_function(f"""() => document.querySelector(`{CHART_FRAMES}`)
+                               .getBoundingClientRect().height === 0""", timeout=60_000)
     page.get_by_role("radio", name="Chart").click()
-    page.wait_for_function(f"""() => [...document.querySelectorAll(`{CHART_FRAMES}`)]
-                               .every(e => e.getBoundingClientRect().height > 400)""",
-                           timeout=60_000)
-    assert heights() == [520, 460]
-    assert charts.nth(1).evaluate("e => e.dataset.marked") == "before the change"
-    assert [_drawn(f) for f in frames] == [1, 2]
+    page.wait_for_function(f"""() => document.querySelector(`{CHART_FRAMES}`)
+                               .getBoundingClientRect().height > 900""", timeout=60_000)
+    assert charts.evaluate("e => e.getBoundingClientRect().height") == 520 + 16 + 460
+    assert charts.evaluate("e => e.dataset.marked") == "before the change"
+    assert _drawn(frame) == 3
     page.close()
 
 
@@ -88,7 +84,7 @@ CHART_FRAMES = 'iframe[title="lab.ui.plot_frame.lab_plot_frame"]'
 
 
 def _drawn(frame) -> int:
-    """Figures a chart frame has drawn."""
+    """Figures the chart frame has drawn."""
     return frame.evaluate("() => Number(document.body.dataset.drawn || 0)")
 
 

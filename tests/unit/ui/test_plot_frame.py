@@ -18,7 +18,7 @@ def test_the_frame_folder_serves_its_page_and_the_installed_plotly_js():
     assert plot_frame._frame_dir() == folder           # made once, found again
 
 
-def test_the_backtest_page_draws_its_charts_in_two_keyed_frames(lab_env):
+def test_the_backtest_page_draws_its_charts_in_one_keyed_frame(lab_env):
     import json
 
     from tests.app.test_pages import open_page
@@ -26,18 +26,16 @@ def test_the_backtest_page_draws_its_charts_in_two_keyed_frames(lab_env):
     at = open_page("app_pages/backtest.py")
     at.button(key="bt_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
-    frames = at.get("component_instance")
-    assert len(frames) == 2
-    figures = [json.loads(json.loads(f.proto.json_args)["figure"]) for f in frames]
-    price, equity = figures
+    (frame,) = at.get("component_instance")
+    args = json.loads(frame.proto.json_args)
+    price, equity = (json.loads(f) for f in args["figures"])
     assert price["layout"]["title"]["text"].startswith("BTCUSD_COINBASE 1h")
     assert [t["name"] for t in equity["data"]] == ["equity", "buy & hold", "drawdown"]
-    zoom = {json.loads(f.proto.json_args)["keep_zoom"] for f in frames}
-    assert len(zoom) == 1 and "BTCUSD_COINBASE|1h" in zoom.pop()
-    # another view: the frames stay in place, hidden, without a figure to send
+    assert args["heights"] == [520, 460]
+    assert args["keep_zoom"].startswith("BTCUSD_COINBASE|1h|")
+    # another view: the frame stays in place, hidden, without figures to send
     at.session_state["bt_tab"] = "Metrics"
     at.run()
-    hidden = at.get("component_instance")
-    assert [f.proto.id for f in hidden] == [f.proto.id for f in frames]
-    assert [json.loads(f.proto.json_args)["figure"] for f in hidden] == [None, None]
-    assert [json.loads(f.proto.json_args)["height"] for f in hidden] == [0, 0]
+    (hidden,) = at.get("component_instance")
+    assert hidden.proto.id == frame.proto.id
+    assert json.loads(hidden.proto.json_args)["figures"] is None
