@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from lab.core.errors import DataError
 from lab.core.files import write_atomic
 from lab.core.paths import data_root
+from lab.core.sql import literal
 from lab.core.types import TIMEFRAME_SECONDS, AssetClass
 from lab.data.frames import check_bars, fingerprint, to_arrow, to_utc
 from lab.data.quality import NS, QualityReport, assess_quality
@@ -61,10 +62,6 @@ def _check_timeframe(timeframe: str) -> str:
     if timeframe not in TIMEFRAME_SECONDS:
         raise DataError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAME_SECONDS)}")
     return timeframe
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class Catalog:
@@ -295,7 +292,7 @@ class Catalog:
             meta = stored[source_tf]
             check_resample(source_tf, timeframe)
         path = self._dir(symbol, source_tf) / BARS_FILE
-        source = f"read_parquet({_sql_string(str(path))})"
+        source = f"read_parquet({literal(str(path))})"
         width = TIMEFRAME_SECONDS[timeframe] * NS
         conditions = []
         if source_tf == timeframe:
@@ -356,7 +353,7 @@ class Catalog:
             con.execute("SET TimeZone = 'UTC'")
             con.execute(
                 "CREATE VIEW bars AS SELECT symbol, timeframe, ts_event, open, high, low, close, "
-                f"volume FROM read_parquet({_sql_string(glob)}, hive_partitioning = true, "
+                f"volume FROM read_parquet({literal(glob)}, hive_partitioning = true, "
                 "hive_types = {'symbol': VARCHAR, 'timeframe': VARCHAR})")
             frame = con.execute(sql).df()
         for col in frame.columns:

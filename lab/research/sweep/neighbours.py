@@ -22,6 +22,8 @@ from typing import Callable
 
 import numpy as np
 
+from lab.core.sql import identifier
+
 
 class SumsFile:
     """Neighbour sums by ``set_id`` on disk: ``nb_total`` (float64, sum of the
@@ -74,10 +76,6 @@ class SumsFile:
         return out[0], out[1]
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def write_sums(con, strategies: list[str], param_cols: list[str], sums: SumsFile,
                batch_rows: int, held: Callable[[int], None] = lambda n: None) -> None:
     """Fill ``sums`` with every row's neighbour sums, one grid (strategy, symbol,
@@ -99,7 +97,7 @@ def write_sums(con, strategies: list[str], param_cols: list[str], sums: SumsFile
     filled = {}
     if param_cols:
         for row in con.execute("SELECT strategy, " + ", ".join(
-                f"count({_q(c)})" for c in param_cols) + " FROM r GROUP BY strategy").fetchall():
+                f"count({identifier(c)})" for c in param_cols) + " FROM r GROUP BY strategy").fetchall():
             filled[row[0]] = [c for c, n in zip(param_cols, row[1:]) if n]
     for strategy in strategies:
         pcols = filled.get(strategy, [])
@@ -121,7 +119,7 @@ def _strategy_sums(con, strategy: str, pcols: list[str], sums: SumsFile, batch_r
     radix, lens = [], []
     for k, c in enumerate(pcols):
         vals = [v for (v,) in con.execute(
-            f"SELECT DISTINCT {_q(c)} FROM r WHERE strategy = ? AND isfinite({_q(c)}) "
+            f"SELECT DISTINCT {identifier(c)} FROM r WHERE strategy = ? AND isfinite({identifier(c)}) "
             f"ORDER BY 1", [strategy]).fetchall()]
         con.execute(f"CREATE OR REPLACE TABLE m{k} (v DOUBLE, i BIGINT)")
         con.executemany(f"INSERT INTO m{k} VALUES (?, ?)",
@@ -132,7 +130,7 @@ def _strategy_sums(con, strategy: str, pcols: list[str], sums: SumsFile, batch_r
     cells = int(np.prod(radix))
     coord = [f"coalesce(m{k}.i, {lens[k] + 1})" for k in range(len(pcols))]
     key = f"g.gid * {cells} + " + " + ".join(f"{c} * {m}" for c, m in zip(coord, mult))
-    joins = " ".join(f"LEFT JOIN m{k} ON r.{_q(c)} = m{k}.v" for k, c in enumerate(pcols))
+    joins = " ".join(f"LEFT JOIN m{k} ON r.{identifier(c)} = m{k}.v" for k, c in enumerate(pcols))
     con.execute(f"""
         CREATE OR REPLACE TABLE t AS
         SELECT r.set_id, g.gid, {key} AS k, coalesce(r.sharpe, 0.0) AS s,

@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from lab.core.memory import trim_memory
+from lab.core.sql import literal
 
 
 def rank_array(con, unsorted: Path, total_sets: int, batch_rows: int) -> np.ndarray:
@@ -40,12 +41,12 @@ def rank_array(con, unsorted: Path, total_sets: int, batch_rows: int) -> np.ndar
     ndarray, int32 (int64 beyond 2**31 - 1 sets), indexed by set_id
         -1 for a set_id absent from ``unsorted``.
     """
-    src = unsorted.as_posix().replace("'", "''")
-    top = con.execute(f"SELECT max(set_id) FROM read_parquet('{src}')").fetchall()[0][0]
+    src = literal(unsorted.as_posix())
+    top = con.execute(f"SELECT max(set_id) FROM read_parquet({src})").fetchall()[0][0]
     size = max(int(total_sets), int(top if top is not None else -1) + 1)
     ranks = np.full(size, -1, dtype=np.int32 if size < 2**31 - 1 else np.int64)
     reader = con.sql(f"""
-        SELECT set_id FROM read_parquet('{src}')
+        SELECT set_id FROM read_parquet({src})
         ORDER BY sharpe DESC NULLS LAST, profit_factor DESC NULLS LAST,
                  total_return DESC NULLS LAST, set_id""").to_arrow_reader(batch_rows)
     done = 0

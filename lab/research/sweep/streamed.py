@@ -43,6 +43,7 @@ import pandas as pd
 
 from lab.core.files import write_atomic
 from lab.core.memory import trim_memory
+from lab.core.sql import literal
 from lab.research.sweep import store
 from lab.research.sweep.leaderboard import (arrange_board, dsr_columns, filter_board,
                                             stability_from_sums)
@@ -103,12 +104,8 @@ def connect(path: Path, memory_limit: str = MEMORY_LIMIT, threads: int = 1):
 
 
 def _register(con, files: list[Path]) -> None:
-    names = ", ".join("'" + f.as_posix().replace("'", "''") + "'" for f in files)
+    names = ", ".join(literal(f.as_posix()) for f in files)
     con.execute(f"CREATE OR REPLACE VIEW r AS SELECT * FROM read_parquet([{names}])")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # -- aggregates ------------------------------------------------------------------------
