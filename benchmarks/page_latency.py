@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._data import chained_hourly_btc  # noqa: E402
+from lab.ui.plot_frame import FRAME_TITLE  # noqa: E402
 
 TARGETS = {50_000: 1.0, 20_000: 0.3}        # seconds, issue 10
 CHROMIUM = "/usr/bin/chromium"
@@ -62,15 +63,15 @@ _IDLE_WITH_NEW_METRICS = """(before) => {
 #: are, so the price chart's figure is the same and its frame does not redraw).
 REDRAWN = {"Leverage": 1, "Stop-loss": 2}
 
-#: Selector of the Backtest page's chart frames.
-CHART_FRAMES = 'iframe[title="lab.ui.plot_frame.lab_plot_frame"]'
+#: Selector of the Backtest page's chart frame.
+CHART_FRAMES = f'iframe[title="{FRAME_TITLE}"]'
 
 
 def _drawn(page) -> list[tuple[int, bool]]:
     """Per chart frame: figures drawn so far, and whether one is being drawn now."""
     out = []
     for frame in page.frames:
-        if "lab_plot_frame" not in frame.url:
+        if f"/component/{FRAME_TITLE}/" not in frame.url:
             continue
         drawn, drawing = frame.evaluate(         # a frame still loading has no body yet
             "() => document.body ? [Number(document.body.dataset.drawn || 0), "

@@ -129,8 +129,8 @@ def price_figure(entry: dict):
     """Candles (aggregated per dataset, cached) with the run's trade markers.
 
     Kept by content: a change that marks the same trades at the same prices (leverage,
-    position size) gets the very same figure, which Streamlit re-sends as a reference
-    the browser already holds, and the browser does not redraw it.
+    position size) gets the very same figure, which the chart frame
+    (``lab.ui.plot_frame``) recognises and does not redraw.
     """
     from lab.ui.charts import candlestick_figure
 

@@ -31,7 +31,7 @@ import plotly.graph_objects as go
 _PAGE = Path(__file__).with_name("assets") / "plot_frame.html"
 _NAME = "lab_plot_frame"
 #: The frame's title attribute in the page (Streamlit: ``<module>.<name>``).
-_TITLE = f"{__name__}.{_NAME}"
+FRAME_TITLE = f"{__name__}.{_NAME}"
 
 
 def _frame_dir() -> Path:
@@ -83,7 +83,7 @@ def plot_frames(figures: list[go.Figure] | None, key: str,
     import streamlit as st
 
     # a block, not inline: a hidden (0 px) frame then takes no line of its own
-    st.html(f"<style>iframe[title='{_TITLE}']{{display:block}}</style>")
+    st.html(f"<style>iframe[title='{FRAME_TITLE}']{{display:block}}</style>")
     specs = heights = None
     if figures is not None:
         specs = [pio.to_json(f, validate=False) for f in figures]

@@ -144,12 +144,17 @@ def strategy_picker(key: str = "strategy") -> tuple[str, dict]:
     return name, params
 
 
-def _kept(shown: bool, key: str, default, draw):
-    """A widget's value: ``draw()`` while its container is open, else the value the widget
-    keeps while hidden (``persist_state``), else ``default``."""
-    if shown:
-        return draw()
-    return st.session_state.get(key, default)
+def _kept(col, kind: str, label: str, key: str, default, **kw):
+    """The value of a widget in a container drawn only while open: the widget ``kind``
+    (``"number_input"``, ``"selectbox"`` with ``options``, ``"checkbox"``) drawn in
+    ``col``, starting at ``default``; with ``col`` None (the container is closed), the
+    value the widget keeps while hidden (``persist_state``), else ``default``."""
+    if col is None:
+        return st.session_state.get(key, default)
+    start = ({"index": list(kw["options"]).index(default)} if kind == "selectbox"
+             else {"value": default})
+    return getattr(col, kind)(label, key=key, persist_state="page", **kw,
+                              **_init(key, **start))
 
 
 def contract_defaults(spec) -> dict:
@@ -184,10 +189,8 @@ def _spec_inputs(spec, sym: str, k, shown: bool = True) -> dict:
     cols = st.columns(6) if shown else [None] * 6
 
     def num(col, name: str, short: str, label: str, scale: float = 1.0, **kw) -> float:
-        key = k(f"{short}_{sym}")
-        return _kept(shown, key, c[name] * scale, lambda: col.number_input(
-            label, key=key, persist_state="page", **kw,
-            **_init(key, value=c[name] * scale))) / scale
+        return _kept(col, "number_input", label, k(f"{short}_{sym}"), c[name] * scale,
+                     **kw) / scale
 
     return {
         "multiplier": num(cols[0], "multiplier", "mult", "Contract multiplier",
@@ -271,44 +274,33 @@ def execution_inputs(asset_class: str, key: str = "exec",
     shown = adv.open
     with adv if shown else contextlib.nullcontext():
         a = st.columns(4) if shown else [None] * 4
-        size_types = ["equity_fraction", "quantity", "notional"]
-        size_type = _kept(shown, k("size_type"), size_types[0], lambda: a[0].selectbox(
-            "Sizing", size_types, key=k("size_type"), persist_state="page",
-            **_init(k("size_type"), index=0)))
-        fixed = _kept(shown, k("fixed"), 1.0, lambda: a[1].number_input(
-            "Quantity or notional", min_value=0.0001, key=k("fixed"), persist_state="page",
-            help="Used when sizing is quantity (units) or notional (currency)",
-            **_init(k("fixed"), value=1.0)))
-        whole_key = k(f"whole_{sym}")
-        whole_default = bool(spec is not None and spec.qty_step == 1.0)
-        whole = _kept(shown, whole_key, whole_default, lambda: a[2].checkbox(
-            "Whole units only", key=whole_key, persist_state="page",
-            **_init(whole_key, value=whole_default)))
-        min_notional = _kept(shown, k("min_notional"), 0.0, lambda: a[3].number_input(
-            "Minimum order value (0 = off)", min_value=0.0, step=1.0, key=k("min_notional"),
-            persist_state="page",
+        size_type = _kept(a[0], "selectbox", "Sizing", k("size_type"), "equity_fraction",
+                          options=["equity_fraction", "quantity", "notional"])
+        fixed = _kept(a[1], "number_input", "Quantity or notional", k("fixed"), 1.0,
+                      min_value=0.0001,
+                      help="Used when sizing is quantity (units) or notional (currency)")
+        whole = _kept(a[2], "checkbox", "Whole units only", k(f"whole_{sym}"),
+                      bool(spec is not None and spec.qty_step == 1.0))
+        min_notional = _kept(
+            a[3], "number_input", "Minimum order value (0 = off)", k("min_notional"), 0.0,
+            min_value=0.0, step=1.0,
             help="Account currency. An entry worth less (quantity x price x multiplier) is "
                  "not placed, as an exchange's minimum notional (Binance: 5-10 USDT); "
-                 "exits always fill", **_init(k("min_notional"), value=0.0)))
+                 "exits always fill")
         b = st.columns(4) if shown else [None] * 4
-        mm = _kept(shown, k("mm"), 0.5, lambda: b[0].number_input(
-            "Maintenance margin (%)", 0.0, 50.0, step=0.1, key=k("mm"), persist_state="page",
-            **_init(k("mm"), value=0.5))) / 100
-        rules = ["stop_first", "target_first", "nearest_to_open"]
-        both_hit = _kept(shown, k("both"), rules[0], lambda: b[1].selectbox(
-            "Bar touches stop and target", rules, key=k("both"), persist_state="page",
-            **_init(k("both"), index=0)))
+        mm = _kept(b[0], "number_input", "Maintenance margin (%)", k("mm"), 0.5,
+                   min_value=0.0, max_value=50.0, step=0.1) / 100
+        both_hit = _kept(b[1], "selectbox", "Bar touches stop and target", k("both"),
+                         "stop_first",
+                         options=["stop_first", "target_first", "nearest_to_open"])
         contract = _spec_inputs(spec, sym, k, shown)
-        min_key, max_key = k(f"cmin_{model.value}"), k(f"cmax_{model.value}")
-        cmin = _kept(shown, min_key, preset.minimum, lambda: b[2].number_input(
-            "Commission minimum (account currency per order)", 0.0, 1000.0, key=min_key,
-            persist_state="page", help="Applies only while the commission rate is above 0",
-            **_init(min_key, value=preset.minimum)))
-        cmax = _kept(shown, max_key, preset.maximum_fraction * 100,
-                     lambda: b[3].number_input(
-                         "Commission cap (% of notional, 0 = none)", 0.0, 100.0,
-                         key=max_key, persist_state="page",
-                         **_init(max_key, value=preset.maximum_fraction * 100))) / 100
+        cmin = _kept(b[2], "number_input", "Commission minimum (account currency per order)",
+                     k(f"cmin_{model.value}"), preset.minimum, min_value=0.0,
+                     max_value=1000.0,
+                     help="Applies only while the commission rate is above 0")
+        cmax = _kept(b[3], "number_input", "Commission cap (% of notional, 0 = none)",
+                     k(f"cmax_{model.value}"), preset.maximum_fraction * 100, min_value=0.0,
+                     max_value=100.0) / 100
     return ExecutionConfig(
         cash=cash, direction=direction, leverage=float(leverage),
         maintenance_margin=min(mm, 0.999 / leverage),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from lab.ui.plot_frame import FRAME_TITLE
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -80,7 +81,7 @@ def test_backtest_by_clicking_shows_equity_chart_and_metrics(server, browser, ar
     page.close()
 
 
-CHART_FRAMES = 'iframe[title="lab.ui.plot_frame.lab_plot_frame"]'
+CHART_FRAMES = f'iframe[title="{FRAME_TITLE}"]'
 
 
 def _drawn(frame) -> int:
